@@ -1,0 +1,1 @@
+"""Thin translations between a chat platform and the core. One file per platform."""

@@ -1,0 +1,22 @@
+"""What the delivery loop needs from a chat adapter."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from storage.records import JobRecord
+
+
+class ChatAdapter(Protocol):
+    """One chat platform. The core answers commands; the adapter shows progress and delivers."""
+
+    platform: str
+
+    async def show_progress(self, job: JobRecord, text: str) -> None:
+        """Update the user's view of a waiting or rendering job (the adapter throttles)."""
+        ...
+
+    async def deliver(self, job: JobRecord) -> None:
+        """Post a finished job's clip, or its failure or cancellation notice. Raising leaves
+        the job undelivered, to be tried again."""
+        ...

@@ -1,0 +1,68 @@
+"""`videobot run`: the bot process — adapters, the delivery loop and the worker supervisor."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.adapters.base import ChatAdapter
+from bot.adapters.console import ConsoleAdapter
+from bot.core.commands import Core
+from bot.delivery import DeliveryLoop
+from bot.supervisor import WorkerSupervisor
+from storage.connect import close_store, open_store
+from videobot.config import Config
+
+log = logging.getLogger(__name__)
+
+
+async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | None = None,
+                  start_workers: bool = True) -> int:
+    """Run until a stop signal, or, with the console chat, until its input ends and its jobs
+    are delivered. Returns the exit code."""
+    store = await open_store(config)
+    core = Core(store=store, config=config)
+    adapters: dict[str, ChatAdapter] = {}
+    console = None
+    if config.console.enabled:
+        console = ConsoleAdapter(core=core, store=store, user_name=config.console.user,
+                                 stdin=stdin)
+        adapters[console.platform] = console
+    supervisor = WorkerSupervisor(config=config, config_path=config_path)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if start_workers:
+        await supervisor.start()
+    delivery = DeliveryLoop(store=store, adapters=adapters,
+                            poll_interval=min(0.5, config.queue.poll_interval_seconds))
+    tasks = [asyncio.create_task(delivery.run(stop), name="delivery")]
+    if console is not None:
+        tasks.append(asyncio.create_task(_then_stop(console.run(), stop), name="console"))
+    log.info("videobot running: adapters %s, workers on %s", sorted(adapters),
+             ", ".join(config.worker.devices) if start_workers else "none (started elsewhere)")
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await supervisor.stop()
+        await close_store(store)
+    return 0
+
+
+async def _then_stop(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:
+    try:
+        await work
+    except Exception:
+        log.exception("the console chat failed")
+    finally:
+        stop.set()

@@ -1,0 +1,236 @@
+"""The `videobot` command line: run, worker, generate, submit, status, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.core.errors import CommandError
+from bot.core.parsing import VideoOptions
+from bot.core.requests import build_request
+from bot.logs import setup_logging
+from videobot.config import DEFAULT_DATA_DIR, Config, ConfigError, load_config
+from videobot.users import BadUserName, parse_user
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A reason to stop, printed as `videobot: <reason>`."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    args.config = getattr(args, "config", None)
+    args.data_dir = getattr(args, "data_dir", None)
+    try:
+        config = load_config(args.config, data_dir=args.data_dir)
+        _check_data_dir(config.data_dir)
+        return int(args.handler(args, config))
+    except (CliError, ConfigError, CommandError, BadUserName) as exc:
+        print(f"videobot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a sub-command's own default must not overwrite a value given before it.
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                        help="TOML config (default: embedded defaults)")
+    common.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
+                        help=f"data folder (default: ./{DEFAULT_DATA_DIR})")
+    parser = argparse.ArgumentParser(prog="videobot", parents=[common],
+                                     description="Self-hosted text-to-video chat bot.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", parents=[common], help="start the bot (console chat by "
+                              "default) and its local workers")
+    run.add_argument("--no-workers", action="store_true",
+                     help="start no local worker (they run elsewhere)")
+    run.set_defaults(handler=_run)
+
+    worker = commands.add_parser("worker", parents=[common], help="run one generator process")
+    worker.add_argument("--device", help="torch device (default: the first of worker.devices)")
+    worker.add_argument("--burst", action="store_true", help="drain the queue, then exit")
+    worker.set_defaults(handler=_worker)
+
+    generate = commands.add_parser("generate", parents=[common],
+                                   help="render one clip with no bot and no queue")
+    generate.add_argument("prompt")
+    generate.add_argument("--out", type=Path, required=True, help="the MP4 to write")
+    _add_video_flags(generate)
+    generate.set_defaults(handler=_generate)
+
+    submit = commands.add_parser("submit", parents=[common], help="queue a job, print its id")
+    submit.add_argument("prompt")
+    submit.add_argument("--user", default="console:local", help="<platform>:<id>")
+    _add_video_flags(submit)
+    submit.set_defaults(handler=_submit)
+
+    status = commands.add_parser("status", parents=[common], help="print a job's state")
+    status.add_argument("job_id", type=int)
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=_status)
+
+    db = commands.add_parser("db", parents=[common], help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", parents=[common], help="apply migrations")
+    upgrade.set_defaults(handler=_db_upgrade)
+    return parser
+
+
+def _add_video_flags(parser: argparse.ArgumentParser) -> None:
+    for name in ("seed", "frames", "fps", "width", "height", "steps"):
+        parser.add_argument(f"--{name}", type=int)
+    parser.add_argument("--guidance", type=float)
+    parser.add_argument("--negative", dest="negative_prompt")
+    parser.add_argument("--preset")
+
+
+def _video_options(args: argparse.Namespace) -> VideoOptions:
+    names = ("seed", "frames", "fps", "width", "height", "steps", "guidance",
+             "negative_prompt", "preset")
+    overrides = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    return VideoOptions(args.prompt, overrides)
+
+
+def _check_data_dir(data_dir: Path) -> None:
+    probe = data_dir / ".write-test"
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise CliError(
+            f"the data folder {data_dir} is not writable ({exc.strerror or exc}); "
+            "choose another with --data-dir"
+        ) from None
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
+    from bot.app import run_bot
+
+    setup_logging(config, "videobot", quiet_stderr=config.console.enabled)
+    return asyncio.run(run_bot(config, config_path=_absolute(args.config),
+                               start_workers=not args.no_workers))
+
+
+def _worker(args: argparse.Namespace, config: Config) -> int:
+    from generator.main import run_worker
+
+    setup_logging(config, None)
+    asyncio.run(run_worker(config, device=args.device or config.worker.devices[0],
+                           burst=args.burst))
+    return 0
+
+
+def _generate(args: argparse.Namespace, config: Config) -> int:
+    from generator.oneshot import render_to_file
+
+    setup_logging(config, None, quiet_stderr=True)
+    request, notes = build_request(_video_options(args), config)
+    for note in notes:
+        print(f"note: {note}")
+    clip = render_to_file(config, request, args.out)
+    print(f"{clip.video_path}\nposter: {clip.poster_path}\nseed: {request.seed}")
+    return 0
+
+
+def _submit(args: argparse.Namespace, config: Config) -> int:
+    user = parse_user(args.user)
+    request, notes = build_request(_video_options(args), config)
+
+    async def submit() -> int:
+        async with _store(config) as store:
+            job = await store.enqueue(user, request, notes=notes, reply_target={},
+                                      max_queued_per_user=config.limits.max_queued_per_user)
+        return job.id
+
+    from storage.errors import StoreError
+
+    try:
+        job_id = asyncio.run(submit())
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    print(job_id)
+    return 0
+
+
+def _status(args: argparse.Namespace, config: Config) -> int:
+    from bot.core import replies
+
+    async def status() -> tuple[Any, int | None]:
+        async with _store(config) as store:
+            job = await store.get(args.job_id)
+            position = await store.queue_position(args.job_id) if job else None
+            return job, position
+
+    job, position = asyncio.run(status())
+    if job is None:
+        raise CliError(f"there is no job #{args.job_id}")
+    if args.json:
+        print(json.dumps(_job_json(job, position), indent=2))
+    else:
+        from datetime import UTC, datetime
+
+        print(replies.status(job, position, datetime.now(UTC)))
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace, config: Config) -> int:
+    async def upgrade() -> None:
+        async with _store(config):
+            pass
+
+    asyncio.run(upgrade())
+    print(f"database at head: {config.database_url.split('@')[-1]}")
+    return 0
+
+
+def _store(config: Config) -> Any:
+    from contextlib import asynccontextmanager
+
+    from storage.connect import close_store, open_store
+
+    @asynccontextmanager
+    async def opened() -> Any:
+        store = await open_store(config)
+        try:
+            yield store
+        finally:
+            await close_store(store)
+
+    return opened()
+
+
+def _job_json(job: Any, position: int | None) -> dict[str, Any]:
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": job.id, "user": job.user.key, "status": job.status,
+        "delivered": job.delivered_at is not None, "queue_position": position,
+        "attempts": job.attempts, "max_attempts": job.max_attempts,
+        "progress": {"step": job.progress_step, "total": job.progress_total},
+        "request": job.request.to_dict(), "notes": list(job.notes), "error": job.error,
+        "clip": vars(job.clip) if job.clip else None,
+        "created_at": iso(job.created_at), "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at), "delivered_at": iso(job.delivered_at),
+    }
+
+
+def _absolute(path: Path | None) -> Path | None:
+    return path.resolve() if path is not None else None
+
+
+if __name__ == "__main__":
+    logging.captureWarnings(True)
+    sys.exit(main())

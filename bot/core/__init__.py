@@ -1,0 +1,1 @@
+"""The platform-neutral core: parse -> validate -> submit -> reply text. Imports no chat library."""

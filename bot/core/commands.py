@@ -1,0 +1,108 @@
+"""The commands every adapter offers, routed through one error handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core import replies
+from bot.core.errors import INTERNAL_ERROR, CommandError
+from bot.core.parsing import parse_command, parse_video_options
+from bot.core.requests import build_request
+from storage.errors import StoreError
+from storage.jobs import JobStore
+from storage.records import JobRecord
+from videobot.config import Config
+from videobot.users import UserRef
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to answer. `job` is set when the reply is about one job (for buttons, tracking)."""
+
+    text: str
+    job: JobRecord | None = None
+
+
+Handler = Callable[[UserRef, str, dict[str, Any]], Awaitable[Reply]]
+
+
+class Core:
+    """Platform-neutral command handling: parse, validate, submit, build the reply text."""
+
+    def __init__(self, *, store: JobStore, config: Config) -> None:
+        self.store = store
+        self.config = config
+        self._handlers: dict[str, Handler] = {
+            "video": self.video,
+            "status": self.status,
+            "cancel": self.cancel,
+            "queue": self.queue,
+            "help": self.help,
+            "start": self.help,
+        }
+
+    async def handle(self, user: UserRef, text: str,
+                     reply_target: dict[str, Any] | None = None) -> Reply:
+        """Answer one line of chat. Never raises: a `CommandError` or refusal becomes its
+        reason; anything else is logged and answered with one fixed sentence."""
+        command = parse_command(text)
+        if command is None:
+            return Reply(replies.NOT_A_COMMAND)
+        handler = self._handlers.get(command.name)
+        if handler is None:
+            return Reply(replies.unknown_command(command.name))
+        try:
+            return await handler(user, command.args, reply_target or {})
+        except (CommandError, StoreError) as exc:
+            return Reply(f"Sorry: {exc}.")
+        except Exception:
+            log.exception("command /%s from %s failed", command.name, user.key)
+            return Reply(INTERNAL_ERROR)
+
+    async def video(self, user: UserRef, args: str, reply_target: dict[str, Any]) -> Reply:
+        options = parse_video_options(args)
+        request, notes = build_request(options, self.config)
+        job = await self.store.enqueue(
+            user, request, notes=notes, reply_target=reply_target,
+            max_queued_per_user=self.config.limits.max_queued_per_user,
+        )
+        position = await self.store.queue_position(job.id)
+        return Reply(replies.acknowledgement(job, position), job)
+
+    async def status(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
+        job = await self._job_of(user, args, active_only=False)
+        position = await self.store.queue_position(job.id)
+        return Reply(replies.status(job, position, self.store.clock()), job)
+
+    async def cancel(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
+        job = await self._job_of(user, args, active_only=True)
+        job = await self.store.request_cancel(job.id, user)
+        return Reply(replies.cancel_requested(job), job)
+
+    async def queue(self, user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
+        return Reply(replies.queue_listing(await self.store.active_jobs(), user.key))
+
+    async def help(self, _user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
+        return Reply(replies.HELP)
+
+    async def _job_of(self, user: UserRef, args: str, *, active_only: bool) -> JobRecord:
+        """The job `args` names (`12` or `#12`), or the user's latest one."""
+        text = args.strip().removeprefix("#")
+        if text:
+            if not text.isdigit() or len(text) > 18:
+                raise CommandError(f"{args.strip()!r} is not a job number; write e.g. /status 12")
+            job = await self.store.require(int(text))
+            if job.user.key != user.key:
+                raise CommandError(f"job #{job.id} belongs to someone else")
+            return job
+        jobs = await self.store.jobs_of(user, active_only=active_only, limit=1)
+        if not jobs:
+            if active_only:
+                raise CommandError("you have no waiting or rendering job to cancel")
+            raise CommandError(replies.no_jobs().rstrip("."))
+        return jobs[0]

@@ -1,0 +1,133 @@
+"""Every sentence a user sees — acknowledgements, progress, results, errors, help — built in
+one place, so that they read the same on every platform."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from storage.models import JobStatus
+from storage.records import JobRecord
+from videobot.params import RenderRequest
+
+BAR_WIDTH = 10
+
+HELP = """\
+videobot turns text into short video clips.
+
+/video <prompt> [options]  queue a clip, e.g. /video a red ball bouncing --frames 16 --seed 7
+    options: --frames N  --fps N  --width N  --height N  --steps N  --guidance X
+             --seed N  --negative "text to avoid"  --preset NAME
+/status [job]   where a job is (default: your latest)
+/cancel [job]   cancel a job (default: your latest waiting or rendering one)
+/queue          what is waiting and rendering
+/help           this text"""
+
+NOT_A_COMMAND = "Commands start with /. Try /video a red ball bouncing, or /help."
+
+
+def parameters_line(request: RenderRequest) -> str:
+    return (
+        f"{request.frames} frames, {request.width}x{request.height} @ {request.fps} fps, "
+        f"{request.steps} steps, guidance {request.guidance:g}, seed {request.seed}, "
+        f"preset {request.preset}"
+    )
+
+
+def reproduce_command(request: RenderRequest) -> str:
+    """The `/video` line that renders the same clip again."""
+    negative = f' --negative "{request.negative_prompt}"' if request.negative_prompt else ""
+    return (
+        f"/video {request.prompt} --seed {request.seed} --frames {request.frames} "
+        f"--fps {request.fps} --width {request.width} --height {request.height} "
+        f"--steps {request.steps} --guidance {request.guidance:g}{negative} "
+        f"--preset {request.preset}"
+    )
+
+
+def acknowledgement(job: JobRecord, position: int | None) -> str:
+    lines = [f"Job #{job.id} queued{_position_words(position)}.",
+             f"Prompt: {job.request.prompt}",
+             parameters_line(job.request)]
+    lines += [f"Note: {note}" for note in job.notes]
+    return "\n".join(lines)
+
+
+def progress(job: JobRecord, position: int | None, now: datetime) -> str:
+    """One line on where a waiting or rendering job is."""
+    if job.status == JobStatus.QUEUED:
+        return f"Job #{job.id}: waiting{_position_words(position)}."
+    step, total = job.progress_step, max(job.progress_total, 1)
+    percent = int(100 * step / total)
+    filled = BAR_WIDTH * step // total
+    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+    return (f"Job #{job.id}: rendering [{bar}] step {step}/{total} {percent}%"
+            f"{_eta(job, now)}")
+
+
+def caption(job: JobRecord) -> str:
+    """What goes with a delivered clip: the prompt and what reproduces it."""
+    lines = [job.request.prompt, parameters_line(job.request)]
+    lines += [f"Note: {note}" for note in job.notes]
+    return "\n".join(lines)
+
+
+def finished(job: JobRecord) -> str:
+    """The final word on a job that did not produce a clip (or the console's result line)."""
+    if job.status == JobStatus.SUCCEEDED and job.clip is not None:
+        return (f"Job #{job.id} done: {job.clip.video_path}\n"
+                f"Poster: {job.clip.poster_path}\n{caption(job)}")
+    if job.status == JobStatus.CANCELLED:
+        return f"Job #{job.id} was cancelled."
+    return f"Job #{job.id} failed: {job.error or 'no reason was recorded'}."
+
+
+def status(job: JobRecord, position: int | None, now: datetime) -> str:
+    if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        head = progress(job, position, now)
+    elif job.status == JobStatus.SUCCEEDED:
+        head = f"Job #{job.id}: done" + (" and delivered." if job.delivered_at else ".")
+    else:
+        head = finished(job)
+    return f"{head}\nPrompt: {job.request.prompt}\n{parameters_line(job.request)}"
+
+
+def queue_listing(jobs: Sequence[JobRecord], viewer_key: str) -> str:
+    if not jobs:
+        return "The queue is empty."
+    running = [j for j in jobs if j.status == JobStatus.RUNNING]
+    waiting = [j for j in jobs if j.status == JobStatus.QUEUED]
+    lines = [f"{len(running)} rendering, {len(waiting)} waiting."]
+    for index, job in enumerate(running + waiting):
+        mine = " (yours)" if job.user.key == viewer_key else ""
+        where = "rendering" if job.status == JobStatus.RUNNING else f"#{index - len(running) + 1}"
+        lines.append(f"  {where}: job #{job.id}{mine}")
+    return "\n".join(lines)
+
+
+def cancel_requested(job: JobRecord) -> str:
+    if job.status == JobStatus.CANCELLED:
+        return f"Job #{job.id} cancelled."
+    return f"Job #{job.id}: stopping the render…"
+
+
+def no_jobs() -> str:
+    return "You have no jobs yet. Try /video a red ball bouncing"
+
+
+def unknown_command(name: str) -> str:
+    return f"Unknown command /{name}. Try /help."
+
+
+def _position_words(position: int | None) -> str:
+    if position is None:
+        return ""
+    return " — next in line" if position == 1 else f" — position {position} in the queue"
+
+
+def _eta(job: JobRecord, now: datetime) -> str:
+    if job.started_at is None or job.progress_step <= 0:
+        return ""
+    elapsed = (now - job.started_at).total_seconds()
+    remaining = elapsed / job.progress_step * (job.progress_total - job.progress_step)
+    return f", ETA {max(0, round(remaining))} s"

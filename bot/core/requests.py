@@ -1,0 +1,46 @@
+"""Build the `RenderRequest` a `/video` command asks for: preset defaults, the user's options,
+the caps, and the model family's rounding."""
+
+from __future__ import annotations
+
+import math
+import secrets
+
+from bot.core.errors import CommandError
+from bot.core.parsing import VideoOptions
+from videobot.config import Config
+from videobot.families import family_for_preset, round_to_family
+from videobot.limits import MAX_SEED, LimitExceeded, check_request
+from videobot.params import RenderRequest
+
+
+def build_request(options: VideoOptions, config: Config) -> tuple[RenderRequest, list[str]]:
+    """The request to queue and the notes (roundings) to show; `CommandError` if refused."""
+    preset_name = options.overrides.get("preset", config.default_preset)
+    preset = config.presets.get(preset_name)
+    if preset is None:
+        choices = ", ".join(sorted(config.presets))
+        raise CommandError(f"there is no preset {preset_name!r}; choose one of: {choices}")
+    overrides = dict(options.overrides)
+    guidance = overrides.get("guidance", preset.guidance)
+    if not math.isfinite(guidance):
+        raise CommandError("guidance must be a finite number")
+    request = RenderRequest(
+        prompt=options.prompt.strip(),
+        negative_prompt=overrides.get("negative_prompt", preset.negative_prompt),
+        frames=overrides.get("frames", preset.frames),
+        fps=overrides.get("fps", preset.fps),
+        width=overrides.get("width", preset.width),
+        height=overrides.get("height", preset.height),
+        steps=overrides.get("steps", preset.steps),
+        guidance=float(guidance),
+        seed=overrides["seed"] if "seed" in overrides else secrets.randbelow(MAX_SEED + 1),
+        preset=preset.name,
+    )
+    try:
+        check_request(request, preset, config.limits)
+        rounded, notes = round_to_family(request, family_for_preset(preset))
+        check_request(rounded, preset, config.limits)
+    except LimitExceeded as exc:
+        raise CommandError(str(exc)) from None
+    return rounded, notes

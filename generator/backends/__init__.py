@@ -1,0 +1,1 @@
+"""Text-to-video backends behind one interface (see `base.Backend`)."""

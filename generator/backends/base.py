@@ -1,0 +1,35 @@
+"""The interface every text-to-video backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from videobot.params import RenderRequest
+
+#: Called after each denoising step with (step, total_steps), step counting from 1.
+OnStep = Callable[[int, int], None]
+#: Polled between steps; True asks the backend to stop as soon as it can.
+ShouldStop = Callable[[], bool]
+#: A clip: uint8 array of shape (frames, height, width, 3), RGB.
+Frames = npt.NDArray[np.uint8]
+
+
+class GenerationStopped(Exception):
+    """The render was stopped on request before it finished."""
+
+
+class Backend(Protocol):
+    """A loaded model. Made once per worker process and kept across jobs."""
+
+    def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop) -> Frames:
+        """Render `request` and return its frames; raise `GenerationStopped` if `should_stop`
+        turned true before the end."""
+        ...
+
+    def close(self) -> None:
+        """Free what the model holds (memory, devices)."""
+        ...

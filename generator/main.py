@@ -1,0 +1,58 @@
+"""`videobot worker`: one generator process, with its signals and lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+
+from generator.backends.loader import BackendCache
+from generator.worker import Worker
+from storage.connect import close_store, open_store
+from videobot.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def worker_id_for(device: str) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{device}"
+
+
+async def run_worker(config: Config, *, device: str, burst: bool = False) -> int:
+    """Serve jobs until SIGTERM/SIGINT (or the queue is empty with `burst`). Returns the number
+    of jobs processed. The first signal stops claiming and lets the job in hand finish within
+    `worker.shutdown_grace_seconds`, then releases it; a second signal exits at once."""
+    store = await open_store(config)
+    backends = BackendCache(device=device, models_dir=config.data_dir / "models")
+    worker = Worker(
+        store=store,
+        config=config,
+        backends=backends,
+        worker_id=worker_id_for(device),
+        clips_dir=config.data_dir / "clips",
+    )
+    loop = asyncio.get_running_loop()
+    signals_seen = 0
+
+    def on_signal() -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen > 1:
+            log.warning("second stop signal: exiting now; the job in hand returns on lease expiry")
+            os._exit(1)
+        log.info("stop signal: finishing the job in hand, claiming no more")
+        worker.request_stop()
+        loop.call_later(config.worker.shutdown_grace_seconds, worker.abandon_current)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        # Load the default model before the first claim, so no lease runs while it loads.
+        await asyncio.to_thread(backends.get, config.preset())
+        log.info("worker %s ready on %s", worker.worker_id, device)
+        return await worker.run(burst=burst)
+    finally:
+        backends.close()
+        await close_store(store)

@@ -1,0 +1,217 @@
+"""The generator worker loop: claim, render under a heartbeat lease, encode, finish (fenced).
+
+The model is loaded once (`BackendCache`) and kept across jobs. Rendering and encoding run in
+a thread; the event loop keeps the lease alive, writes progress and watches for cancels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.backends.base import GenerationStopped
+from generator.backends.loader import BackendCache
+from generator.encode import encode_clip
+from storage.errors import LeaseLost
+from storage.jobs import JobStore
+from storage.records import ClaimedJob, ClipRecord
+from storage.wakeup import JOBS, Listener
+from videobot.config import Config
+from videobot.limits import LimitExceeded, check_request
+
+log = logging.getLogger(__name__)
+
+#: The one sentence a user sees when rendering breaks for a reason we did not foresee; the
+#: traceback goes to the worker's log.
+RENDER_FAILED = "the model failed while rendering this clip; the operator can find why in the log"
+PROGRESS_INTERVAL_S = 0.2
+
+
+@dataclass
+class RenderState:
+    """What the render thread and the event loop share about the job in hand."""
+
+    step: int = 0
+    total: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+    cancel_requested: bool = False
+    lease_lost: bool = False
+    shutting_down: bool = False
+
+    def on_step(self, step: int, total: int) -> None:
+        self.step, self.total = step, total
+
+
+class Worker:
+    """One generator process's loop. `run(burst=True)` drains the queue and returns."""
+
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        config: Config,
+        backends: BackendCache,
+        worker_id: str,
+        clips_dir: Path,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.backends = backends
+        self.worker_id = worker_id
+        self.clips_dir = clips_dir
+        self.stopping = asyncio.Event()
+        self.current: RenderState | None = None
+
+    def request_stop(self) -> None:
+        """Stop claiming; the job in hand finishes (see `abandon_current` for the hurry)."""
+        self.stopping.set()
+
+    def abandon_current(self) -> None:
+        """Interrupt the job in hand so that it is released back to the queue."""
+        if self.current is not None:
+            self.current.shutting_down = True
+            self.current.stop.set()
+
+    async def run(self, *, burst: bool = False) -> int:
+        """Process jobs until stopped (or, in burst mode, until the queue is empty); return
+        how many jobs this worker finished."""
+        done = 0
+        poll = self.config.queue.poll_interval_seconds
+        async with Listener(self.store.signals, JOBS) as wakeup:
+            while not self.stopping.is_set():
+                job = await self.store.claim_next_job(self.worker_id, self.config.presets)
+                if job is None:
+                    if burst:
+                        break
+                    await wakeup.wait(poll)
+                    continue
+                await self.process(job)
+                done += 1
+        return done
+
+    async def process(self, job: ClaimedJob) -> None:
+        """Render one claimed job and record its outcome, fenced by its attempt."""
+        log.info("job %s attempt %s: claimed by %s", job.id, job.attempt, self.worker_id)
+        state = RenderState(total=job.request.steps)
+        self.current = state
+        heartbeat = asyncio.create_task(self._keep_lease(job, state))
+        try:
+            outcome = await self._render_and_store(job, state)
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            self.current = None
+        await self._record(job, state, outcome)
+
+    async def _render_and_store(self, job: ClaimedJob, state: RenderState) -> Outcome:
+        preset = self.config.presets.get(job.request.preset)
+        if preset is None:
+            return Failed(f"the preset {job.request.preset!r} is no longer configured")
+        try:
+            check_request(job.request, preset, self.config.limits)
+        except LimitExceeded as exc:
+            return Failed(str(exc))
+        started = time.monotonic()
+        try:
+            clip = await asyncio.to_thread(self._render_blocking, job, state, preset.name)
+        except GenerationStopped:
+            return Stopped()
+        except Exception:
+            log.exception("job %s attempt %s: rendering failed", job.id, job.attempt)
+            return Failed(RENDER_FAILED)
+        return Rendered(clip, time.monotonic() - started)
+
+    def _render_blocking(self, job: ClaimedJob, state: RenderState, preset: str) -> ClipRecord:
+        backend = self.backends.get(self.config.presets[preset])
+        frames = backend.generate(job.request, state.on_step, state.stop.is_set)
+        if state.stop.is_set():
+            raise GenerationStopped
+        stem = self.clips_dir / f"job-{job.id}-a{job.attempt}"
+        self.clips_dir.mkdir(parents=True, exist_ok=True)
+        encoded = encode_clip(frames, job.request.fps, stem.with_suffix(".mp4"),
+                              stem.with_suffix(".jpg"))
+        return ClipRecord(
+            video_path=str(encoded.video_path), poster_path=str(encoded.poster_path),
+            width=encoded.width, height=encoded.height, frames=encoded.frames,
+            fps=encoded.fps, duration_s=encoded.duration_s, size_bytes=encoded.size_bytes,
+            render_seconds=0.0,
+        )
+
+    async def _keep_lease(self, job: ClaimedJob, state: RenderState) -> None:
+        """Renew the lease every heartbeat, and write progress as it moves."""
+        heartbeat = self.config.queue.heartbeat_seconds
+        written_step = -1
+        last_renewal = time.monotonic()
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL_S)
+            moved = state.step != written_step
+            if not moved and time.monotonic() - last_renewal < heartbeat:
+                continue
+            step = state.step
+            try:
+                cancel = await self.store.renew_lease(job.id, job.attempt, step=step,
+                                                      total=state.total)
+            except LeaseLost:
+                log.warning("job %s attempt %s: lease lost; stopping", job.id, job.attempt)
+                state.lease_lost = True
+                state.stop.set()
+                return
+            written_step, last_renewal = step, time.monotonic()
+            if cancel and not state.cancel_requested:
+                log.info("job %s: cancel requested", job.id)
+                state.cancel_requested = True
+                state.stop.set()
+
+    async def _record(self, job: ClaimedJob, state: RenderState, outcome: Outcome) -> None:
+        try:
+            await self._write_outcome(job, state, outcome)
+        except LeaseLost:
+            log.warning("job %s attempt %s: a newer attempt owns the job; result dropped",
+                        job.id, job.attempt)
+            if isinstance(outcome, Rendered):
+                _remove_files(outcome.clip)
+
+    async def _write_outcome(self, job: ClaimedJob, state: RenderState, outcome: Outcome) -> None:
+        if isinstance(outcome, Rendered):
+            clip = ClipRecord(**{**vars(outcome.clip), "render_seconds": outcome.seconds})
+            await self.store.finish_succeeded(job.id, job.attempt, clip)
+            log.info("job %s: done in %.2f s", job.id, outcome.seconds)
+        elif isinstance(outcome, Failed):
+            await self.store.finish_failed(job.id, job.attempt, outcome.reason)
+            log.info("job %s: failed: %s", job.id, outcome.reason)
+        elif state.lease_lost:
+            raise LeaseLost
+        elif state.cancel_requested:
+            await self.store.finish_cancelled(job.id, job.attempt)
+            log.info("job %s: cancelled", job.id)
+        else:
+            await self.store.release(job.id, job.attempt)
+            log.info("job %s: released back to the queue (worker stopping)", job.id)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    clip: ClipRecord
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Stopped:
+    pass
+
+
+Outcome = Rendered | Failed | Stopped
+
+
+def _remove_files(clip: ClipRecord) -> None:
+    for path in (clip.video_path, clip.poster_path):
+        Path(path).unlink(missing_ok=True)

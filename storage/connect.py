@@ -1,0 +1,30 @@
+"""Open the job store a configuration names, with its schema migrated."""
+
+from __future__ import annotations
+
+from storage import migrate
+from storage.db import create_engine
+from storage.jobs import Clock, JobStore, utcnow
+from storage.wakeup import wakeup_dir
+from videobot.config import Config
+
+
+async def open_store(config: Config, *, clock: Clock = utcnow) -> JobStore:
+    """Create the engine, apply migrations and return the store. Close with `close_store`."""
+    engine = create_engine(config.database_url)
+    try:
+        await migrate.upgrade(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return JobStore(
+        engine,
+        lease_seconds=config.queue.lease_seconds,
+        max_attempts=config.queue.max_attempts,
+        clock=clock,
+        signals=wakeup_dir(config.database_url),
+    )
+
+
+async def close_store(store: JobStore) -> None:
+    await store.engine.dispose()

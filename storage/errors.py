@@ -1,0 +1,37 @@
+"""What the job store refuses. Each docstring is the default message."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """The job store refused the operation."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+
+class LeaseLost(StoreError):
+    """This worker no longer holds the job: its lease expired and another attempt took over."""
+
+
+class JobNotFound(StoreError):
+    """There is no such job."""
+
+
+class NotJobOwner(StoreError):
+    """That job belongs to someone else."""
+
+
+class JobAlreadyFinished(StoreError):
+    """That job has already finished."""
+
+
+class TooManyQueued(StoreError):
+    """Too many of your jobs are waiting."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"you already have {limit} jobs waiting or rendering (limit: {limit} per user); "
+            "wait for one to finish or /cancel one"
+        )

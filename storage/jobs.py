@@ -1,0 +1,419 @@
+"""The job store: every SQL statement of the job lifecycle.
+
+queued -> running -> succeeded | failed | cancelled, then delivered. A claim is one atomic
+statement; every write a worker makes afterwards is fenced by (job id, attempt) and raises
+`LeaseLost` when a newer attempt owns the job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, and_, func, insert, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from storage.db import read_transaction, write_transaction
+from storage.errors import JobAlreadyFinished, JobNotFound, LeaseLost, NotJobOwner, TooManyQueued
+from storage.models import Clip, Job, JobStatus, User
+from storage.records import ClaimedJob, ClipRecord, JobRecord
+from storage.wakeup import EVENTS, JOBS, notify
+from videobot.params import RenderRequest
+from videobot.users import UserRef
+
+Clock = Callable[[], datetime]
+
+EXHAUSTED_ERROR = (
+    "the worker rendering this job stopped before finishing on every attempt, so it was given up"
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobStore:
+    """The job table, for the bot (enqueue, cancel, deliver) and the workers (claim, lease,
+    finish)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        lease_seconds: float,
+        max_attempts: int,
+        clock: Clock = utcnow,
+        signals: Path | None = None,
+    ) -> None:
+        self.engine = engine
+        self.signals = signals
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_attempts = max_attempts
+        self.clock = clock
+
+    # -- the bot's side ---------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        user: UserRef,
+        request: RenderRequest,
+        *,
+        notes: Sequence[str] = (),
+        reply_target: dict[str, Any] | None = None,
+        max_queued_per_user: int,
+    ) -> JobRecord:
+        """Queue a job for `user`, refusing with `TooManyQueued` in the same transaction."""
+        now = self.clock()
+        async with write_transaction(self.engine) as conn:
+            user_id = await _ensure_user(conn, user, now)
+            active = await conn.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.user_id == user_id, Job.status.in_(_ACTIVE))
+            )
+            if (active or 0) >= max_queued_per_user:
+                raise TooManyQueued(max_queued_per_user)
+            job_id = await conn.scalar(
+                insert(Job)
+                .values(
+                    user_id=user_id,
+                    platform=user.platform,
+                    status=JobStatus.QUEUED,
+                    **_request_columns(request),
+                    notes=list(notes),
+                    reply_target=reply_target or {},
+                    attempts=0,
+                    max_attempts=self.max_attempts,
+                    progress_step=0,
+                    progress_total=request.steps,
+                    cancel_requested=False,
+                    created_at=now,
+                )
+                .returning(Job.id)
+            )
+        assert job_id is not None
+        notify(self.signals, JOBS)
+        return await self.require(job_id)
+
+    async def get(self, job_id: int) -> JobRecord | None:
+        async with read_transaction(self.engine) as conn:
+            rows = (await conn.execute(_job_query().where(Job.id == job_id))).mappings().all()
+        return _record(rows[0]) if rows else None
+
+    async def require(self, job_id: int) -> JobRecord:
+        job = await self.get(job_id)
+        if job is None:
+            raise JobNotFound(f"there is no job #{job_id}")
+        return job
+
+    async def jobs_of(self, user: UserRef, *, active_only: bool = False,
+                      limit: int = 10) -> list[JobRecord]:
+        """A user's newest jobs first."""
+        query = _job_query().where(
+            User.platform == user.platform, User.platform_user_id == user.platform_user_id
+        )
+        if active_only:
+            query = query.where(Job.status.in_(_ACTIVE))
+        return await self._records(query.order_by(Job.id.desc()).limit(limit))
+
+    async def active_jobs(self, platforms: Collection[str] | None = None) -> list[JobRecord]:
+        """Queued and running jobs in queue order (running first)."""
+        query = _job_query().where(Job.status.in_(_ACTIVE))
+        if platforms is not None:
+            query = query.where(Job.platform.in_(list(platforms)))
+        return await self._records(query.order_by(Job.status.desc(), *_QUEUE_ORDER))
+
+    async def queue_position(self, job_id: int) -> int | None:
+        """1 for the next job to be claimed; None when the job is not waiting."""
+        async with read_transaction(self.engine) as conn:
+            row = (
+                await conn.execute(select(Job.status, Job.created_at).where(Job.id == job_id))
+            ).first()
+            if row is None or row.status != JobStatus.QUEUED:
+                return None
+            ahead = await conn.scalar(
+                select(func.count()).select_from(Job).where(
+                    Job.status == JobStatus.QUEUED,
+                    or_(Job.created_at < row.created_at,
+                        and_(Job.created_at == row.created_at, Job.id < job_id)),
+                )
+            )
+        return (ahead or 0) + 1
+
+    async def request_cancel(self, job_id: int, user: UserRef | None) -> JobRecord:
+        """Cancel a queued job at once, or ask the worker to stop a running one. `user=None`
+        skips the ownership check (admins and the shell)."""
+        now = self.clock()
+        async with write_transaction(self.engine) as conn:
+            rows = (await conn.execute(_job_query().where(Job.id == job_id))).mappings().all()
+            if not rows:
+                raise JobNotFound(f"there is no job #{job_id}")
+            job = _record(rows[0])
+            if user is not None and job.user.key != user.key:
+                raise NotJobOwner(f"job #{job_id} belongs to someone else")
+            if job.is_final:
+                raise JobAlreadyFinished(f"job #{job_id} has already {job.status}")
+            if job.status == JobStatus.QUEUED:
+                values: dict[str, Any] = {"status": JobStatus.CANCELLED, "finished_at": now,
+                                          "cancel_requested": True}
+            else:
+                values = {"cancel_requested": True}
+            await conn.execute(update(Job).where(Job.id == job_id).values(**values))
+        notify(self.signals, EVENTS)
+        return await self.require(job_id)
+
+    async def undelivered(self, platforms: Collection[str]) -> list[JobRecord]:
+        """Finished jobs whose result has not reached the chat yet, oldest first."""
+        query = _job_query().where(
+            Job.status.in_(JobStatus.FINAL),
+            Job.delivered_at.is_(None),
+            Job.platform.in_(list(platforms)),
+        )
+        return await self._records(query.order_by(Job.finished_at, Job.id))
+
+    async def mark_delivered(self, job_id: int) -> bool:
+        """Record delivery; False when it was already recorded (so nobody posts twice)."""
+        async with write_transaction(self.engine) as conn:
+            result = await conn.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.delivered_at.is_(None),
+                       Job.status.in_(JobStatus.FINAL))
+                .values(delivered_at=self.clock())
+            )
+        return result.rowcount == 1
+
+    async def expire_leases(self) -> int:
+        """End the running jobs whose lease ran out and that may not be tried again."""
+        async with write_transaction(self.engine) as conn:
+            return await _expire_leases(conn, self.clock())
+
+    # -- the worker's side ------------------------------------------------------------------
+
+    async def claim_next_job(
+        self, worker_id: str, presets: Collection[str] | None = None
+    ) -> ClaimedJob | None:
+        """Atomically take the next claimable job (queued, or running with an expired lease)."""
+        now = self.clock()
+        candidates = (
+            select(Job.id).where(_claimable(now)).order_by(*_QUEUE_ORDER).limit(1)
+        )
+        if presets is not None:
+            candidates = candidates.where(Job.preset.in_(list(presets)))
+        if self.engine.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        next_job = candidates.cte("next_job")
+        claim = (
+            update(Job)
+            .add_cte(next_job)
+            .where(Job.id.in_(select(next_job.c.id)))
+            .values(
+                status=JobStatus.RUNNING,
+                attempts=Job.attempts + 1,
+                worker_id=worker_id,
+                lease_expires_at=now + self.lease,
+                heartbeat_at=now,
+                started_at=func.coalesce(Job.started_at, now),
+                progress_step=0,
+            )
+            .returning(Job.id, Job.attempts, *_REQUEST_COLUMNS)
+        )
+        async with write_transaction(self.engine) as conn:
+            await _expire_leases(conn, now)
+            row = (await conn.execute(claim)).mappings().first()
+        if row is None:
+            return None
+        return ClaimedJob(row["id"], row["attempts"], _request(row), now + self.lease)
+
+    async def renew_lease(
+        self, job_id: int, attempt: int, *, step: int | None = None, total: int | None = None
+    ) -> bool:
+        """Heartbeat (and progress): extend the lease. Returns whether a cancel was asked."""
+        now = self.clock()
+        values: dict[str, Any] = {"lease_expires_at": now + self.lease, "heartbeat_at": now}
+        if step is not None:
+            values["progress_step"] = step
+        if total is not None:
+            values["progress_total"] = total
+        async with write_transaction(self.engine) as conn:
+            cancel = await conn.scalar(
+                _fenced(job_id, attempt).values(**values).returning(Job.cancel_requested)
+            )
+        if cancel is None:
+            raise LeaseLost(f"job #{job_id} attempt {attempt} lost its lease")
+        if step is not None:
+            notify(self.signals, EVENTS)
+        return bool(cancel)
+
+    async def finish_succeeded(self, job_id: int, attempt: int, clip: ClipRecord) -> None:
+        """Store the clip and mark the job succeeded, in one fenced transaction."""
+        now = self.clock()
+        async with write_transaction(self.engine) as conn:
+            await self._finish(conn, job_id, attempt, status=JobStatus.SUCCEEDED, now=now)
+            await conn.execute(
+                insert(Clip).values(
+                    job_id=job_id, attempt=attempt, created_at=now, **vars(clip)
+                )
+            )
+        notify(self.signals, EVENTS)
+
+    async def finish_failed(self, job_id: int, attempt: int, error: str) -> None:
+        """Mark the job failed with a message for the user."""
+        async with write_transaction(self.engine) as conn:
+            await self._finish(conn, job_id, attempt, status=JobStatus.FAILED,
+                               now=self.clock(), error=error)
+        notify(self.signals, EVENTS)
+
+    async def finish_cancelled(self, job_id: int, attempt: int) -> None:
+        async with write_transaction(self.engine) as conn:
+            await self._finish(conn, job_id, attempt, status=JobStatus.CANCELLED,
+                               now=self.clock())
+        notify(self.signals, EVENTS)
+
+    async def release(self, job_id: int, attempt: int) -> None:
+        """Give a job back to the queue untouched (a worker shutting down); the attempt does
+        not count."""
+        async with write_transaction(self.engine) as conn:
+            result = await conn.execute(
+                _fenced(job_id, attempt).values(
+                    status=JobStatus.QUEUED, attempts=Job.attempts - 1, worker_id=None,
+                    lease_expires_at=None, progress_step=0,
+                )
+            )
+        if result.rowcount != 1:
+            raise LeaseLost(f"job #{job_id} attempt {attempt} lost its lease")
+        notify(self.signals, JOBS)
+
+    async def _finish(self, conn: AsyncConnection, job_id: int, attempt: int, *, status: str,
+                      now: datetime, error: str | None = None) -> None:
+        result = await conn.execute(
+            _fenced(job_id, attempt).values(
+                status=status, finished_at=now, lease_expires_at=None, error=error
+            )
+        )
+        if result.rowcount != 1:
+            raise LeaseLost(f"job #{job_id} attempt {attempt} lost its lease")
+
+    async def _records(self, query: Select[Any]) -> list[JobRecord]:
+        async with read_transaction(self.engine) as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_record(row) for row in rows]
+
+
+_ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+_QUEUE_ORDER = (Job.created_at, Job.id)
+_REQUEST_COLUMNS = (
+    Job.prompt, Job.negative_prompt, Job.frames, Job.fps, Job.width, Job.height, Job.steps,
+    Job.guidance, Job.seed, Job.preset,
+)
+_CLIP_COLUMNS = (
+    Clip.video_path, Clip.poster_path, Clip.width.label("clip_width"),
+    Clip.height.label("clip_height"), Clip.frames.label("clip_frames"),
+    Clip.fps.label("clip_fps"), Clip.duration_s, Clip.size_bytes, Clip.render_seconds,
+)
+
+
+def _claimable(now: datetime) -> Any:
+    queued = and_(Job.status == JobStatus.QUEUED, Job.cancel_requested.is_(False))
+    lease_expired = and_(
+        Job.status == JobStatus.RUNNING,
+        Job.lease_expires_at < now,
+        Job.attempts < Job.max_attempts,
+        Job.cancel_requested.is_(False),
+    )
+    return or_(queued, lease_expired)
+
+
+async def _expire_leases(conn: AsyncConnection, now: datetime) -> int:
+    expired = and_(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
+    cancelled = await conn.execute(
+        update(Job).where(expired, Job.cancel_requested.is_(True))
+        .values(status=JobStatus.CANCELLED, finished_at=now, lease_expires_at=None)
+    )
+    exhausted = await conn.execute(
+        update(Job).where(expired, Job.attempts >= Job.max_attempts)
+        .values(
+            status=JobStatus.FAILED, finished_at=now, lease_expires_at=None,
+            error=EXHAUSTED_ERROR,
+        )
+    )
+    return int(cancelled.rowcount or 0) + int(exhausted.rowcount or 0)
+
+
+def _fenced(job_id: int, attempt: int) -> Any:
+    return update(Job).where(
+        Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.RUNNING
+    )
+
+
+async def _ensure_user(conn: AsyncConnection, user: UserRef, now: datetime) -> int:
+    identity = (User.platform == user.platform, User.platform_user_id == user.platform_user_id)
+    user_id = await conn.scalar(select(User.id).where(*identity))
+    if user_id is None:
+        user_id = await conn.scalar(
+            insert(User)
+            .values(platform=user.platform, platform_user_id=user.platform_user_id,
+                    display_name=user.display_name, created_at=now)
+            .returning(User.id)
+        )
+    elif user.display_name:
+        await conn.execute(
+            update(User).where(User.id == user_id, User.display_name != user.display_name)
+            .values(display_name=user.display_name)
+        )
+    assert user_id is not None
+    return int(user_id)
+
+
+def _request_columns(request: RenderRequest) -> dict[str, Any]:
+    return request.to_dict()
+
+
+def _job_query() -> Select[Any]:
+    return (
+        select(Job.__table__, User.platform_user_id, User.display_name, *_CLIP_COLUMNS)
+        .join(User, User.id == Job.user_id)
+        .outerjoin(Clip, Clip.job_id == Job.id)
+    )
+
+
+def _request(row: RowMapping) -> RenderRequest:
+    return RenderRequest(
+        prompt=row["prompt"], negative_prompt=row["negative_prompt"], frames=row["frames"],
+        fps=row["fps"], width=row["width"], height=row["height"], steps=row["steps"],
+        guidance=row["guidance"], seed=row["seed"], preset=row["preset"],
+    )
+
+
+def _record(row: RowMapping) -> JobRecord:
+    clip = None
+    if row["video_path"] is not None:
+        clip = ClipRecord(
+            video_path=row["video_path"], poster_path=row["poster_path"],
+            width=row["clip_width"], height=row["clip_height"], frames=row["clip_frames"],
+            fps=row["clip_fps"], duration_s=row["duration_s"], size_bytes=row["size_bytes"],
+            render_seconds=row["render_seconds"],
+        )
+    return JobRecord(
+        id=row["id"],
+        user=UserRef(row["platform"], row["platform_user_id"], row["display_name"]),
+        status=row["status"],
+        request=_request(row),
+        notes=tuple(row["notes"] or ()),
+        reply_target=dict(row["reply_target"] or {}),
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        worker_id=row["worker_id"],
+        progress_step=row["progress_step"],
+        progress_total=row["progress_total"],
+        cancel_requested=row["cancel_requested"],
+        error=row["error"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        delivered_at=row["delivered_at"],
+        heartbeat_at=row["heartbeat_at"],
+        clip=clip,
+    )

@@ -1,0 +1,65 @@
+"""Plain, frozen views of rows, as the job store hands them out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.models import JobStatus
+from videobot.params import RenderRequest
+from videobot.users import UserRef
+
+
+@dataclass(frozen=True)
+class ClipRecord:
+    """A stored clip: where its files are and what they hold."""
+
+    video_path: str
+    poster_path: str
+    width: int
+    height: int
+    frames: int
+    fps: int
+    duration_s: float
+    size_bytes: int
+    render_seconds: float
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job row, its owner, and its clip once there is one."""
+
+    id: int
+    user: UserRef
+    status: str
+    request: RenderRequest
+    notes: tuple[str, ...]
+    reply_target: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    worker_id: str | None
+    progress_step: int
+    progress_total: int
+    cancel_requested: bool
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    delivered_at: datetime | None
+    heartbeat_at: datetime | None
+    clip: ClipRecord | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in JobStatus.FINAL
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job a worker holds a lease on. (id, attempt) fences every write it makes."""
+
+    id: int
+    attempt: int
+    request: RenderRequest
+    lease_expires_at: datetime

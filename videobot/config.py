@@ -1,0 +1,279 @@
+"""The one typed, frozen configuration object, loaded from TOML and validated at start.
+
+Every error names the key and says why (`ConfigError`). Secrets may come from the
+environment instead of the file: `VIDEOBOT_DATABASE_URL` overrides `[database] url`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+DEFAULT_DATA_DIR = Path("videobot-data")
+ENV_DATABASE_URL = "VIDEOBOT_DATABASE_URL"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid."""
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """Where the job table lives. Empty url: a SQLite file in the data folder."""
+
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """Caps checked before a job is queued and again in the worker."""
+
+    max_prompt_chars: int = 500
+    max_queued_per_user: int = 3
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """Lease, heartbeat and retry behaviour of the job queue."""
+
+    lease_seconds: float = 30.0
+    heartbeat_seconds: float = 5.0
+    poll_interval_seconds: float = 1.0
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """The local generator processes that `videobot run` starts and supervises."""
+
+    devices: tuple[str, ...] = ("cpu",)
+    restart_delay_seconds: float = 1.0
+    shutdown_grace_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class PresetConfig:
+    """A named model plus its default parameters and caps."""
+
+    name: str = "tiny"
+    backend: str = "diffusers"
+    model: str = "builtin:tiny-text-to-video-sd"
+    family: str = "auto"
+    dtype: str = "float32"
+    frames: int = 16
+    fps: int = 8
+    width: int = 64
+    height: int = 64
+    steps: int = 4
+    guidance: float = 7.5
+    negative_prompt: str = ""
+    max_frames: int = 64
+    max_pixels: int = 512 * 512
+    max_steps: int = 50
+    notice: str = ""
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    """The stdin/stdout chat; on by default, and the only adapter of the embedded defaults."""
+
+    enabled: bool = True
+    user: str = "local"
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = "INFO"
+
+
+def _default_presets() -> dict[str, PresetConfig]:
+    return {"tiny": PresetConfig()}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of one videobot installation."""
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    default_preset: str = "tiny"
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    presets: dict[str, PresetConfig] = field(default_factory=_default_presets)
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL of the job table."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'videobot.db').resolve()}"
+
+    def preset(self, name: str | None = None) -> PresetConfig:
+        return self.presets[name or self.default_preset]
+
+
+_SECTIONS: dict[str, type] = {
+    "database": DatabaseConfig,
+    "limits": LimitsConfig,
+    "queue": QueueConfig,
+    "worker": WorkerConfig,
+    "console": ConsoleConfig,
+    "logging": LoggingConfig,
+}
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    data_dir: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Config:
+    """Read, validate and freeze the configuration. `path=None` gives the embedded defaults."""
+    raw: dict[str, Any] = _read_toml(path) if path is not None else {}
+    env = os.environ if environ is None else environ
+    if env.get(ENV_DATABASE_URL):
+        raw.setdefault("database", {})
+        if not isinstance(raw["database"], dict):
+            raise ConfigError("database: must be a table")
+        raw["database"]["url"] = env[ENV_DATABASE_URL]
+    config = config_from_dict(raw)
+    # Absolute, so that paths in replies and in the worker processes agree.
+    return _with_data_dir(config, (data_dir or config.data_dir).expanduser().absolute())
+
+
+def config_from_dict(raw: dict[str, Any]) -> Config:
+    """Build a `Config` from parsed TOML, naming the first bad key."""
+    raw = dict(raw)
+    kwargs: dict[str, Any] = {}
+    if "data_dir" in raw:
+        kwargs["data_dir"] = Path(_check(raw.pop("data_dir"), str, "data_dir"))
+    if "default_preset" in raw:
+        kwargs["default_preset"] = _check(raw.pop("default_preset"), str, "default_preset")
+    for section, cls in _SECTIONS.items():
+        if section in raw:
+            kwargs[section] = _build(cls, raw.pop(section), section)
+    if "presets" in raw:
+        kwargs["presets"] = _build_presets(raw.pop("presets"))
+    if raw:
+        raise ConfigError(f"{sorted(raw)[0]}: unknown key")
+    config = Config(**kwargs)
+    _validate(config)
+    return config
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+
+
+def _build_presets(raw: Any) -> dict[str, PresetConfig]:
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError("presets: must be a table of at least one [presets.NAME]")
+    return {name: _build(PresetConfig, {**body, "name": name} if isinstance(body, dict) else body,
+                         f"presets.{name}") for name, body in raw.items()}
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: must be a table")
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"{where}.{key}: unknown key")
+        values[key] = _coerce(value, hints[key], f"{where}.{key}")
+    return cls(**values)
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint == tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: must be a list of strings")
+        return tuple(value)
+    return _check(value, hint, where)
+
+
+def _check(value: Any, kind: type, where: str) -> Any:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}: must be {_TYPE_WORDS.get(kind, kind.__name__)}, "
+                          f"not {value!r}")
+    return value
+
+
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _validate(config: Config) -> None:
+    if config.default_preset not in config.presets:
+        raise ConfigError(
+            f"default_preset: no preset named {config.default_preset!r} "
+            f"(have: {', '.join(sorted(config.presets))})"
+        )
+    _positive(config.limits.max_prompt_chars, "limits.max_prompt_chars")
+    _positive(config.limits.max_queued_per_user, "limits.max_queued_per_user")
+    _positive(config.queue.lease_seconds, "queue.lease_seconds")
+    _positive(config.queue.poll_interval_seconds, "queue.poll_interval_seconds")
+    _positive(config.queue.max_attempts, "queue.max_attempts")
+    if not 0 < config.queue.heartbeat_seconds < config.queue.lease_seconds:
+        raise ConfigError("queue.heartbeat_seconds: must be positive and below lease_seconds")
+    if not config.worker.devices:
+        raise ConfigError("worker.devices: must name at least one device")
+    if config.logging.level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("logging.level: must be one of DEBUG, INFO, WARNING, ERROR")
+    for preset in config.presets.values():
+        _validate_preset(preset)
+
+
+def _validate_preset(preset: PresetConfig) -> None:
+    where = f"presets.{preset.name}"
+    if preset.backend not in {"diffusers", "demo"}:
+        raise ConfigError(f"{where}.backend: must be 'diffusers' or 'demo'")
+    if preset.dtype not in {"float32", "float16", "bfloat16"}:
+        raise ConfigError(f"{where}.dtype: must be float32, float16 or bfloat16")
+    for key in ("frames", "fps", "width", "height", "steps", "max_frames", "max_pixels",
+                "max_steps"):
+        _positive(getattr(preset, key), f"{where}.{key}")
+    if preset.guidance < 0:
+        raise ConfigError(f"{where}.guidance: must not be negative")
+    if preset.frames > preset.max_frames:
+        raise ConfigError(f"{where}.frames: above max_frames ({preset.max_frames})")
+    if preset.steps > preset.max_steps:
+        raise ConfigError(f"{where}.steps: above max_steps ({preset.max_steps})")
+    if preset.width * preset.height > preset.max_pixels:
+        raise ConfigError(f"{where}.width: width x height above max_pixels")
+    from videobot.families import FAMILIES
+
+    if preset.family != "auto" and preset.family not in FAMILIES:
+        raise ConfigError(
+            f"{where}.family: unknown family {preset.family!r} "
+            f"(known: auto, {', '.join(sorted(FAMILIES))})"
+        )
+    if not preset.model:
+        raise ConfigError(f"{where}.model: must name a hub id, a local folder or builtin:NAME")
+
+
+def _positive(value: float, where: str) -> None:
+    if value <= 0:
+        raise ConfigError(f"{where}: must be positive, not {value}")
+
+
+def _with_data_dir(config: Config, data_dir: Path) -> Config:
+    from dataclasses import replace
+
+    return replace(config, data_dir=data_dir)

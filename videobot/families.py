@@ -1,0 +1,109 @@
+"""What each text-to-video model family accepts, and how a request is rounded to fit it.
+
+Torch-free on purpose: the bot process rounds a request before it is queued, so that the
+acknowledgement shows the parameters the model will really use.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from videobot.config import PresetConfig
+from videobot.params import RenderRequest
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family's shape rules: frames = frame_multiple * k + frame_offset, sizes a
+    multiple of size_multiple."""
+
+    name: str
+    size_multiple: int = 8
+    frame_multiple: int = 1
+    frame_offset: int = 0
+    fixed_frames: int | None = None
+
+
+FAMILIES: dict[str, Family] = {
+    family.name: family
+    for family in (
+        Family("generic", size_multiple=8),
+        Family("text-to-video-sd", size_multiple=8),
+        Family("animatediff", size_multiple=8),
+        Family("wan", size_multiple=16, frame_multiple=4, frame_offset=1),
+        Family("ltx", size_multiple=32, frame_multiple=8, frame_offset=1),
+        Family("cogvideox", size_multiple=16, frame_multiple=4, frame_offset=1),
+        Family("hunyuan", size_multiple=16, frame_multiple=4, frame_offset=1),
+        Family("demo", size_multiple=8),
+    )
+}
+
+#: diffusers pipeline class name -> family, for `family = "auto"` on a local model folder.
+PIPELINE_FAMILIES: dict[str, str] = {
+    "TextToVideoSDPipeline": "text-to-video-sd",
+    "AnimateDiffPipeline": "animatediff",
+    "WanPipeline": "wan",
+    "LTXPipeline": "ltx",
+    "LTXConditionPipeline": "ltx",
+    "CogVideoXPipeline": "cogvideox",
+    "HunyuanVideoPipeline": "hunyuan",
+}
+
+
+#: builtin:NAME models -> family.
+BUILTIN_FAMILIES: dict[str, str] = {
+    "tiny-text-to-video-sd": "text-to-video-sd",
+    "tiny-wan": "wan",
+    "tiny-ltx": "ltx",
+    "demo": "demo",
+}
+
+
+def family_for_preset(preset: PresetConfig) -> Family:
+    """The family a preset's model belongs to: its `family` key, else what the model says
+    about itself (builtin name, or `model_index.json` of a local folder), else generic."""
+    if preset.family != "auto":
+        return FAMILIES[preset.family]
+    if preset.model.startswith("builtin:"):
+        return FAMILIES[BUILTIN_FAMILIES.get(preset.model.removeprefix("builtin:"), "generic")]
+    index = Path(preset.model).expanduser() / "model_index.json"
+    try:
+        class_name = json.loads(index.read_text()).get("_class_name", "")
+    except (OSError, ValueError, AttributeError):
+        return FAMILIES["generic"]
+    return FAMILIES[PIPELINE_FAMILIES.get(class_name, "generic")]
+
+
+def round_to_family(request: RenderRequest, family: Family) -> tuple[RenderRequest, list[str]]:
+    """Round frames and size to what `family` accepts; return the new request and one note
+    per change, worded for the user."""
+    notes: list[str] = []
+    width = _round_size(request.width, family.size_multiple)
+    height = _round_size(request.height, family.size_multiple)
+    if (width, height) != (request.width, request.height):
+        notes.append(
+            f"size {request.width}x{request.height} rounded to {width}x{height} "
+            f"(multiples of {family.size_multiple})"
+        )
+    frames = _round_frames(request.frames, family)
+    if frames != request.frames:
+        rule = (
+            f"{family.fixed_frames} frames only"
+            if family.fixed_frames
+            else f"{family.frame_multiple}k+{family.frame_offset} frames"
+        )
+        notes.append(f"frames {request.frames} rounded to {frames} ({rule})")
+    return request.replace(width=width, height=height, frames=frames), notes
+
+
+def _round_size(value: int, multiple: int) -> int:
+    return max(multiple, round(value / multiple) * multiple)
+
+
+def _round_frames(frames: int, family: Family) -> int:
+    if family.fixed_frames:
+        return family.fixed_frames
+    k = max(1, round((frames - family.frame_offset) / family.frame_multiple))
+    return k * family.frame_multiple + family.frame_offset

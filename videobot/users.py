@@ -1,0 +1,36 @@
+"""Users as every part of videobot names them: `<platform>:<id>`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PLATFORM = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+class BadUserName(ValueError):
+    """A user must be named `<platform>:<id>`, e.g. `console:alice` or `telegram:12345`."""
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """A user on one platform; `display_name` is only for replies."""
+
+    platform: str
+    platform_user_id: str
+    display_name: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.platform_user_id}"
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def parse_user(text: str) -> UserRef:
+    """Parse `<platform>:<id>`; raise `BadUserName` with the reason otherwise."""
+    platform, sep, user_id = text.strip().partition(":")
+    if not sep or not user_id or not _PLATFORM.match(platform) or len(user_id) > 128:
+        raise BadUserName(f"{text!r} is not a user: write <platform>:<id>, e.g. console:alice")
+    return UserRef(platform, user_id)
