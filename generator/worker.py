@@ -65,10 +65,13 @@ class Worker:
         self.clips_dir = clips_dir
         self.stopping = asyncio.Event()
         self.current: RenderState | None = None
+        self._wakeup: Listener | None = None
 
     def request_stop(self) -> None:
         """Stop claiming; the job in hand finishes (see `abandon_current` for the hurry)."""
         self.stopping.set()
+        if self._wakeup is not None:
+            self._wakeup.poke()
 
     def abandon_current(self) -> None:
         """Interrupt the job in hand so that it is released back to the queue."""
@@ -82,6 +85,7 @@ class Worker:
         done = 0
         poll = self.config.queue.poll_interval_seconds
         async with Listener(self.store.signals, JOBS) as wakeup:
+            self._wakeup = wakeup
             while not self.stopping.is_set():
                 job = await self.store.claim_next_job(self.worker_id, self.config.presets)
                 if job is None:

@@ -155,7 +155,7 @@ class JobStore:
             if user is not None and job.user.key != user.key:
                 raise NotJobOwner(f"job #{job_id} belongs to someone else")
             if job.is_final:
-                raise JobAlreadyFinished(f"job #{job_id} has already {job.status}")
+                raise JobAlreadyFinished(f"job #{job_id} has already finished ({job.status})")
             if job.status == JobStatus.QUEUED:
                 values: dict[str, Any] = {"status": JobStatus.CANCELLED, "finished_at": now,
                                           "cancel_requested": True}
@@ -251,7 +251,8 @@ class JobStore:
         """Store the clip and mark the job succeeded, in one fenced transaction."""
         now = self.clock()
         async with write_transaction(self.engine) as conn:
-            await self._finish(conn, job_id, attempt, status=JobStatus.SUCCEEDED, now=now)
+            await self._finish(conn, job_id, attempt, status=JobStatus.SUCCEEDED, now=now,
+                               progress_step=Job.progress_total)
             await conn.execute(
                 insert(Clip).values(
                     job_id=job_id, attempt=attempt, created_at=now, **vars(clip)
@@ -287,10 +288,10 @@ class JobStore:
         notify(self.signals, JOBS)
 
     async def _finish(self, conn: AsyncConnection, job_id: int, attempt: int, *, status: str,
-                      now: datetime, error: str | None = None) -> None:
+                      now: datetime, error: str | None = None, **values: Any) -> None:
         result = await conn.execute(
             _fenced(job_id, attempt).values(
-                status=status, finished_at=now, lease_expires_at=None, error=error
+                status=status, finished_at=now, lease_expires_at=None, error=error, **values
             )
         )
         if result.rowcount != 1:

@@ -89,6 +89,10 @@ class Listener:
                 pass
         self._event.set()
 
+    def poke(self) -> None:
+        """Wake the waiter from inside this process (e.g. to notice a stop request)."""
+        self._event.set()
+
     async def wait(self, seconds: float) -> bool:
         """Wait for a signal or `seconds`; True if signalled."""
         try:

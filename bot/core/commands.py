@@ -75,12 +75,12 @@ class Core:
         return Reply(replies.acknowledgement(job, position), job)
 
     async def status(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
-        job = await self._job_of(user, args, active_only=False)
+        job = await self._job_of(user, args, "status", active_only=False)
         position = await self.store.queue_position(job.id)
         return Reply(replies.status(job, position, self.store.clock()), job)
 
     async def cancel(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
-        job = await self._job_of(user, args, active_only=True)
+        job = await self._job_of(user, args, "cancel", active_only=True)
         job = await self.store.request_cancel(job.id, user)
         return Reply(replies.cancel_requested(job), job)
 
@@ -90,12 +90,15 @@ class Core:
     async def help(self, _user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
         return Reply(replies.HELP)
 
-    async def _job_of(self, user: UserRef, args: str, *, active_only: bool) -> JobRecord:
+    async def _job_of(self, user: UserRef, args: str, command: str, *,
+                      active_only: bool) -> JobRecord:
         """The job `args` names (`12` or `#12`), or the user's latest one."""
         text = args.strip().removeprefix("#")
         if text:
-            if not text.isdigit() or len(text) > 18:
-                raise CommandError(f"{args.strip()!r} is not a job number; write e.g. /status 12")
+            if not text.isdecimal() or len(text) > 18:
+                raise CommandError(
+                    f"{args.strip()!r} is not a job number; write e.g. /{command} 12"
+                )
             job = await self.store.require(int(text))
             if job.user.key != user.key:
                 raise CommandError(f"job #{job.id} belongs to someone else")

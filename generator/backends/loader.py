@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from generator.backends.base import Backend
 from videobot.config import PresetConfig
+
+Loader = Callable[[PresetConfig], Backend]
 
 
 def load_backend(preset: PresetConfig, *, device: str, models_dir: Path) -> Backend:
@@ -22,16 +25,16 @@ def load_backend(preset: PresetConfig, *, device: str, models_dir: Path) -> Back
 class BackendCache:
     """One resident backend per preset, kept across jobs for the life of the worker."""
 
-    def __init__(self, *, device: str, models_dir: Path) -> None:
+    def __init__(self, *, device: str, models_dir: Path, loader: Loader | None = None) -> None:
         self.device = device
-        self.models_dir = models_dir
+        self._load = loader or (
+            lambda preset: load_backend(preset, device=device, models_dir=models_dir)
+        )
         self._loaded: dict[str, Backend] = {}
 
     def get(self, preset: PresetConfig) -> Backend:
         if preset.name not in self._loaded:
-            self._loaded[preset.name] = load_backend(
-                preset, device=self.device, models_dir=self.models_dir
-            )
+            self._loaded[preset.name] = self._load(preset)
         return self._loaded[preset.name]
 
     def close(self) -> None:

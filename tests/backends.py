@@ -1,0 +1,44 @@
+"""A stand-in model for worker tests: deterministic frames, a configurable pace, and the
+Backend protocol's stop behaviour. (The real diffusers and demo backends have their own
+tests; this one keeps worker tests fast.)"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from generator.backends.base import Frames, GenerationStopped, OnStep, ShouldStop
+from videobot.params import RenderRequest
+
+
+class StripesBackend:
+    """Renders a bar sliding across the frame; `step_seconds` per denoising step."""
+
+    def __init__(self, *, step_seconds: float = 0.0, error: Exception | None = None) -> None:
+        self.step_seconds = step_seconds
+        self.error = error
+        self.started = threading.Event()
+        self.calls = 0
+
+    def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop) -> Frames:
+        self.calls += 1
+        self.started.set()
+        for step in range(1, request.steps + 1):
+            if should_stop():
+                raise GenerationStopped
+            time.sleep(self.step_seconds)
+            if self.error is not None:
+                raise self.error
+            on_step(step, request.steps)
+        frames = np.zeros((request.frames, request.height, request.width, 3), np.uint8)
+        rng = np.random.default_rng(request.seed)
+        colour = rng.integers(0, 256, 3, dtype=np.uint8)
+        for index in range(request.frames):
+            x = index * request.width // max(request.frames, 1)
+            frames[index, :, x : x + 4] = colour
+        return frames
+
+    def close(self) -> None:
+        pass
