@@ -6,6 +6,7 @@ environment instead of the file: `VIDEOBOT_DATABASE_URL` overrides `[database] u
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -202,6 +203,8 @@ def _build(cls: type, raw: Any, where: str) -> Any:
 def _coerce(value: Any, hint: Any, where: str) -> Any:
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: must be a finite number, not {value}")
     if hint == tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: must be a list of strings")
@@ -232,6 +235,8 @@ def _validate(config: Config) -> None:
     _positive(config.queue.max_attempts, "queue.max_attempts")
     if not 0 < config.queue.heartbeat_seconds < config.queue.lease_seconds:
         raise ConfigError("queue.heartbeat_seconds: must be positive and below lease_seconds")
+    _not_negative(config.worker.restart_delay_seconds, "worker.restart_delay_seconds")
+    _not_negative(config.worker.shutdown_grace_seconds, "worker.shutdown_grace_seconds")
     if not config.worker.devices:
         raise ConfigError("worker.devices: must name at least one device")
     if config.logging.level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -249,8 +254,7 @@ def _validate_preset(preset: PresetConfig) -> None:
     for key in ("frames", "fps", "width", "height", "steps", "max_frames", "max_pixels",
                 "max_steps"):
         _positive(getattr(preset, key), f"{where}.{key}")
-    if preset.guidance < 0:
-        raise ConfigError(f"{where}.guidance: must not be negative")
+    _validate_preset_defaults(preset, where)
     if preset.frames > preset.max_frames:
         raise ConfigError(f"{where}.frames: above max_frames ({preset.max_frames})")
     if preset.steps > preset.max_steps:
@@ -268,9 +272,29 @@ def _validate_preset(preset: PresetConfig) -> None:
         raise ConfigError(f"{where}.model: must name a hub id, a local folder or builtin:NAME")
 
 
+def _validate_preset_defaults(preset: PresetConfig, where: str) -> None:
+    """Defaults that every request would break are a config error, not a chat refusal."""
+    from videobot.limits import MAX_FPS, MAX_GUIDANCE, MIN_SIDE
+
+    if preset.fps > MAX_FPS:
+        raise ConfigError(f"{where}.fps: must be at most {MAX_FPS}, not {preset.fps}")
+    for key in ("width", "height"):
+        if getattr(preset, key) < MIN_SIDE:
+            raise ConfigError(f"{where}.{key}: must be at least {MIN_SIDE}, "
+                              f"not {getattr(preset, key)}")
+    if not 0 <= preset.guidance <= MAX_GUIDANCE:
+        raise ConfigError(f"{where}.guidance: must be between 0 and {MAX_GUIDANCE:g}, "
+                          f"not {preset.guidance:g}")
+
+
 def _positive(value: float, where: str) -> None:
     if value <= 0:
         raise ConfigError(f"{where}: must be positive, not {value}")
+
+
+def _not_negative(value: float, where: str) -> None:
+    if value < 0:
+        raise ConfigError(f"{where}: must be zero or more, not {value}")
 
 
 def _with_data_dir(config: Config, data_dir: Path) -> Config:
