@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
 
 from alembic import command
@@ -10,6 +12,16 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import migrations
+
+# Alembic keeps the running migration in module globals (`alembic.context`, `alembic.op`), so
+# two migrations in one process must take turns; other processes wait on the database's lock.
+_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _alembic_lock() -> asyncio.Lock:
+    return _LOCKS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
 
 
 def alembic_config(connection: Connection) -> AlembicConfig:
@@ -21,13 +33,13 @@ def alembic_config(connection: Connection) -> AlembicConfig:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema up to `revision`; safe to run from several processes at once."""
-    async with engine.connect() as connection:
+    async with _alembic_lock(), engine.connect() as connection:
         await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
         await connection.commit()
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    async with engine.connect() as connection:
+    async with _alembic_lock(), engine.connect() as connection:
         await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
         await connection.commit()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
+import os
 
 import pytest
 
@@ -57,7 +57,7 @@ async def test_burst_renders_every_job_and_stores_a_playable_clip(
         job = await store.require(job_id)
         assert job.status == JobStatus.SUCCEEDED and job.attempts == 1
         assert job.clip is not None
-        assert Path(job.clip.video_path).is_file() and Path(job.clip.poster_path).is_file()
+        assert os.path.isfile(job.clip.video_path) and os.path.isfile(job.clip.poster_path)
         assert (job.clip.frames, job.clip.fps, job.clip.width) == (8, 8, 32)
         assert job.progress_step == job.progress_total == 4
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, get_type_hints
 
 DEFAULT_DATA_DIR = Path("videobot-data")
@@ -90,8 +92,8 @@ class LoggingConfig:
     level: str = "INFO"
 
 
-def _default_presets() -> dict[str, PresetConfig]:
-    return {"tiny": PresetConfig()}
+def _default_presets() -> Mapping[str, PresetConfig]:
+    return MappingProxyType({"tiny": PresetConfig()})
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ class Config:
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
-    presets: dict[str, PresetConfig] = field(default_factory=_default_presets)
+    presets: Mapping[str, PresetConfig] = field(default_factory=_default_presets)
 
     @property
     def database_url(self) -> str:
@@ -180,11 +182,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
 
 
-def _build_presets(raw: Any) -> dict[str, PresetConfig]:
+def _build_presets(raw: Any) -> Mapping[str, PresetConfig]:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError("presets: must be a table of at least one [presets.NAME]")
-    return {name: _build(PresetConfig, {**body, "name": name} if isinstance(body, dict) else body,
-                         f"presets.{name}") for name, body in raw.items()}
+    presets = {}
+    for name, body in raw.items():
+        if isinstance(body, dict) and "name" in body:
+            raise ConfigError(f"presets.{name}.name: unknown key (the name is the table's, "
+                              f"[presets.{name}])")
+        body = {**body, "name": name} if isinstance(body, dict) else body
+        presets[name] = _build(PresetConfig, body, f"presets.{name}")
+    return MappingProxyType(presets)
 
 
 def _build(cls: type, raw: Any, where: str) -> Any:
@@ -237,6 +245,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("queue.heartbeat_seconds: must be positive and below lease_seconds")
     _not_negative(config.worker.restart_delay_seconds, "worker.restart_delay_seconds")
     _not_negative(config.worker.shutdown_grace_seconds, "worker.shutdown_grace_seconds")
+    if not config.console.user.strip() or ":" in config.console.user:
+        raise ConfigError("console.user: must be a non-empty name without ':'")
     if not config.worker.devices:
         raise ConfigError("worker.devices: must name at least one device")
     if config.logging.level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:

@@ -107,5 +107,5 @@ class Core:
         if not jobs:
             if active_only:
                 raise CommandError("you have no waiting or rendering job to cancel")
-            raise CommandError(replies.no_jobs().rstrip("."))
+            raise CommandError(replies.NO_JOBS)
         return jobs[0]

@@ -23,6 +23,7 @@ videobot turns text into short video clips.
 /queue          what is waiting and rendering
 /help           this text"""
 
+NO_JOBS = "you have no jobs yet; try /video a red ball bouncing"
 NOT_A_COMMAND = "Commands start with /. Try /video a red ball bouncing, or /help."
 
 
@@ -109,10 +110,6 @@ def cancel_requested(job: JobRecord) -> str:
     if job.status == JobStatus.CANCELLED:
         return f"Job #{job.id} cancelled."
     return f"Job #{job.id}: stopping the render…"
-
-
-def no_jobs() -> str:
-    return "You have no jobs yet. Try /video a red ball bouncing"
 
 
 def unknown_command(name: str) -> str:
