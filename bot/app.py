@@ -15,6 +15,7 @@ from bot.core.commands import Core
 from bot.delivery import DeliveryLoop
 from bot.supervisor import WorkerSupervisor
 from storage.connect import close_store, open_store
+from storage.jobs import JobStore
 from videobot.config import Config
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
         console = ConsoleAdapter(core=core, store=store, user_name=config.console.user,
                                  stdin=stdin)
         adapters[console.platform] = console
+    adapters.update(_chat_adapters(config, core, store))
     supervisor = WorkerSupervisor(config=config, config_path=config_path)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -39,6 +41,16 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
         loop.add_signal_handler(sig, stop.set)
     if start_workers:
         await supervisor.start()
+    started: list[ChatAdapter] = []
+    try:
+        for adapter in adapters.values():
+            await adapter.start()
+            started.append(adapter)
+    except BaseException:
+        await _stop_all(started)
+        await supervisor.stop()
+        await close_store(store)
+        raise
     delivery = DeliveryLoop(store=store, adapters=adapters,
                             poll_interval=min(0.5, config.queue.poll_interval_seconds))
     tasks = [asyncio.create_task(delivery.run(stop), name="delivery")]
@@ -54,9 +66,35 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await _stop_all(started)
         await supervisor.stop()
         await close_store(store)
     return 0
+
+
+def _chat_adapters(config: Config, core: Core, store: JobStore) -> dict[str, ChatAdapter]:
+    """The platform adapters the config turns on; each library is imported only when used."""
+    adapters: dict[str, ChatAdapter] = {}
+    work_dir = config.data_dir / "uploads"
+    if config.telegram is not None:
+        from bot.adapters.telegram import TelegramAdapter
+
+        adapters["telegram"] = TelegramAdapter(core=core, store=store, config=config.telegram,
+                                               work_dir=work_dir)
+    if config.discord is not None:
+        from bot.adapters.discord import DiscordAdapter
+
+        adapters["discord"] = DiscordAdapter(core=core, store=store, config=config.discord,
+                                             work_dir=work_dir)
+    return adapters
+
+
+async def _stop_all(adapters: list[ChatAdapter]) -> None:
+    for adapter in reversed(adapters):
+        try:
+            await adapter.stop()
+        except Exception:
+            log.exception("stopping the %s adapter failed", adapter.platform)
 
 
 async def _then_stop(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:

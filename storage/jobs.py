@@ -165,6 +165,17 @@ class JobStore:
         notify(self.signals, EVENTS)
         return await self.require(job_id)
 
+    async def update_reply_target(self, job_id: int, **values: Any) -> None:
+        """Merge `values` into where the job's replies go (e.g. the id of the status message
+        an adapter posted), so that a restarted bot can still edit it."""
+        async with write_transaction(self.engine) as conn:
+            current = await conn.scalar(select(Job.reply_target).where(Job.id == job_id))
+            if current is None:
+                raise JobNotFound(f"there is no job #{job_id}")
+            await conn.execute(
+                update(Job).where(Job.id == job_id).values(reply_target={**current, **values})
+            )
+
     async def undelivered(self, platforms: Collection[str]) -> list[JobRecord]:
         """Finished jobs whose result has not reached the chat yet, oldest first."""
         query = _job_query().where(

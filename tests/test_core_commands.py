@@ -366,3 +366,20 @@ async def test_an_internal_error_is_logged_and_answered_with_one_sentence(
         assert record.getMessage() == f"command {command} from console:alice failed"
         assert record.exc_info is not None
         assert "secret detail: disk on fire" in caplog.text  # the traceback, for the operator
+
+
+async def test_rerun_and_cancel_buttons_check_the_owner(core: Core, store: JobStore) -> None:
+    first = await core.handle(ALICE, "/video a red ball --seed 7 --frames 8")
+    assert first.job is not None
+    stranger = await core.rerun(BOB, first.job.id, new_seed=True)
+    assert stranger.text == f"Sorry: job #{first.job.id} belongs to someone else."
+    same = await core.rerun(ALICE, first.job.id, new_seed=False)
+    assert same.job is not None and same.job.request == first.job.request
+    reroll = await core.rerun(BOB, first.job.id, new_seed=True, admin=True)
+    assert reroll.job is not None and reroll.job.user.key == BOB.key
+    assert reroll.job.request.replace(seed=7) == first.job.request
+    refused = await core.cancel_job(BOB, first.job.id)
+    assert refused.text == f"Sorry: job #{first.job.id} belongs to someone else."
+    assert (await store.require(first.job.id)).status == "queued"
+    done = await core.cancel_job(BOB, first.job.id, admin=True)
+    assert done.text == f"Job #{first.job.id} cancelled."

@@ -17,6 +17,9 @@ from typing import Any, get_type_hints
 
 DEFAULT_DATA_DIR = Path("videobot-data")
 ENV_DATABASE_URL = "VIDEOBOT_DATABASE_URL"
+ENV_TELEGRAM_TOKEN = "VIDEOBOT_TELEGRAM_TOKEN"
+ENV_TELEGRAM_WEBHOOK_SECRET = "VIDEOBOT_TELEGRAM_WEBHOOK_SECRET"
+ENV_DISCORD_TOKEN = "VIDEOBOT_DISCORD_TOKEN"
 
 
 class ConfigError(Exception):
@@ -88,6 +91,38 @@ class ConsoleConfig:
 
 
 @dataclass(frozen=True)
+class TelegramConfig:
+    """The Telegram adapter; on when the `[telegram]` table exists."""
+
+    token: str = field(default="", repr=False)
+    api_base_url: str = "https://api.telegram.org/bot"
+    allowed_chats: tuple[int, ...] = ()
+    admins: tuple[int, ...] = ()
+    mode: str = "polling"
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str = field(default="", repr=False)
+    upload_limit_mb: int = 0
+    progress_interval_seconds: float = 3.0
+
+
+@dataclass(frozen=True)
+class DiscordConfig:
+    """The Discord adapter; on when the `[discord]` table exists."""
+
+    token: str = field(default="", repr=False)
+    guild_ids: tuple[int, ...] = ()
+    admins: tuple[int, ...] = ()
+    admin_roles: tuple[int, ...] = ()
+    api_base_url: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg/"
+    allow_dms: bool = True
+    interaction_token_seconds: float = 900.0
+    progress_interval_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -109,6 +144,8 @@ class Config:
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     presets: Mapping[str, PresetConfig] = field(default_factory=_default_presets)
+    telegram: TelegramConfig | None = None
+    discord: DiscordConfig | None = None
 
     @property
     def database_url(self) -> str:
@@ -128,7 +165,16 @@ _SECTIONS: dict[str, type] = {
     "worker": WorkerConfig,
     "console": ConsoleConfig,
     "logging": LoggingConfig,
+    "telegram": TelegramConfig,
+    "discord": DiscordConfig,
 }
+
+#: (section, key, environment variable) for secrets that may stay out of the file.
+_SECRETS_FROM_ENV = (
+    ("telegram", "token", ENV_TELEGRAM_TOKEN),
+    ("telegram", "webhook_secret", ENV_TELEGRAM_WEBHOOK_SECRET),
+    ("discord", "token", ENV_DISCORD_TOKEN),
+)
 
 
 def load_config(
@@ -145,6 +191,9 @@ def load_config(
         if not isinstance(raw["database"], dict):
             raise ConfigError("database: must be a table")
         raw["database"]["url"] = env[ENV_DATABASE_URL]
+    for section, key, variable in _SECRETS_FROM_ENV:
+        if env.get(variable) and isinstance(raw.get(section), dict):
+            raw[section] = {**raw[section], key: env[variable]}
     config = config_from_dict(raw)
     # Absolute, so that paths in replies and in the worker processes agree.
     return _with_data_dir(config, (data_dir or config.data_dir).expanduser().absolute())
@@ -217,6 +266,12 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: must be a list of strings")
         return tuple(value)
+    if hint == tuple[int, ...]:
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise ConfigError(f"{where}: must be a list of integers (ids)")
+        return tuple(value)
     return _check(value, hint, where)
 
 
@@ -253,6 +308,38 @@ def _validate(config: Config) -> None:
         raise ConfigError("logging.level: must be one of DEBUG, INFO, WARNING, ERROR")
     for preset in config.presets.values():
         _validate_preset(preset)
+    if config.telegram is not None:
+        _validate_telegram(config.telegram)
+    if config.discord is not None:
+        _validate_discord(config.discord)
+
+
+def _validate_telegram(telegram: TelegramConfig) -> None:
+    if not telegram.token:
+        raise ConfigError(f"telegram.token: missing; set it or {ENV_TELEGRAM_TOKEN}")
+    if telegram.mode not in {"polling", "webhook"}:
+        raise ConfigError("telegram.mode: must be 'polling' or 'webhook'")
+    if telegram.mode == "webhook" and not (telegram.webhook_url and telegram.webhook_secret):
+        raise ConfigError(
+            "telegram.webhook_url: webhook mode needs webhook_url and webhook_secret "
+            f"(or {ENV_TELEGRAM_WEBHOOK_SECRET})"
+        )
+    if not telegram.api_base_url.startswith(("http://", "https://")):
+        raise ConfigError("telegram.api_base_url: must be an http(s) URL")
+    if telegram.upload_limit_mb < 0:
+        raise ConfigError("telegram.upload_limit_mb: must be zero (automatic) or more")
+    _positive(telegram.progress_interval_seconds, "telegram.progress_interval_seconds")
+
+
+def _validate_discord(discord: DiscordConfig) -> None:
+    if not discord.token:
+        raise ConfigError(f"discord.token: missing; set it or {ENV_DISCORD_TOKEN}")
+    if not discord.api_base_url.startswith(("http://", "https://")):
+        raise ConfigError("discord.api_base_url: must be an http(s) URL")
+    if not discord.gateway_url.startswith(("ws://", "wss://")):
+        raise ConfigError("discord.gateway_url: must be a ws(s) URL")
+    _positive(discord.interaction_token_seconds, "discord.interaction_token_seconds")
+    _positive(discord.progress_interval_seconds, "discord.progress_interval_seconds")
 
 
 def _validate_preset(preset: PresetConfig) -> None:

@@ -12,6 +12,14 @@ class ChatAdapter(Protocol):
 
     platform: str
 
+    async def start(self) -> None:
+        """Connect to the platform and begin taking commands; return once running."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop taking commands and disconnect."""
+        ...
+
     async def show_progress(self, job: JobRecord, text: str) -> None:
         """Update the user's view of a waiting or rendering job (the adapter throttles)."""
         ...

@@ -35,6 +35,12 @@ class ConsoleAdapter:
         self._write = write or _print
         self._changed = asyncio.Event()
 
+    async def start(self) -> None:
+        """Nothing to connect: `run` reads the input."""
+
+    async def stop(self) -> None:
+        """Nothing to disconnect."""
+
     def say(self, text: str) -> None:
         self._write(text)
 

@@ -9,12 +9,13 @@ from typing import Any
 
 from bot.core import replies
 from bot.core.errors import INTERNAL_ERROR, CommandError
-from bot.core.parsing import parse_command, parse_video_options
+from bot.core.parsing import VideoOptions, parse_command, parse_video_options
 from bot.core.requests import build_request
 from storage.errors import StoreError
 from storage.jobs import JobStore
 from storage.records import JobRecord
 from videobot.config import Config
+from videobot.params import RenderRequest
 from videobot.users import UserRef
 
 log = logging.getLogger(__name__)
@@ -56,23 +57,14 @@ class Core:
         handler = self._handlers.get(command.name)
         if handler is None:
             return Reply(replies.unknown_command(command.name))
-        try:
-            return await handler(user, command.args, reply_target or {})
-        except (CommandError, StoreError) as exc:
-            return Reply(f"Sorry: {exc}.")
-        except Exception:
-            log.exception("command /%s from %s failed", command.name, user.key)
-            return Reply(INTERNAL_ERROR)
+        target = reply_target or {}
+        return await self._guarded(
+            f"command /{command.name}", user, lambda: handler(user, command.args, target)
+        )
 
     async def video(self, user: UserRef, args: str, reply_target: dict[str, Any]) -> Reply:
-        options = parse_video_options(args)
-        request, notes = build_request(options, self.config)
-        job = await self.store.enqueue(
-            user, request, notes=notes, reply_target=reply_target,
-            max_queued_per_user=self.config.limits.max_queued_per_user,
-        )
-        position = await self.store.queue_position(job.id)
-        return Reply(replies.acknowledgement(job, position), job)
+        request, notes = build_request(parse_video_options(args), self.config)
+        return await self._submit(user, request, notes, reply_target)
 
     async def status(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         job = await self._job_of(user, args, "status", active_only=False)
@@ -89,6 +81,53 @@ class Core:
 
     async def help(self, _user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
         return Reply(replies.HELP)
+
+    async def rerun(self, user: UserRef, job_id: int, *, new_seed: bool,
+                    reply_target: dict[str, Any] | None = None, admin: bool = False) -> Reply:
+        """Queue a job's request again for `user` (the Reroll and Same seed buttons): only the
+        job's owner, or an admin, may."""
+        return await self._guarded(
+            "rerun", user, lambda: self._rerun(user, job_id, new_seed, reply_target or {}, admin)
+        )
+
+    async def cancel_job(self, user: UserRef, job_id: int, *, admin: bool = False) -> Reply:
+        """Cancel a job by id (the Cancel button): its owner, or an admin, may."""
+        return await self._guarded("cancel", user, lambda: self._cancel_job(user, job_id, admin))
+
+    async def _guarded(self, name: str, user: UserRef,
+                       action: Callable[[], Awaitable[Reply]]) -> Reply:
+        try:
+            return await action()
+        except (CommandError, StoreError) as exc:
+            return Reply(f"Sorry: {exc}.")
+        except Exception:
+            log.exception("%s from %s failed", name, user.key)
+            return Reply(INTERNAL_ERROR)
+
+    async def _rerun(self, user: UserRef, job_id: int, new_seed: bool,
+                     reply_target: dict[str, Any], admin: bool) -> Reply:
+        job = await self.store.require(job_id)
+        if not admin and job.user.key != user.key:
+            raise CommandError(f"job #{job_id} belongs to someone else")
+        options = {**job.request.to_dict()}
+        prompt = options.pop("prompt")
+        if new_seed:
+            options.pop("seed")
+        request, notes = build_request(VideoOptions(prompt, options), self.config)
+        return await self._submit(user, request, notes, reply_target)
+
+    async def _cancel_job(self, user: UserRef, job_id: int, admin: bool) -> Reply:
+        job = await self.store.request_cancel(job_id, None if admin else user)
+        return Reply(replies.cancel_requested(job), job)
+
+    async def _submit(self, user: UserRef, request: RenderRequest, notes: list[str],
+                      reply_target: dict[str, Any]) -> Reply:
+        job = await self.store.enqueue(
+            user, request, notes=notes, reply_target=reply_target,
+            max_queued_per_user=self.config.limits.max_queued_per_user,
+        )
+        position = await self.store.queue_position(job.id)
+        return Reply(replies.acknowledgement(job, position), job)
 
     async def _job_of(self, user: UserRef, args: str, command: str, *,
                       active_only: bool) -> JobRecord:

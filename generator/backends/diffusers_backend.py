@@ -1,0 +1,197 @@
+"""The backend that renders with a diffusers text-to-video pipeline.
+
+One class for every family: the arguments a pipeline does not take are left out, and progress
+and cancellation go through `callback_on_step_end` (or the legacy `callback` of older
+pipelines such as `TextToVideoSDPipeline`).
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import logging
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from diffusers import DiffusionPipeline
+
+from generator.backends.base import Frames, GenerationStopped, OnStep, ShouldStop
+from generator.backends.tiny_models import ensure_builtin_model
+from videobot.config import PresetConfig
+from videobot.families import FAMILIES, PIPELINE_FAMILIES, Family, round_to_family
+from videobot.params import RenderRequest
+
+log = logging.getLogger(__name__)
+
+BUILTIN_PREFIX = "builtin:"
+
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+class DiffusersBackend:
+    """A diffusers pipeline loaded on one device, kept across jobs."""
+
+    def __init__(self, pipe: Any, *, family: Family, device: str) -> None:
+        # `Any`: each pipeline class has its own `__call__`; `DiffusionPipeline` declares none.
+        self._pipe: Any = pipe
+        self._device = device
+        self.family = family
+        self._parameters = frozenset(inspect.signature(pipe.__call__).parameters)
+
+    @classmethod
+    def load(cls, preset: PresetConfig, *, device: str, models_dir: Path) -> DiffusersBackend:
+        """Load `preset.model` (a local folder, a hub id or `builtin:NAME`) onto `device`."""
+        source = resolve_model(preset.model, models_dir)
+        dtype = _torch_dtype(preset.dtype, device)
+        _quiet_loading()
+        pipe = DiffusionPipeline.from_pretrained(source, **{_DTYPE_KWARG: dtype})
+        pipe = pipe.to(device)
+        pipe.set_progress_bar_config(disable=True)
+        family = pipeline_family(pipe, preset.family)
+        log.info("loaded %s (%s, family %s) on %s", preset.model, type(pipe).__name__,
+                 family.name, device)
+        return cls(pipe, family=family, device=device)
+
+    def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop) -> Frames:
+        """Render `request`; raise `GenerationStopped` if `should_stop` turns true first."""
+        pipe = self._pipeline()
+        request, notes = round_to_family(request, self.family)
+        if notes:
+            log.debug("request rounded again in the backend: %s", "; ".join(notes))
+        if should_stop():
+            raise GenerationStopped()
+        progress = _Progress(pipe, request.steps, on_step, should_stop)
+        kwargs = self._call_kwargs(request) | self._progress_kwargs(progress)
+        output = pipe(**kwargs)
+        if progress.stopped:
+            raise GenerationStopped()
+        return to_uint8_frames(output.frames)
+
+    def close(self) -> None:
+        """Drop the pipeline and give its memory back."""
+        self._pipe = None
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def _pipeline(self) -> Any:
+        if self._pipe is None:
+            raise RuntimeError("the backend is closed")
+        return self._pipe
+
+    def _call_kwargs(self, request: RenderRequest) -> dict[str, Any]:
+        wanted: dict[str, Any] = {
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt or None,
+            "num_frames": request.frames,
+            "height": request.height,
+            "width": request.width,
+            "num_inference_steps": request.steps,
+            "guidance_scale": request.guidance,
+            "frame_rate": request.fps,
+            "generator": torch.Generator(self._device).manual_seed(request.seed),
+            "output_type": "np",
+        }
+        return {name: value for name, value in wanted.items() if name in self._parameters}
+
+    def _progress_kwargs(self, progress: _Progress) -> dict[str, Any]:
+        if "callback_on_step_end" in self._parameters:
+            return {"callback_on_step_end": progress.on_step_end}
+        if "callback" in self._parameters:
+            return {"callback": progress.on_legacy_step, "callback_steps": 1}
+        log.warning("%s reports no progress and cannot be stopped",
+                    type(self._pipeline()).__name__)
+        return {}
+
+
+class _Progress:
+    """Forwards a pipeline's step callbacks to `on_step`, and stops it when asked to."""
+
+    def __init__(self, pipe: Any, steps: int, on_step: OnStep,
+                 should_stop: ShouldStop) -> None:
+        self._pipe = pipe
+        self._steps = steps
+        self._on_step = on_step
+        self._should_stop = should_stop
+        # Pipelines with an `interrupt` property skip their remaining steps when it is set;
+        # the others are stopped by raising out of the callback.
+        self._can_interrupt = isinstance(getattr(type(pipe), "interrupt", None), property)
+        self.stopped = False
+
+    def on_step_end(self, pipe: Any, i: int, t: Any,
+                    callback_kwargs: dict[str, Any]) -> dict[str, Any]:
+        """`callback_on_step_end`: must hand back the tensors it was given."""
+        if not self.stopped:
+            total = getattr(pipe, "num_timesteps", None) or self._steps
+            self._step(min(i + 1, total), total)
+        return callback_kwargs
+
+    def on_legacy_step(self, i: int, t: Any, latents: torch.Tensor) -> None:
+        """The legacy `callback(step, timestep, latents)`."""
+        self._step(min(i + 1, self._steps), self._steps)
+
+    def _step(self, step: int, total: int) -> None:
+        self._on_step(step, total)
+        if self._should_stop():
+            self.stopped = True
+            if not self._can_interrupt:
+                raise GenerationStopped()
+            self._pipe._interrupt = True
+
+
+def resolve_model(model: str, models_dir: Path) -> str:
+    """What to hand `from_pretrained`: a builtin's folder (built on first use), a local
+    folder, or else the string itself as a hub id."""
+    if model.startswith(BUILTIN_PREFIX):
+        return str(ensure_builtin_model(model.removeprefix(BUILTIN_PREFIX), models_dir))
+    local = Path(model).expanduser()
+    return str(local) if local.is_dir() else model
+
+
+def pipeline_family(pipe: DiffusionPipeline, configured: str) -> Family:
+    """The configured family, or for "auto" the one of the pipeline's class ("generic" if
+    the class is not known)."""
+    if configured != "auto":
+        return FAMILIES[configured]
+    return FAMILIES[PIPELINE_FAMILIES.get(type(pipe).__name__, "generic")]
+
+
+def to_uint8_frames(frames: Any) -> Frames:
+    """One clip as uint8 (frames, height, width, 3), from a pipeline's `frames` output: a
+    batch of float arrays in [0, 1], or of lists of PIL images."""
+    clip = frames[0] if isinstance(frames, list) or np.ndim(frames) == 5 else frames
+    array = np.stack([np.asarray(frame) for frame in clip])
+    if array.dtype != np.uint8:
+        array = (np.clip(array, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+    if array.ndim != 4 or array.shape[-1] != 3:
+        raise ValueError(f"expected frames of shape (T, H, W, 3), got {array.shape}")
+    return array
+
+
+def _torch_dtype(name: str, device: str) -> torch.dtype:
+    dtype = _DTYPES[name]
+    if dtype == torch.float16 and torch.device(device).type == "cpu":
+        log.warning("float16 is not supported on cpu: loading in float32 instead")
+        return torch.float32
+    return dtype
+
+
+def _diffusers_takes_dtype() -> bool:
+    major, minor = (int(part) for part in version("diffusers").split(".")[:2])
+    return (major, minor) >= (0, 42)
+
+
+# `torch_dtype` is deprecated in favour of `dtype` (diffusers 0.42 knows both).
+_DTYPE_KWARG = "dtype" if _diffusers_takes_dtype() else "torch_dtype"
+
+
+def _quiet_loading() -> None:
+    """No progress bars from loading: the worker's log is a log, not a terminal."""
+    import diffusers.utils.logging as diffusers_logging
+    import transformers.utils.logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
