@@ -148,7 +148,8 @@ class JobStore:
         skips the ownership check (admins and the shell)."""
         now = self.clock()
         async with write_transaction(self.engine) as conn:
-            rows = (await conn.execute(_job_query().where(Job.id == job_id))).mappings().all()
+            locked = _job_query().where(Job.id == job_id).with_for_update(of=Job)
+            rows = (await conn.execute(locked)).mappings().all()
             if not rows:
                 raise JobNotFound(f"there is no job #{job_id}")
             job = _record(rows[0])
@@ -361,22 +362,33 @@ def _fenced(job_id: int, attempt: int) -> Any:
 
 
 async def _ensure_user(conn: AsyncConnection, user: UserRef, now: datetime) -> int:
+    """The user's row id, inserting the row if needed, and locked for this transaction so
+    that concurrent submissions of one user are counted one after the other (SQLite's
+    BEGIN IMMEDIATE already serialises them)."""
     identity = (User.platform == user.platform, User.platform_user_id == user.platform_user_id)
-    user_id = await conn.scalar(select(User.id).where(*identity))
-    if user_id is None:
-        user_id = await conn.scalar(
-            insert(User)
-            .values(platform=user.platform, platform_user_id=user.platform_user_id,
-                    display_name=user.display_name, created_at=now)
-            .returning(User.id)
-        )
-    elif user.display_name:
+    insert_user = _dialect_insert(conn)(User).values(
+        platform=user.platform, platform_user_id=user.platform_user_id,
+        display_name=user.display_name, created_at=now,
+    ).on_conflict_do_nothing(index_elements=["platform", "platform_user_id"])
+    await conn.execute(insert_user)
+    row = (
+        await conn.execute(select(User.id, User.display_name).where(*identity).with_for_update())
+    ).one()
+    if user.display_name and row.display_name != user.display_name:
         await conn.execute(
-            update(User).where(User.id == user_id, User.display_name != user.display_name)
-            .values(display_name=user.display_name)
+            update(User).where(User.id == row.id).values(display_name=user.display_name)
         )
-    assert user_id is not None
-    return int(user_id)
+    return int(row.id)
+
+
+def _dialect_insert(conn: AsyncConnection) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def _request_columns(request: RenderRequest) -> dict[str, Any]:

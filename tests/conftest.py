@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,10 @@ import pytest
 
 from storage.connect import close_store, open_store
 from storage.jobs import JobStore
+from tests import postgres
 from videobot.config import Config, config_from_dict
+
+DATABASES = ["sqlite", "postgresql"]
 
 
 class FakeClock:
@@ -31,9 +35,39 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str | None]:
+    """A PostgreSQL server for the session: VIDEOBOT_TEST_POSTGRES_URL, else a throwaway
+    cluster from the installed server binaries, else None (PostgreSQL tests are skipped)."""
+    if os.environ.get(postgres.ENV_URL):
+        yield os.environ[postgres.ENV_URL]
+    elif postgres.server_binaries() is None:
+        yield None
+    else:
+        with postgres.throwaway_cluster() as url:
+            yield url
+
+
+@pytest.fixture(params=DATABASES)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path,
+                       postgres_server: str | None) -> AsyncIterator[str]:
+    """A fresh, empty database of each kind: a SQLite file, a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'videobot.db'}"
+        return
+    if postgres_server is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed; .ci/run installs it")
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    url = await postgres.create_database(postgres_server)
+    yield url
+    await postgres.drop_database(url)
+
+
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
-    return config_from_dict({"data_dir": str(tmp_path / "data")})
+def config(tmp_path: Path, database_url: str) -> Config:
+    return config_from_dict({"data_dir": str(tmp_path / "data"),
+                             "database": {"url": database_url}})
 
 
 @pytest.fixture

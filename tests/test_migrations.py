@@ -30,8 +30,9 @@ def head_revision() -> str:
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'fresh' / 'videobot.db'}"
+def url(database_url: str) -> str:
+    """A fresh, empty database of each kind (SQLite file, PostgreSQL database)."""
+    return database_url
 
 
 @pytest.fixture
@@ -100,6 +101,8 @@ async def test_concurrent_upgrades_leave_one_correct_schema(url: str) -> None:
 
 
 async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
     await migrate.upgrade(engine)
     async with engine.connect() as conn:
         journal = await conn.exec_driver_sql("PRAGMA journal_mode")

@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("height", sa.Integer(), nullable=False),
         sa.Column("steps", sa.Integer(), nullable=False),
         sa.Column("guidance", sa.Float(), nullable=False),
-        sa.Column("seed", sa.Integer(), nullable=False),
+        sa.Column("seed", sa.BigInteger(), nullable=False),
         sa.Column("notes", sa.JSON(), nullable=False),
         sa.Column("reply_target", sa.JSON(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
