@@ -76,7 +76,7 @@ async def measure(config: Config, batch: list[RenderRequest],
     store = await open_store(config)
     bare_s, e2e_s, claim_s = [], [], []
     try:
-        async with Listener(store.signals, EVENTS) as events:
+        async with store.signals.listener(EVENTS) as events:
             for request in batch:
                 bare_s.append(bare(backend, request, out))
                 total, claim = await through_queue(store, events, request)

@@ -16,7 +16,7 @@ from bot.adapters.base import ChatAdapter
 from bot.core import replies
 from storage.jobs import JobStore
 from storage.records import JobRecord
-from storage.wakeup import EVENTS, Listener
+from storage.wakeup import EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class DeliveryLoop:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until `stop` is set, waking early on the events signal."""
-        async with Listener(self.store.signals, EVENTS) as wakeup:
+        async with self.store.signals.listener(EVENTS) as wakeup:
             while not stop.is_set():
                 try:
                     await self.tick()

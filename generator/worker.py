@@ -84,7 +84,7 @@ class Worker:
         how many jobs this worker finished."""
         done = 0
         poll = self.config.queue.poll_interval_seconds
-        async with Listener(self.store.signals, JOBS) as wakeup:
+        async with self.store.signals.listener(JOBS) as wakeup:
             self._wakeup = wakeup
             while not self.stopping.is_set():
                 job = await self.store.claim_next_job(self.worker_id, self.config.presets)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from storage import migrate
 from storage.db import create_engine
 from storage.jobs import Clock, JobStore, utcnow
-from storage.wakeup import wakeup_dir
 from videobot.config import Config
 
 
@@ -22,7 +21,6 @@ async def open_store(config: Config, *, clock: Clock = utcnow) -> JobStore:
         lease_seconds=config.queue.lease_seconds,
         max_attempts=config.queue.max_attempts,
         clock=clock,
-        signals=wakeup_dir(config.database_url),
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, and_, func, insert, or_, select, update
@@ -20,7 +19,7 @@ from storage.db import read_transaction, write_transaction
 from storage.errors import JobAlreadyFinished, JobNotFound, LeaseLost, NotJobOwner, TooManyQueued
 from storage.models import Clip, Job, JobStatus, User
 from storage.records import ClaimedJob, ClipRecord, JobRecord
-from storage.wakeup import EVENTS, JOBS, notify
+from storage.wakeup import EVENTS, JOBS, Signals
 from videobot.params import RenderRequest
 from videobot.users import UserRef
 
@@ -46,10 +45,9 @@ class JobStore:
         lease_seconds: float,
         max_attempts: int,
         clock: Clock = utcnow,
-        signals: Path | None = None,
     ) -> None:
         self.engine = engine
-        self.signals = signals
+        self.signals = Signals(engine)
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
         self.clock = clock
@@ -95,7 +93,7 @@ class JobStore:
                 .returning(Job.id)
             )
         assert job_id is not None
-        notify(self.signals, JOBS)
+        await self.signals.notify(JOBS)
         return await self.require(job_id)
 
     async def get(self, job_id: int) -> JobRecord | None:
@@ -163,7 +161,7 @@ class JobStore:
             else:
                 values = {"cancel_requested": True}
             await conn.execute(update(Job).where(Job.id == job_id).values(**values))
-        notify(self.signals, EVENTS)
+        await self.signals.notify(EVENTS)
         return await self.require(job_id)
 
     async def update_reply_target(self, job_id: int, **values: Any) -> None:
@@ -256,7 +254,7 @@ class JobStore:
         if cancel is None:
             raise LeaseLost(f"job #{job_id} attempt {attempt} lost its lease")
         if step is not None:
-            notify(self.signals, EVENTS)
+            await self.signals.notify(EVENTS)
         return bool(cancel)
 
     async def finish_succeeded(self, job_id: int, attempt: int, clip: ClipRecord) -> None:
@@ -270,20 +268,20 @@ class JobStore:
                     job_id=job_id, attempt=attempt, created_at=now, **vars(clip)
                 )
             )
-        notify(self.signals, EVENTS)
+        await self.signals.notify(EVENTS)
 
     async def finish_failed(self, job_id: int, attempt: int, error: str) -> None:
         """Mark the job failed with a message for the user."""
         async with write_transaction(self.engine) as conn:
             await self._finish(conn, job_id, attempt, status=JobStatus.FAILED,
                                now=self.clock(), error=error)
-        notify(self.signals, EVENTS)
+        await self.signals.notify(EVENTS)
 
     async def finish_cancelled(self, job_id: int, attempt: int) -> None:
         async with write_transaction(self.engine) as conn:
             await self._finish(conn, job_id, attempt, status=JobStatus.CANCELLED,
                                now=self.clock())
-        notify(self.signals, EVENTS)
+        await self.signals.notify(EVENTS)
 
     async def release(self, job_id: int, attempt: int) -> None:
         """Give a job back to the queue untouched (a worker shutting down); the attempt does
@@ -297,7 +295,7 @@ class JobStore:
             )
         if result.rowcount != 1:
             raise LeaseLost(f"job #{job_id} attempt {attempt} lost its lease")
-        notify(self.signals, JOBS)
+        await self.signals.notify(JOBS)
 
     async def _finish(self, conn: AsyncConnection, job_id: int, attempt: int, *, status: str,
                       now: datetime, error: str | None = None, **values: Any) -> None:
