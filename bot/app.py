@@ -13,6 +13,7 @@ from bot.adapters.base import ChatAdapter
 from bot.adapters.console import ConsoleAdapter
 from bot.core.commands import Core
 from bot.delivery import DeliveryLoop
+from bot.maintenance import run_maintenance
 from bot.supervisor import WorkerSupervisor
 from storage.connect import close_store, open_store
 from storage.jobs import JobStore
@@ -51,9 +52,10 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
         await supervisor.stop()
         await close_store(store)
         raise
-    delivery = DeliveryLoop(store=store, adapters=adapters,
+    delivery = DeliveryLoop(store=store, adapters=adapters, clips_dir=config.data_dir / "clips",
                             poll_interval=min(0.5, config.queue.poll_interval_seconds))
-    tasks = [asyncio.create_task(delivery.run(stop), name="delivery")]
+    tasks = [asyncio.create_task(delivery.run(stop), name="delivery"),
+             asyncio.create_task(run_maintenance(store, config, stop), name="maintenance")]
     if console is not None:
         tasks.append(asyncio.create_task(_then_stop(console.run(), stop), name="console"))
     log.info("videobot running: adapters %s, workers on %s", sorted(adapters),

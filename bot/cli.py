@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=_status)
 
+    admin = commands.add_parser("admin", parents=[common], help="operator commands")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    workers = admin_commands.add_parser("workers", parents=[common],
+                                        help="list the registered generator processes")
+    workers.set_defaults(handler=_admin_workers)
+
     db = commands.add_parser("db", parents=[common], help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", parents=[common], help="apply migrations")
@@ -103,7 +110,7 @@ def _video_options(args: argparse.Namespace) -> VideoOptions:
 
 
 def _check_data_dir(data_dir: Path) -> None:
-    probe = data_dir / ".write-test"
+    probe = data_dir / f".write-test-{os.getpid()}"
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"")
@@ -182,6 +189,19 @@ def _status(args: argparse.Namespace, config: Config) -> int:
         from datetime import UTC, datetime
 
         print(replies.status(job, position, datetime.now(UTC)))
+    return 0
+
+
+def _admin_workers(args: argparse.Namespace, config: Config) -> int:
+    from bot.core import replies
+    from storage.workers import WorkerRegistry
+
+    async def listing() -> str:
+        async with _store(config) as store:
+            workers = await WorkerRegistry(store.engine, clock=store.clock).all()
+            return replies.workers_listing(workers, store.clock())
+
+    print(asyncio.run(listing()))
     return 0
 
 

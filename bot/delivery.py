@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
 
 from bot.adapters.base import ChatAdapter
 from bot.core import replies
@@ -22,21 +25,20 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE_S = 1.0
 RETRY_MAX_S = 60.0
-EXPIRE_EVERY_S = 5.0
 
 
 class DeliveryLoop:
     """Watches the job table for the platforms it has adapters for."""
 
     def __init__(self, *, store: JobStore, adapters: Mapping[str, ChatAdapter],
-                 poll_interval: float = 0.5) -> None:
+                 clips_dir: Path, poll_interval: float = 0.5) -> None:
         self.store = store
+        self.clips_dir = clips_dir
         self.adapters = dict(adapters)
         self.poll_interval = poll_interval
         self._shown: dict[int, tuple[str, int | None, int]] = {}
         self._retry_at: dict[int, float] = {}
         self._failures: dict[int, int] = {}
-        self._last_expiry = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until `stop` is set, waking early on the events signal."""
@@ -49,10 +51,7 @@ class DeliveryLoop:
                 await wakeup.wait(self.poll_interval)
 
     async def tick(self) -> None:
-        """One pass: expire dead leases, show progress, deliver what finished."""
-        if time.monotonic() - self._last_expiry > EXPIRE_EVERY_S:
-            self._last_expiry = time.monotonic()
-            await self.store.expire_leases()
+        """One pass: show progress, deliver what finished."""
         await self._show_progress()
         for job in await self.store.undelivered(list(self.adapters)):
             await self._deliver(job)
@@ -78,7 +77,7 @@ class DeliveryLoop:
         if time.monotonic() < self._retry_at.get(job.id, 0.0):
             return
         try:
-            await self.adapters[job.user.platform].deliver(job)
+            await self.adapters[job.user.platform].deliver(await self._with_local_clip(job))
         except Exception:
             failures = self._failures.get(job.id, 0) + 1
             self._failures[job.id] = failures
@@ -90,3 +89,31 @@ class DeliveryLoop:
         self._retry_at.pop(job.id, None)
         self._failures.pop(job.id, None)
         await self.store.mark_delivered(job.id)
+
+    async def _with_local_clip(self, job: JobRecord) -> JobRecord:
+        """The job with its clip as files on this host: a clip stored in the database (by a
+        worker on another host) is written to `clips_dir` first."""
+        clip = job.clip
+        if clip is None or not clip.in_database:
+            return job
+        video = self.clips_dir / Path(clip.video_path).name
+        poster = self.clips_dir / Path(clip.poster_path).name
+        if not (video.exists() and poster.exists()):
+            data = await self.store.clip_data(job.id)
+            if data is None:
+                raise ClipMissing(f"job {job.id}: the clip's data is no longer stored")
+            await asyncio.to_thread(_write_files, {video: data[0], poster: data[1]})
+        return replace(job, clip=replace(clip, video_path=str(video), poster_path=str(poster)))
+
+
+class ClipMissing(Exception):
+    """A finished job's clip is gone from the database (retention dropped it)."""
+
+
+def _write_files(contents: dict[Path, bytes]) -> None:
+    """Write each file under a temporary name, then move it into place."""
+    for path, data in contents.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f".{path.name}.part")
+        scratch.write_bytes(data)
+        os.replace(scratch, path)

@@ -11,6 +11,8 @@ import socket
 from generator.backends.loader import BackendCache
 from generator.worker import Worker
 from storage.connect import close_store, open_store
+from storage.workers import WorkerRegistry
+from videobot import __version__
 from videobot.config import Config
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,14 @@ async def run_worker(config: Config, *, device: str, burst: bool = False) -> int
         worker_id=worker_id_for(device),
         clips_dir=config.data_dir / "clips",
     )
+    registry = WorkerRegistry(store.engine, clock=store.clock)
+    await registry.register(worker_id=worker.worker_id, host=socket.gethostname(),
+                            pid=os.getpid(), device=device, presets=list(config.presets),
+                            version=__version__)
+    ready = asyncio.Event()
+    beating = asyncio.create_task(
+        _beat(registry, worker, ready, config.queue.heartbeat_seconds)
+    )
     loop = asyncio.get_running_loop()
     signals_seen = 0
 
@@ -51,8 +61,29 @@ async def run_worker(config: Config, *, device: str, burst: bool = False) -> int
     try:
         # Load the default model before the first claim, so no lease runs while it loads.
         await asyncio.to_thread(backends.get, config.preset())
+        ready.set()
         log.info("worker %s ready on %s", worker.worker_id, device)
         return await worker.run(burst=burst)
     finally:
+        beating.cancel()
+        await asyncio.gather(beating, return_exceptions=True)
+        await registry.beat(worker.worker_id, status=WorkerRegistry.STOPPED,
+                            current_job_id=None)
         backends.close()
         await close_store(store)
+
+
+async def _beat(registry: WorkerRegistry, worker: Worker, ready: asyncio.Event,
+                seconds: float) -> None:
+    """Tell the registry this worker lives, every `seconds`, idle or busy."""
+    while True:
+        if not ready.is_set():
+            status = WorkerRegistry.STARTING
+        else:
+            status = WorkerRegistry.BUSY if worker.current_job_id else WorkerRegistry.READY
+        try:
+            await registry.beat(worker.worker_id, status=status,
+                                current_job_id=worker.current_job_id)
+        except Exception:
+            log.warning("worker heartbeat failed; retrying", exc_info=True)
+        await asyncio.sleep(seconds)

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator.backends.base import GenerationStopped
@@ -63,8 +63,10 @@ class Worker:
         self.backends = backends
         self.worker_id = worker_id
         self.clips_dir = clips_dir
+        self.clips_in_database = config.storage.clips_in_database(config.database_url)
         self.stopping = asyncio.Event()
         self.current: RenderState | None = None
+        self.current_job_id: int | None = None
         self._wakeup: Listener | None = None
 
     def request_stop(self) -> None:
@@ -101,14 +103,14 @@ class Worker:
         """Render one claimed job and record its outcome, fenced by its attempt."""
         log.info("job %s attempt %s: claimed by %s", job.id, job.attempt, self.worker_id)
         state = RenderState(total=job.request.steps)
-        self.current = state
+        self.current, self.current_job_id = state, job.id
         heartbeat = asyncio.create_task(self._keep_lease(job, state))
         try:
             outcome = await self._render_and_store(job, state)
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
-            self.current = None
+            self.current, self.current_job_id = None, None
         await self._record(job, state, outcome)
 
     async def _render_and_store(self, job: ClaimedJob, state: RenderState) -> Outcome:
@@ -134,6 +136,7 @@ class Worker:
         frames = backend.generate(job.request, state.on_step, state.stop.is_set)
         if state.stop.is_set():
             raise GenerationStopped
+        # The attempt is in the name: a stale attempt can never overwrite the current one's.
         stem = self.clips_dir / f"job-{job.id}-a{job.attempt}"
         self.clips_dir.mkdir(parents=True, exist_ok=True)
         encoded = encode_clip(frames, job.request.fps, stem.with_suffix(".mp4"),
@@ -142,7 +145,7 @@ class Worker:
             video_path=str(encoded.video_path), poster_path=str(encoded.poster_path),
             width=encoded.width, height=encoded.height, frames=encoded.frames,
             fps=encoded.fps, duration_s=encoded.duration_s, size_bytes=encoded.size_bytes,
-            render_seconds=0.0,
+            render_seconds=0.0, in_database=self.clips_in_database,
         )
 
     async def _keep_lease(self, job: ClaimedJob, state: RenderState) -> None:
@@ -181,8 +184,7 @@ class Worker:
 
     async def _write_outcome(self, job: ClaimedJob, state: RenderState, outcome: Outcome) -> None:
         if isinstance(outcome, Rendered):
-            clip = ClipRecord(**{**vars(outcome.clip), "render_seconds": outcome.seconds})
-            await self.store.finish_succeeded(job.id, job.attempt, clip)
+            await self._store_clip(job, outcome)
             log.info("job %s: done in %.2f s", job.id, outcome.seconds)
         elif isinstance(outcome, Failed):
             await self.store.finish_failed(job.id, job.attempt, outcome.reason)
@@ -195,6 +197,21 @@ class Worker:
         else:
             await self.store.release(job.id, job.attempt)
             log.info("job %s: released back to the queue (worker stopping)", job.id)
+
+
+    async def _store_clip(self, job: ClaimedJob, outcome: Rendered) -> None:
+        """Record the clip in the job's fenced finishing transaction; with clips in the
+        database the files' bytes go in that same transaction and the local files go."""
+        clip = replace(outcome.clip, render_seconds=outcome.seconds)
+        if not clip.in_database:
+            await self.store.finish_succeeded(job.id, job.attempt, clip)
+            return
+        video, poster = Path(clip.video_path), Path(clip.poster_path)
+        data = await asyncio.to_thread(lambda: (video.read_bytes(), poster.read_bytes()))
+        named = replace(clip, video_path=video.name, poster_path=poster.name)
+        await self.store.finish_succeeded(job.id, job.attempt, named, video_data=data[0],
+                                          poster_data=data[1])
+        _remove_files(clip)
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,14 @@ async def read_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection
         connection = await connection.execution_options(**{READ_ONLY: True})
         async with connection.begin():
             yield connection
+
+
+def dialect_insert(conn: AsyncConnection) -> Any:
+    """The `insert` of the connection's dialect, which has `on_conflict_do_*`."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert

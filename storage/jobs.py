@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.db import read_transaction, write_transaction
+from storage.db import dialect_insert, read_transaction, write_transaction
 from storage.errors import JobAlreadyFinished, JobNotFound, LeaseLost, NotJobOwner, TooManyQueued
 from storage.models import Clip, Job, JobStatus, User
 from storage.records import ClaimedJob, ClipRecord, JobRecord
@@ -195,6 +195,18 @@ class JobStore:
             )
         return result.rowcount == 1
 
+    async def clip_data(self, job_id: int) -> tuple[bytes, bytes] | None:
+        """The MP4 and poster bytes of a clip stored in the database, else None."""
+        async with read_transaction(self.engine) as conn:
+            row = (
+                await conn.execute(
+                    select(Clip.video_data, Clip.poster_data).where(Clip.job_id == job_id)
+                )
+            ).first()
+        if row is None or row.video_data is None or row.poster_data is None:
+            return None
+        return bytes(row.video_data), bytes(row.poster_data)
+
     async def expire_leases(self) -> int:
         """End the running jobs whose lease ran out and that may not be tried again."""
         async with write_transaction(self.engine) as conn:
@@ -257,15 +269,20 @@ class JobStore:
             await self.signals.notify(EVENTS)
         return bool(cancel)
 
-    async def finish_succeeded(self, job_id: int, attempt: int, clip: ClipRecord) -> None:
-        """Store the clip and mark the job succeeded, in one fenced transaction."""
+    async def finish_succeeded(self, job_id: int, attempt: int, clip: ClipRecord, *,
+                               video_data: bytes | None = None,
+                               poster_data: bytes | None = None) -> None:
+        """Store the clip (its paths, or its bytes when given) and mark the job succeeded, in
+        one fenced transaction: a crash in between leaves neither."""
         now = self.clock()
+        columns = {k: v for k, v in vars(clip).items() if k != "in_database"}
         async with write_transaction(self.engine) as conn:
             await self._finish(conn, job_id, attempt, status=JobStatus.SUCCEEDED, now=now,
                                progress_step=Job.progress_total)
             await conn.execute(
                 insert(Clip).values(
-                    job_id=job_id, attempt=attempt, created_at=now, **vars(clip)
+                    job_id=job_id, attempt=attempt, created_at=now, video_data=video_data,
+                    poster_data=poster_data, **columns,
                 )
             )
         await self.signals.notify(EVENTS)
@@ -323,6 +340,7 @@ _CLIP_COLUMNS = (
     Clip.video_path, Clip.poster_path, Clip.width.label("clip_width"),
     Clip.height.label("clip_height"), Clip.frames.label("clip_frames"),
     Clip.fps.label("clip_fps"), Clip.duration_s, Clip.size_bytes, Clip.render_seconds,
+    Clip.video_data.is_not(None).label("in_database"),
 )
 
 
@@ -364,7 +382,7 @@ async def _ensure_user(conn: AsyncConnection, user: UserRef, now: datetime) -> i
     that concurrent submissions of one user are counted one after the other (SQLite's
     BEGIN IMMEDIATE already serialises them)."""
     identity = (User.platform == user.platform, User.platform_user_id == user.platform_user_id)
-    insert_user = _dialect_insert(conn)(User).values(
+    insert_user = dialect_insert(conn)(User).values(
         platform=user.platform, platform_user_id=user.platform_user_id,
         display_name=user.display_name, created_at=now,
     ).on_conflict_do_nothing(index_elements=["platform", "platform_user_id"])
@@ -377,16 +395,6 @@ async def _ensure_user(conn: AsyncConnection, user: UserRef, now: datetime) -> i
             update(User).where(User.id == row.id).values(display_name=user.display_name)
         )
     return int(row.id)
-
-
-def _dialect_insert(conn: AsyncConnection) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        return postgresql_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert
 
 
 def _request_columns(request: RenderRequest) -> dict[str, Any]:
@@ -416,7 +424,7 @@ def _record(row: RowMapping) -> JobRecord:
             video_path=row["video_path"], poster_path=row["poster_path"],
             width=row["clip_width"], height=row["clip_height"], frames=row["clip_frames"],
             fps=row["clip_fps"], duration_s=row["duration_s"], size_bytes=row["size_bytes"],
-            render_seconds=row["render_seconds"],
+            render_seconds=row["render_seconds"], in_database=bool(row["in_database"]),
         )
     return JobRecord(
         id=row["id"],

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -140,3 +141,24 @@ class Clip(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     render_seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: The MP4 and poster themselves, when clips travel through the database (workers on
+    #: other hosts share no folder with the bot); None when they are files at the paths.
+    video_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    poster_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class Worker(Base):
+    """A generator process, as it registered itself; `heartbeat_at` says whether it lives."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(256))
+    pid: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(64))
+    presets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    version: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    current_job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -24,6 +24,8 @@ class ClipRecord:
     duration_s: float
     size_bytes: int
     render_seconds: float
+    #: True when the files travel in the database (`JobStore.clip_data`), not as paths.
+    in_database: bool = False
 
 
 @dataclass(frozen=True)

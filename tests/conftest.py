@@ -75,3 +75,11 @@ async def store(config: Config, clock: FakeClock) -> AsyncIterator[JobStore]:
     job_store = await open_store(config, clock=clock)
     yield job_store
     await close_store(job_store)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random diffusers pipeline, built once for every test that runs processes."""
+    from generator.backends.tiny_models import ensure_builtin_model
+
+    return ensure_builtin_model("tiny-text-to-video-sd", tmp_path_factory.mktemp("models"))

@@ -20,7 +20,7 @@ from storage import migrate
 from storage.db import SQLITE_BUSY_TIMEOUT_MS, create_engine
 from storage.models import Base
 
-TABLES = {"users", "jobs", "clips"}
+TABLES = {"users", "jobs", "clips", "workers"}
 
 
 def head_revision() -> str:

@@ -13,20 +13,12 @@ from pathlib import Path
 import av
 import pytest
 
-from generator.backends.tiny_models import ensure_builtin_model
 from storage.connect import close_store, open_store
 from storage.records import JobRecord
 from tests.processes import start, videobot, wait_until
 from videobot.config import load_config
 
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny random diffusers pipeline, built once for every process test."""
-    return ensure_builtin_model("tiny-text-to-video-sd",
-                                tmp_path_factory.mktemp("models"))
 
 
 def write_config(path: Path, model: Path, **sections: dict[str, object]) -> Path:

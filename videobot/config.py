@@ -34,6 +34,22 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True)
+class StorageConfig:
+    """Where finished clips live and for how long."""
+
+    clips: str = "auto"
+    keep_clips_days: float = 7.0
+    drop_delivered_clip_data_hours: float = 0.0
+
+    def clips_in_database(self, database_url: str) -> bool:
+        """auto: in the database on PostgreSQL (workers may be on other hosts), as files in
+        the data folder on SQLite."""
+        if self.clips == "auto":
+            return database_url.startswith("postgresql")
+        return self.clips == "database"
+
+
+@dataclass(frozen=True)
 class LimitsConfig:
     """Caps checked before a job is queued and again in the worker."""
 
@@ -138,6 +154,7 @@ class Config:
     data_dir: Path = DEFAULT_DATA_DIR
     default_preset: str = "tiny"
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
@@ -160,6 +177,7 @@ class Config:
 
 _SECTIONS: dict[str, type] = {
     "database": DatabaseConfig,
+    "storage": StorageConfig,
     "limits": LimitsConfig,
     "queue": QueueConfig,
     "worker": WorkerConfig,
@@ -302,6 +320,10 @@ def _validate(config: Config) -> None:
     _not_negative(config.worker.shutdown_grace_seconds, "worker.shutdown_grace_seconds")
     if not config.console.user.strip() or ":" in config.console.user:
         raise ConfigError("console.user: must be a non-empty name without ':'")
+    if config.storage.clips not in {"auto", "database", "files"}:
+        raise ConfigError("storage.clips: must be auto, database or files")
+    if config.storage.keep_clips_days < 0 or config.storage.drop_delivered_clip_data_hours < 0:
+        raise ConfigError("storage.keep_clips_days: retention periods must be zero or more")
     if not config.worker.devices:
         raise ConfigError("worker.devices: must name at least one device")
     if config.logging.level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:

@@ -63,8 +63,15 @@ class Core:
         )
 
     async def video(self, user: UserRef, args: str, reply_target: dict[str, Any]) -> Reply:
-        request, notes = build_request(parse_video_options(args), self.config)
-        return await self._submit(user, request, notes, reply_target)
+        return await self._video(user, parse_video_options(args), reply_target)
+
+    async def video_request(self, user: UserRef, options: VideoOptions,
+                            reply_target: dict[str, Any] | None = None) -> Reply:
+        """Queue a `/video` whose options came already typed (e.g. Discord slash options)
+        rather than as text; never raises, like `handle`."""
+        return await self._guarded(
+            "command /video", user, lambda: self._video(user, options, reply_target or {})
+        )
 
     async def status(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         job = await self._job_of(user, args, "status", active_only=False)
@@ -114,6 +121,11 @@ class Core:
         if new_seed:
             options.pop("seed")
         request, notes = build_request(VideoOptions(prompt, options), self.config)
+        return await self._submit(user, request, notes, reply_target)
+
+    async def _video(self, user: UserRef, options: VideoOptions,
+                     reply_target: dict[str, Any]) -> Reply:
+        request, notes = build_request(options, self.config)
         return await self._submit(user, request, notes, reply_target)
 
     async def _cancel_job(self, user: UserRef, job_id: int, admin: bool) -> Reply:

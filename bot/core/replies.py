@@ -8,6 +8,7 @@ from datetime import datetime
 
 from storage.models import JobStatus
 from storage.records import JobRecord
+from storage.workers import WorkerRecord
 from videobot.params import RenderRequest
 
 BAR_WIDTH = 10
@@ -106,10 +107,75 @@ def queue_listing(jobs: Sequence[JobRecord], viewer_key: str) -> str:
     return "\n".join(lines)
 
 
+def workers_listing(workers: Sequence[WorkerRecord], now: datetime) -> str:
+    """One line per registered worker: where, on what, doing what, last heard of when."""
+    if not workers:
+        return "No worker has registered yet."
+    lines = [f"{len(workers)} workers:"]
+    for worker in workers:
+        doing = (f"rendering job #{worker.current_job_id}" if worker.current_job_id
+                 else worker.status)
+        age = max(0, round((now - worker.heartbeat_at).total_seconds()))
+        lines.append(f"  {worker.host} {worker.device} (pid {worker.pid}, v{worker.version}): "
+                     f"{doing}; last heartbeat {age} s ago; presets {', '.join(worker.presets)}")
+    return "\n".join(lines)
+
+
 def cancel_requested(job: JobRecord) -> str:
     if job.status == JobStatus.CANCELLED:
         return f"Job #{job.id} cancelled."
     return f"Job #{job.id}: stopping the render…"
+
+
+#: Buttons under an acknowledgement (cancel) and under a delivered clip (the other three).
+BUTTON_LABELS = {"cancel": "Cancel", "reroll": "Reroll", "same": "Same seed", "delete": "Delete"}
+
+#: What a chat's command menu says about each command and `/video` option.
+COMMAND_DESCRIPTIONS = {
+    "video": "Queue a clip from a text prompt",
+    "status": "Where a job is (default: your latest)",
+    "cancel": "Cancel a job (default: your latest waiting or rendering one)",
+    "queue": "What is waiting and rendering",
+    "help": "How to use videobot",
+    "videoadmin": "videobot administration (admins only)",
+    "admin_queue": "Every waiting and rendering job, with owners (admins only)",
+}
+VIDEO_OPTION_DESCRIPTIONS = {
+    "prompt": "What the clip shows",
+    "negative_prompt": "What to keep out of the clip",
+    "frames": "Number of frames",
+    "fps": "Frames per second",
+    "width": "Width in pixels",
+    "height": "Height in pixels",
+    "steps": "Denoising steps (more: slower, finer)",
+    "guidance": "How closely to follow the prompt",
+    "seed": "Random seed (the same seed renders the same clip)",
+    "preset": "Model preset",
+}
+JOB_OPTION_DESCRIPTION = "Job number (default: your latest)"
+
+ADMIN_ONLY = "Sorry: only the bot's admins may do that."
+DMS_OFF = "Sorry: this bot takes commands in server channels, not in direct messages."
+
+
+def not_your_job(job_id: int) -> str:
+    """The refusal a user sees when pressing a button on someone else's job."""
+    return f"Sorry: job #{job_id} belongs to someone else."
+
+
+def upload_caption(job: JobRecord, upload_note: str = "") -> str:
+    """`caption`, plus a note when the file was re-encoded to fit the chat's upload limit."""
+    return caption(job) + (f"\nNote: {upload_note}" if upload_note else "")
+
+
+def admin_queue_listing(jobs: Sequence[JobRecord]) -> str:
+    """Every waiting and rendering job with its owner, for admins."""
+    if not jobs:
+        return "The queue is empty."
+    lines = [f"{len(jobs)} waiting or rendering:"]
+    lines += [f"  job #{job.id} {job.status} for {job.user.key}: {job.request.prompt[:60]}"
+              for job in jobs]
+    return "\n".join(lines)
 
 
 def unknown_command(name: str) -> str:
@@ -128,3 +194,9 @@ def _eta(job: JobRecord, now: datetime) -> str:
     elapsed = (now - job.started_at).total_seconds()
     remaining = elapsed / job.progress_step * (job.progress_total - job.progress_step)
     return f", ETA {max(0, round(remaining))} s"
+
+
+def clip_too_large(job: JobRecord) -> str:
+    """The final word on a clip that no re-encoding makes fit the chat's upload limit."""
+    return (f"Job #{job.id} finished, but even re-encoded the clip is too large to post "
+            "in this chat.")

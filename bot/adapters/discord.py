@@ -1,0 +1,513 @@
+"""The Discord adapter: slash commands, buttons and attachments, translated to and from the core.
+
+Every command is answered within Discord's 3 s with the core's reply. The acknowledgement of a
+`/video` gets a Cancel button; its text is then edited with progress (at most one edit per
+`progress_interval_seconds`). The clip is posted as a follow-up with Reroll, Same seed and
+Delete buttons. Where replies go (application id, interaction token, its time, channel, message
+id, upload limit) is stored in the job's reply target, so a restarted bot can still edit and
+deliver; once the interaction token is (nearly) expired, a normal channel message mentioning
+the user carries the result instead. Buttons are `DynamicItem`s matched by custom id
+(`vb:<action>:<job id>`), so they keep working across restarts.
+"""
+
+# No `from __future__ import annotations` here: the `/video` options' annotations must be real
+# objects, because their bounds (`app_commands.Range`) come from the config at run time.
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, cast
+
+import discord
+import yarl
+from discord import app_commands
+
+from bot.core import replies
+from bot.core.commands import Core, Reply
+from bot.core.errors import INTERNAL_ERROR
+from bot.core.parsing import VideoOptions
+from bot.uploads import prepare_upload
+from storage.jobs import JobStore
+from storage.models import JobStatus
+from storage.records import JobRecord
+from videobot.config import DiscordConfig, PresetConfig
+from videobot.limits import MAX_FPS, MAX_GUIDANCE, MAX_SEED, MIN_SIDE
+from videobot.users import UserRef
+
+PLATFORM = "discord"
+#: The interaction webhook is used only in this share of the token's life; later, a channel
+#: message (an upload can take a while, and the token must still be valid when it ends).
+TOKEN_SAFETY = 0.95
+#: Discord caps a string option at 6000 characters and offers at most 25 choices.
+MAX_OPTION_CHARS = 6000
+MAX_CHOICES = 25
+STARTUP_TIMEOUT_S = 60.0
+#: A submission not answered by the core within this long is deferred ("thinking…") first.
+DEFER_AFTER_S = 0.5
+
+log = logging.getLogger(__name__)
+
+
+class TokenRedactor(logging.Filter):
+    """Replaces the bot token in any log record (message, arguments and traceback)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.token:
+            return True
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "[token]"), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, "[token]")
+        return True
+
+
+class JobButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"vb:(?P<action>cancel|reroll|same|delete):(?P<job_id>[0-9]{1,18})",
+):
+    """A button about one job; its custom id alone says what to do, so it survives restarts."""
+
+    def __init__(self, action: str, job_id: int) -> None:
+        style = discord.ButtonStyle.danger if action in ("cancel", "delete") else (
+            discord.ButtonStyle.secondary)
+        super().__init__(discord.ui.Button(label=replies.BUTTON_LABELS[action], style=style,
+                                           custom_id=f"vb:{action}:{job_id}"))
+        self.action = action
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> "JobButton":
+        return cls(match["action"], int(match["job_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        client = cast(_Client, interaction.client)
+        await client.adapter.on_button(interaction, self.action, self.job_id)
+
+
+class _Client(discord.Client):
+    """The discord.py client, holding its adapter for the buttons' callbacks."""
+
+    def __init__(self, adapter: "DiscordAdapter", **options: Any) -> None:
+        super().__init__(**options)
+        self.adapter = adapter
+
+
+class DiscordAdapter:
+    """A Discord bot: slash commands in, progress edits and clips out."""
+
+    platform = PLATFORM
+
+    def __init__(self, *, core: Core, store: JobStore, config: DiscordConfig, work_dir: Path,
+                 guild_ready_timeout: float = 2.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.core = core
+        self.store = store
+        self.config = config
+        self.work_dir = work_dir
+        self.guild_ready_timeout = guild_ready_timeout
+        self.clock = clock
+        self.client: _Client | None = None
+        #: The client's gateway connection; it ends only on `stop` or a fatal error.
+        self.gateway_task: asyncio.Task[None] | None = None
+        self._redactor = TokenRedactor(config.token)
+        self._pending: dict[int, tuple[dict[str, Any], str]] = {}
+        self._next_edit: dict[int, float] = {}
+        self._editors: dict[int, asyncio.Task[None]] = {}
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Log in, sync the slash commands, connect the gateway; return once ready."""
+        _install_filter(self._redactor)
+        discord.http.Route.BASE = self.config.api_base_url.rstrip("/")
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.config.gateway_url)
+        client = _Client(self, intents=discord.Intents(guilds=True),
+                         guild_ready_timeout=self.guild_ready_timeout)
+        self.client = client
+        tree = _build_tree(client, self)
+        client.add_dynamic_items(JobButton)
+        try:
+            await client.login(self.config.token)
+            await self._sync(tree)
+            self.gateway_task = asyncio.create_task(client.connect(), name="discord-gateway")
+            self.gateway_task.add_done_callback(_log_gateway_end)
+            await self._until_ready(client, self.gateway_task)
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("discord: connected as %s", client.user)
+
+    async def stop(self) -> None:
+        """Stop the progress edits and close the client."""
+        for task in self._editors.values():
+            task.cancel()
+        await asyncio.gather(*self._editors.values(), return_exceptions=True)
+        if self.client is not None:
+            await self.client.close()
+        if self.gateway_task is not None:
+            await asyncio.gather(self.gateway_task, return_exceptions=True)
+        _remove_filter(self._redactor)
+
+    async def _sync(self, tree: app_commands.CommandTree) -> None:
+        """Guild commands appear at once; global ones can take a while to reach every client."""
+        if not self.config.guild_ids:
+            await tree.sync()
+            return
+        for guild_id in self.config.guild_ids:
+            guild = discord.Object(guild_id)
+            tree.copy_global_to(guild=guild)
+            await tree.sync(guild=guild)
+
+    @staticmethod
+    async def _until_ready(client: discord.Client, gateway: asyncio.Task[None]) -> None:
+        ready = asyncio.create_task(client.wait_until_ready())
+        try:
+            await asyncio.wait({ready, gateway}, timeout=STARTUP_TIMEOUT_S,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+        if gateway.done():
+            gateway.result()
+            raise RuntimeError("the Discord gateway connection ended during start")
+        if not client.is_ready():
+            raise TimeoutError(f"Discord was not ready within {STARTUP_TIMEOUT_S:.0f} s")
+
+    # -- commands ---------------------------------------------------------------------------
+
+    async def video(self, interaction: discord.Interaction, options: VideoOptions) -> None:
+        """`/video` with typed options: queue through the core, acknowledge with Cancel."""
+        if await self._refused_here(interaction):
+            return
+        await self._queue(interaction, self.core.video_request(
+            _user(interaction), options, self._target(interaction)))
+
+    async def text_command(self, interaction: discord.Interaction, line: str) -> None:
+        """`/status`, `/cancel`, `/queue`, `/help`: the core's answer, seen only by the caller."""
+        if await self._refused_here(interaction):
+            return
+        reply = await self.core.handle(_user(interaction), line, self._target(interaction))
+        await interaction.response.send_message(reply.text, ephemeral=True)
+
+    async def admin_queue(self, interaction: discord.Interaction) -> None:
+        """`/videoadmin queue`: every active job; only for the config's admins."""
+        if not self.is_admin(interaction):
+            await interaction.response.send_message(replies.ADMIN_ONLY, ephemeral=True)
+            return
+        jobs = await self.store.active_jobs()
+        await interaction.response.send_message(replies.admin_queue_listing(jobs),
+                                                ephemeral=True)
+
+    async def on_button(self, interaction: discord.Interaction, action: str,
+                        job_id: int) -> None:
+        """Cancel, Reroll, Same seed or Delete: the owner or an admin may; others are told."""
+        try:
+            await self._press(interaction, action, job_id)
+        except Exception as exc:
+            await self.on_error(interaction, exc)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        """The one error handler: log with the traceback, answer with one fixed sentence."""
+        log.error("discord interaction %s failed", interaction.id, exc_info=error)
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(INTERNAL_ERROR, ephemeral=True)
+            else:
+                await interaction.response.send_message(INTERNAL_ERROR, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell the user about the failure of interaction %s",
+                        interaction.id)
+
+    def is_admin(self, interaction: discord.Interaction) -> bool:
+        """In the config's `admins`, or holding one of its `admin_roles`."""
+        if interaction.user.id in self.config.admins:
+            return True
+        roles = getattr(interaction.user, "roles", ())
+        return any(role.id in self.config.admin_roles for role in roles)
+
+    async def _press(self, interaction: discord.Interaction, action: str, job_id: int) -> None:
+        user, admin = _user(interaction), self.is_admin(interaction)
+        if action == "cancel":
+            reply = await self.core.cancel_job(user, job_id, admin=admin)
+            await interaction.response.send_message(reply.text, ephemeral=True)
+        elif action == "delete":
+            await self._delete(interaction, user, job_id, admin)
+        else:
+            await self._queue(interaction, self.core.rerun(
+                user, job_id, new_seed=action == "reroll",
+                reply_target=self._target(interaction), admin=admin))
+
+    async def _delete(self, interaction: discord.Interaction, user: UserRef, job_id: int,
+                      admin: bool) -> None:
+        job = await self.store.get(job_id)
+        if job is None or (job.user.key != user.key and not admin):
+            await interaction.response.send_message(replies.not_your_job(job_id),
+                                                    ephemeral=True)
+            return
+        await interaction.response.defer()
+        await interaction.delete_original_response()
+
+    async def _queue(self, interaction: discord.Interaction,
+                     submit: Coroutine[Any, Any, Reply]) -> None:
+        """Answer with the core's reply to a submission. When the core is slow (a burst, a
+        busy database), defer first, so Discord's 3 s deadline is kept, and edit later."""
+        task = asyncio.ensure_future(submit)
+        done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER_S)
+        if not done:
+            await interaction.response.defer(thinking=True)
+        await self._answer_job(interaction, await task)
+
+    async def _answer_job(self, interaction: discord.Interaction, reply: Reply) -> None:
+        """The acknowledgement with a Cancel button, or a refusal only the caller sees."""
+        deferred = interaction.response.is_done()
+        if reply.job is None and deferred:
+            await interaction.delete_original_response()
+            await interaction.followup.send(reply.text, ephemeral=True)
+        elif reply.job is None:
+            await interaction.response.send_message(reply.text, ephemeral=True)
+        elif deferred:
+            message = await interaction.edit_original_response(
+                content=reply.text, view=_buttons(reply.job.id, "cancel"))
+            await self.store.update_reply_target(reply.job.id, message_id=message.id)
+        else:
+            response = await interaction.response.send_message(
+                reply.text, view=_buttons(reply.job.id, "cancel"))
+            await self.store.update_reply_target(reply.job.id, message_id=response.message_id)
+
+    async def _refused_here(self, interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is None and not self.config.allow_dms:
+            await interaction.response.send_message(replies.DMS_OFF, ephemeral=True)
+            return True
+        return False
+
+    def _target(self, interaction: discord.Interaction) -> dict[str, Any]:
+        """Where this interaction's replies go, stored with the job."""
+        return {
+            "application_id": interaction.application_id,
+            "token": interaction.token,
+            "created_at": interaction.created_at.timestamp(),
+            "channel_id": interaction.channel_id,
+            "guild_id": interaction.guild_id,
+            "user_id": interaction.user.id,
+            "upload_limit": interaction.filesize_limit,
+        }
+
+    # -- progress ---------------------------------------------------------------------------
+
+    async def show_progress(self, job: JobRecord, text: str) -> None:
+        """Queue `text` for the acknowledgement; an editor task per job keeps the pace."""
+        target = job.reply_target
+        if "message_id" not in target or not self._token_alive(target):
+            return
+        self._pending[job.id] = (target, text)
+        if job.id not in self._editors:
+            self._editors[job.id] = asyncio.create_task(self._edit_progress(job.id))
+
+    async def _edit_progress(self, job_id: int) -> None:
+        """Edit with the latest text, at most once per `progress_interval_seconds`."""
+        try:
+            while job_id in self._pending:
+                await asyncio.sleep(max(0.0, self._next_edit.get(job_id, 0) - time.monotonic()))
+                target, text = self._pending.pop(job_id)
+                self._next_edit[job_id] = time.monotonic() + self.config.progress_interval_seconds
+                try:
+                    await self._webhook(target).edit_message(target["message_id"], content=text)
+                except discord.HTTPException:
+                    log.warning("progress edit for job %s failed", job_id, exc_info=True)
+        finally:
+            self._editors.pop(job_id, None)
+
+    async def _stop_progress(self, job_id: int) -> None:
+        self._pending.pop(job_id, None)
+        self._next_edit.pop(job_id, None)
+        editor = self._editors.pop(job_id, None)
+        if editor is not None:
+            editor.cancel()
+            await asyncio.gather(editor, return_exceptions=True)
+
+    # -- delivery ---------------------------------------------------------------------------
+
+    async def deliver(self, job: JobRecord) -> None:
+        """Post the clip (or the failure notice) once: by the interaction's webhook while its
+        token lives, else as a channel message mentioning the user."""
+        await self._stop_progress(job.id)
+        target = job.reply_target
+        if target.get("result_message_id"):
+            return  # posted before; only recording the delivery was missing
+        message = await self._post_result(job, target)
+        await self.store.update_reply_target(job.id, result_message_id=message.id)
+        await self._close_acknowledgement(job, target)
+
+    async def _post_result(self, job: JobRecord, target: dict[str, Any]) -> discord.Message:
+        if self._token_alive(target):
+            try:
+                text, options = await self._result(job, target)
+                return await self._webhook(target).send(text, wait=True, **options)
+            except discord.NotFound:
+                log.warning("job %s: interaction token no longer valid; posting in the channel",
+                            job.id)
+        text, options = await self._result(job, target)
+        channel = self._client().get_partial_messageable(int(target["channel_id"]))
+        mentions = discord.AllowedMentions(everyone=False, roles=False, users=True)
+        return await channel.send(f"<@{target['user_id']}> {text}",
+                                  allowed_mentions=mentions, **options)
+
+    async def _result(self, job: JobRecord,
+                      target: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The text, and the file and buttons of a finished job's message."""
+        if job.status != JobStatus.SUCCEEDED or job.clip is None:
+            return replies.finished(job), {}
+        limit = int(target.get("upload_limit") or discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES)
+        upload = await prepare_upload(job.clip, limit, self.work_dir)
+        file = discord.File(str(upload.video_path), filename=f"videobot-{job.id}.mp4")
+        view = _buttons(job.id, "reroll", "same", "delete")
+        return replies.upload_caption(job, upload.note), {"file": file, "view": view}
+
+    async def _close_acknowledgement(self, job: JobRecord, target: dict[str, Any]) -> None:
+        """Best effort: the acknowledgement's final words, without its Cancel button."""
+        if "message_id" not in target or not self._token_alive(target):
+            return
+        text = replies.status(job, None, self.store.clock())
+        try:
+            await self._webhook(target).edit_message(target["message_id"], content=text,
+                                                     view=None)
+        except discord.HTTPException:
+            log.warning("closing the acknowledgement of job %s failed", job.id, exc_info=True)
+
+    def _token_alive(self, target: dict[str, Any]) -> bool:
+        age = self.clock() - float(target.get("created_at", 0.0))
+        return "token" in target and age < TOKEN_SAFETY * self.config.interaction_token_seconds
+
+    def _webhook(self, target: dict[str, Any]) -> discord.Webhook:
+        return discord.Webhook.partial(int(target["application_id"]), target["token"],
+                                       client=self._client())
+
+    def _client(self) -> _Client:
+        if self.client is None:
+            raise RuntimeError("the Discord adapter is not started")
+        return self.client
+
+
+def _user(interaction: discord.Interaction) -> UserRef:
+    return UserRef(PLATFORM, str(interaction.user.id), interaction.user.display_name)
+
+
+def _buttons(job_id: int, *actions: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for action in actions:
+        view.add_item(JobButton(action, job_id))
+    return view
+
+
+def _build_tree(client: discord.Client, adapter: DiscordAdapter) -> app_commands.CommandTree:
+    tree: app_commands.CommandTree = app_commands.CommandTree(client)
+    commands: list[app_commands.Command[Any, Any, Any] | app_commands.Group] = [
+        _video_command(adapter), *_text_commands(adapter), _admin_group(adapter)]
+    allow_dms = adapter.config.allow_dms
+    for command in commands:
+        app_commands.allowed_contexts(guilds=True, dms=allow_dms,
+                                      private_channels=allow_dms)(command)
+        tree.add_command(command)
+    tree.error(adapter.on_error)
+    return tree
+
+
+def _video_command(adapter: DiscordAdapter) -> app_commands.Command[Any, Any, Any]:
+    """`/video`, its bounds taken from the most generous preset (the core checks each)."""
+    presets = adapter.core.config.presets.values()
+    chars = min(MAX_OPTION_CHARS, adapter.core.config.limits.max_prompt_chars)
+    max_frames = max(p.max_frames for p in presets)
+    max_steps = max(p.max_steps for p in presets)
+    max_side = max(p.max_pixels for p in presets) // MIN_SIDE
+
+    async def video(
+        interaction: discord.Interaction,
+        prompt: app_commands.Range[str, 1, chars],
+        negative_prompt: app_commands.Range[str, 1, chars] | None = None,
+        frames: app_commands.Range[int, 1, max_frames] | None = None,
+        fps: app_commands.Range[int, 1, MAX_FPS] | None = None,
+        width: app_commands.Range[int, MIN_SIDE, max_side] | None = None,
+        height: app_commands.Range[int, MIN_SIDE, max_side] | None = None,
+        steps: app_commands.Range[int, 1, max_steps] | None = None,
+        guidance: app_commands.Range[float, 0.0, MAX_GUIDANCE] | None = None,
+        seed: app_commands.Range[int, 0, MAX_SEED] | None = None,
+        preset: str | None = None,
+    ) -> None:
+        typed = {"negative_prompt": negative_prompt, "frames": frames, "fps": fps,
+                 "width": width, "height": height, "steps": steps, "guidance": guidance,
+                 "seed": seed, "preset": preset}
+        overrides = {key: value for key, value in typed.items() if value is not None}
+        await adapter.video(interaction, VideoOptions(prompt, overrides))
+
+    app_commands.describe(**replies.VIDEO_OPTION_DESCRIPTIONS)(video)
+    _preset_choices(list(presets))(video)
+    return app_commands.Command(name="video", description=replies.COMMAND_DESCRIPTIONS["video"],
+                                callback=video)
+
+
+def _preset_choices(presets: list[PresetConfig]) -> Callable[[Any], Any]:
+    """Discord offers the presets as choices when there are few enough; else free text."""
+    if len(presets) > MAX_CHOICES:
+        return lambda function: function
+    return app_commands.choices(preset=[app_commands.Choice(name=p.name, value=p.name)
+                                        for p in sorted(presets, key=lambda p: p.name)])
+
+
+def _text_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, Any, Any]]:
+    async def status(interaction: discord.Interaction,
+                     job: app_commands.Range[int, 1] | None = None) -> None:
+        await adapter.text_command(interaction, f"/status {job or ''}")
+
+    async def cancel(interaction: discord.Interaction,
+                     job: app_commands.Range[int, 1] | None = None) -> None:
+        await adapter.text_command(interaction, f"/cancel {job or ''}")
+
+    async def queue(interaction: discord.Interaction) -> None:
+        await adapter.text_command(interaction, "/queue")
+
+    async def help(interaction: discord.Interaction) -> None:
+        await adapter.text_command(interaction, "/help")
+
+    for function in (status, cancel):
+        app_commands.describe(job=replies.JOB_OPTION_DESCRIPTION)(function)
+    return [app_commands.Command(name=f.__name__, description=replies.COMMAND_DESCRIPTIONS[
+        f.__name__], callback=f) for f in (status, cancel, queue, help)]
+
+
+def _admin_group(adapter: DiscordAdapter) -> app_commands.Group:
+    """`/videoadmin …`: hidden from non-admins by default; every call checked anyway."""
+    group = app_commands.Group(
+        name="videoadmin", description=replies.COMMAND_DESCRIPTIONS["videoadmin"],
+        default_permissions=discord.Permissions(manage_guild=True))
+
+    async def queue(interaction: discord.Interaction) -> None:
+        await adapter.admin_queue(interaction)
+
+    group.add_command(app_commands.Command(
+        name="queue", description=replies.COMMAND_DESCRIPTIONS["admin_queue"], callback=queue))
+    return group
+
+
+def _install_filter(redactor: TokenRedactor) -> None:
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redactor)
+
+
+def _remove_filter(redactor: TokenRedactor) -> None:
+    for handler in logging.getLogger().handlers:
+        handler.removeFilter(redactor)
+
+
+def _log_gateway_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the Discord gateway connection failed", exc_info=task.exception())

@@ -1,0 +1,69 @@
+"""Retention: old clips and posters are deleted (rows and files), so that the disk and the
+database stay bounded however long the bot runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, select, update
+
+from storage.db import write_transaction
+from storage.jobs import JobStore
+from storage.models import Clip, Job
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    clip_rows: int
+    files: int
+    data_dropped: int
+
+
+async def prune_clips(store: JobStore, *, keep_days: float, drop_delivered_hours: float,
+                      clips_dir: Path) -> PruneReport:
+    """Delete clips older than `keep_days` (0: keep) with their files, drop the database copy
+    of delivered clips after `drop_delivered_hours` (0: keep), and remove files in
+    `clips_dir` older than `keep_days` (leftovers of abandoned attempts, delivery copies)."""
+    now = store.clock()
+    rows = files = dropped = 0
+    async with write_transaction(store.engine) as conn:
+        if keep_days > 0:
+            cutoff = now - timedelta(days=keep_days)
+            old = (await conn.execute(
+                select(Clip.id, Clip.video_path, Clip.poster_path).where(Clip.created_at < cutoff)
+            )).all()
+            await conn.execute(delete(Clip).where(Clip.id.in_([r.id for r in old])))
+            rows = len(old)
+            doomed = [Path(p) for r in old for p in (r.video_path, r.poster_path)]
+        else:
+            doomed = []
+        if drop_delivered_hours > 0:
+            delivered_before = now - timedelta(hours=drop_delivered_hours)
+            delivered = select(Job.id).where(Job.delivered_at < delivered_before)
+            result = await conn.execute(
+                update(Clip)
+                .where(Clip.job_id.in_(delivered), Clip.video_data.is_not(None))
+                .values(video_data=None, poster_data=None)
+            )
+            dropped = int(result.rowcount or 0)
+    for path in doomed:
+        full = path if path.is_absolute() else clips_dir / path
+        if full.exists():
+            full.unlink()
+            files += 1
+    if keep_days > 0:
+        files += _remove_older_files(clips_dir, (now - timedelta(days=keep_days)).timestamp())
+    return PruneReport(rows, files, dropped)
+
+
+def _remove_older_files(folder: Path, cutoff: float) -> int:
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for path in folder.iterdir():
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

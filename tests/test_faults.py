@@ -1,0 +1,142 @@
+"""The queue's promises under real faults, with real processes: a restarted bot delivers
+once, SIGTERM releases the job in hand, and three workers on PostgreSQL render and deliver
+every job exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage.connect import close_store, open_store
+from tests import postgres
+from tests.processes import start, videobot, wait_until
+from tests.test_processes import job_state, write_config
+from videobot.config import load_config
+from videobot.params import RenderRequest
+from videobot.users import UserRef
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def submit(config: Path, data: Path, *args: str) -> int:
+    result = videobot("submit", *args, data_dir=data, config=config)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout)
+
+
+def test_a_restarted_bot_delivers_a_stored_clip_once(tmp_path: Path, tiny_model: Path) -> None:
+    config = write_config(tmp_path / "c.toml", tiny_model)
+    data = tmp_path / "d"
+    job_id = submit(config, data, "a ball", "--frames", "8", "--user", "console:local")
+    assert videobot("worker", "--burst", data_dir=data, config=config).returncode == 0
+    # The bot was down while the clip was stored: its next start delivers it.
+    first = videobot("run", "--no-workers", data_dir=data, config=config)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count(f"Job #{job_id} done:") == 1
+    second = videobot("run", "--no-workers", data_dir=data, config=config)
+    assert second.returncode == 0 and "done" not in second.stdout
+
+
+def test_sigterm_releases_the_job_in_hand_and_exits_0(tmp_path: Path, tiny_model: Path) -> None:
+    config = write_config(tmp_path / "c.toml", tiny_model,
+                          worker={"shutdown_grace_seconds": 1.0},
+                          queue={"heartbeat_seconds": 0.5, "lease_seconds": 30.0})
+    data = tmp_path / "d"
+    job_id = submit(config, data, "a slow ball", "--steps", "50", "--frames", "16")
+    worker = start("worker", data_dir=data, config=config)
+    try:
+        wait_until(lambda: job_state(config, data, job_id).progress_step >= 1, 90,
+                   "the render to start")
+        listing = videobot("admin", "workers", data_dir=data, config=config).stdout
+        assert f"rendering job #{job_id}" in listing
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    job = job_state(config, data, job_id)
+    assert (job.status, job.attempts, job.worker_id) == ("queued", 0, None)
+    assert "stopped" in videobot("admin", "workers", data_dir=data, config=config).stdout
+
+
+def test_a_second_sigterm_exits_at_once_and_leaves_the_lease(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    config = write_config(tmp_path / "c.toml", tiny_model,
+                          worker={"shutdown_grace_seconds": 60.0})
+    data = tmp_path / "d"
+    job_id = submit(config, data, "a slow ball", "--steps", "50", "--frames", "16")
+    worker = start("worker", data_dir=data, config=config)
+    try:
+        wait_until(lambda: job_state(config, data, job_id).progress_step >= 1, 90,
+                   "the render to start")
+        worker.send_signal(signal.SIGTERM)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(10) != 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    job = job_state(config, data, job_id)
+    assert (job.status, job.attempts) == ("running", 1)  # left to lease expiry
+
+
+async def enqueue_many(config_path: Path, data_dir: Path, count: int) -> None:
+    """Queue `count` tiny jobs for console:local, as `videobot submit` would, in one go."""
+    config = load_config(config_path, data_dir=data_dir)
+    store = await open_store(config)
+    request = RenderRequest(prompt="a ball", negative_prompt="", frames=4, fps=8, width=32,
+                            height=32, steps=1, guidance=1.0, seed=0, preset="tiny")
+    try:
+        for index in range(count):
+            await store.enqueue(UserRef("console", "local"), request.replace(seed=index),
+                                max_queued_per_user=count)
+    finally:
+        await close_store(store)
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: str | None) -> AsyncIterator[str]:
+    if postgres_server is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed; .ci/run installs it")
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    url = await postgres.create_database(postgres_server)
+    yield url
+    await postgres.drop_database(url)
+
+
+def test_three_workers_on_postgresql_render_and_deliver_every_job_once(
+    tmp_path: Path, tiny_model: Path, postgres_url: str
+) -> None:
+    jobs = 60
+    config = write_config(tmp_path / "c.toml", tiny_model, database={"url": postgres_url},
+                          limits={"max_queued_per_user": jobs})
+    data = tmp_path / "d"
+    workers = [start("worker", data_dir=data, config=config, log=tmp_path / f"w{i}.log")
+               for i in range(3)]
+    try:
+        asyncio.run(enqueue_many(config, data, jobs))
+        delivered = videobot("run", "--no-workers", data_dir=data, config=config, timeout=240)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        codes = [worker.wait(60) for worker in workers]
+    assert delivered.returncode == 0, delivered.stderr
+    done = Counter(int(n) for n in re.findall(r"^Job #(\d+) done:", delivered.stdout, re.M))
+    assert sorted(done) == list(range(1, jobs + 1)) and set(done.values()) == {1}
+    assert codes == [0, 0, 0]
+    claims = Counter()
+    for index in range(3):
+        log = (tmp_path / f"w{index}.log").read_text()
+        claims.update(int(n) for n in re.findall(r"job (\d+) attempt 1: claimed", log))
+    assert sum(claims.values()) == jobs and set(claims.values()) == {1}
+    assert all(job_state(config, data, n).attempts == 1 for n in (1, jobs // 2, jobs))
