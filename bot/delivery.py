@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.adapters.base import ChatAdapter
 from bot.core import replies
 from storage.jobs import JobStore
+from storage.models import JobStatus
 from storage.records import JobRecord
 from storage.wakeup import EVENTS
 
@@ -58,9 +59,11 @@ class DeliveryLoop:
 
     async def _show_progress(self) -> None:
         now = self.store.clock()
-        active = await self.store.active_jobs(list(self.adapters))
-        for job in active:
-            position = await self.store.queue_position(job.id)
+        active = await self.store.active_jobs()  # every platform: positions count them all
+        positions = queue_positions(active)
+        mine = [job for job in active if job.user.platform in self.adapters]
+        for job in mine:
+            position = positions.get(job.id)
             key = (job.status, position, job.progress_step)
             if self._shown.get(job.id) == key:
                 continue
@@ -70,7 +73,7 @@ class DeliveryLoop:
                 await self.adapters[job.user.platform].show_progress(job, text)
             except Exception:
                 log.exception("progress update for job %s failed", job.id)
-        live = {job.id for job in active}
+        live = {job.id for job in mine}
         self._shown = {k: v for k, v in self._shown.items() if k in live}
 
     async def _deliver(self, job: JobRecord) -> None:
@@ -104,6 +107,12 @@ class DeliveryLoop:
                 raise ClipMissing(f"job {job.id}: the clip's data is no longer stored")
             await asyncio.to_thread(_write_files, {video: data[0], poster: data[1]})
         return replace(job, clip=replace(clip, video_path=str(video), poster_path=str(poster)))
+
+
+def queue_positions(active: list[JobRecord]) -> dict[int, int]:
+    """Queue positions (1 = next) of the waiting jobs in `active`, which is in queue order."""
+    waiting = [job.id for job in active if job.status == JobStatus.QUEUED]
+    return {job_id: index for index, job_id in enumerate(waiting, start=1)}
 
 
 class ClipMissing(Exception):

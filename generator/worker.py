@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from generator.backends.base import GenerationStopped
 from generator.backends.loader import BackendCache
 from generator.encode import encode_clip
@@ -89,7 +91,13 @@ class Worker:
         async with self.store.signals.listener(JOBS) as wakeup:
             self._wakeup = wakeup
             while not self.stopping.is_set():
-                job = await self.store.claim_next_job(self.worker_id, self.config.presets)
+                try:
+                    job = await self.store.claim_next_job(self.worker_id, self.config.presets)
+                except DBAPIError:
+                    log.warning("claiming failed (database unreachable?); retrying",
+                                exc_info=True)
+                    await wakeup.wait(poll)
+                    continue
                 if job is None:
                     if burst:
                         break
@@ -111,7 +119,7 @@ class Worker:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
             self.current, self.current_job_id = None, None
-        await self._record(job, state, outcome)
+        await self._record_or_drop(job, state, outcome)
 
     async def _render_and_store(self, job: ClaimedJob, state: RenderState) -> Outcome:
         preset = self.config.presets.get(job.request.preset)
@@ -167,6 +175,11 @@ class Worker:
                 state.lease_lost = True
                 state.stop.set()
                 return
+            except DBAPIError:
+                # The render goes on; if the database stays away past the lease, another
+                # worker may take the job and the fence will refuse this one's result.
+                log.warning("job %s: heartbeat failed; retrying", job.id, exc_info=True)
+                continue
             written_step, last_renewal = step, time.monotonic()
             if cancel and not state.cancel_requested:
                 log.info("job %s: cancel requested", job.id)
@@ -174,8 +187,29 @@ class Worker:
                 state.stop.set()
 
     async def _record(self, job: ClaimedJob, state: RenderState, outcome: Outcome) -> None:
+        """Write the outcome, retrying while the database is unreachable; past the lease the
+        job belongs to the queue again, and the fence refuses a late write anyway."""
+        deadline = time.monotonic() + self.store.lease.total_seconds()
+        delay = 0.5
+        while True:
+            try:
+                await self._write_outcome(job, state, outcome)
+                return
+            except DBAPIError:
+                if time.monotonic() + delay > deadline:
+                    log.exception("job %s attempt %s: could not record the outcome; the job "
+                                  "returns to the queue when its lease expires", job.id,
+                                  job.attempt)
+                    raise LeaseLost from None
+                log.warning("job %s: recording the outcome failed; retrying in %.1f s",
+                            job.id, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _record_or_drop(self, job: ClaimedJob, state: RenderState,
+                              outcome: Outcome) -> None:
         try:
-            await self._write_outcome(job, state, outcome)
+            await self._record(job, state, outcome)
         except LeaseLost:
             log.warning("job %s attempt %s: a newer attempt owns the job; result dropped",
                         job.id, job.attempt)

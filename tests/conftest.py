@@ -36,32 +36,37 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str | None]:
+def postgres_server() -> Iterator[postgres.Server | None]:
     """A PostgreSQL server for the session: VIDEOBOT_TEST_POSTGRES_URL, else a throwaway
     cluster from the installed server binaries, else None (PostgreSQL tests are skipped)."""
     if os.environ.get(postgres.ENV_URL):
-        yield os.environ[postgres.ENV_URL]
+        yield postgres.Server(os.environ[postgres.ENV_URL])
     elif postgres.server_binaries() is None:
         yield None
     else:
-        with postgres.throwaway_cluster() as url:
-            yield url
+        with postgres.throwaway_cluster() as server:
+            yield server
 
 
 @pytest.fixture(params=DATABASES)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path,
-                       postgres_server: str | None) -> AsyncIterator[str]:
+                       postgres_server: postgres.Server | None) -> AsyncIterator[str]:
     """A fresh, empty database of each kind: a SQLite file, a new PostgreSQL database."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'videobot.db'}"
         return
-    if postgres_server is None:
+    url = await postgres.create_database(require_postgres(postgres_server).url)
+    yield url
+    await postgres.drop_database(url)
+
+
+def require_postgres(server: postgres.Server | None) -> postgres.Server:
+    """The server, or skip (fail on CI, where .ci/run installs it)."""
+    if server is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not installed; .ci/run installs it")
         pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
-    url = await postgres.create_database(postgres_server)
-    yield url
-    await postgres.drop_database(url)
+    return server
 
 
 @pytest.fixture

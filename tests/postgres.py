@@ -17,6 +17,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ENV_URL = "VIDEOBOT_TEST_POSTGRES_URL"
@@ -32,9 +33,17 @@ def server_binaries() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
+@dataclass(frozen=True)
+class Server:
+    """A server to test on: its URL and, for a throwaway cluster, a way to restart it."""
+
+    url: str
+    restart: Callable[[], None] | None = None
+
+
 @contextmanager
-def throwaway_cluster() -> Iterator[str]:
-    """Start a cluster; yield the URL of its `postgres` database; stop and delete it."""
+def throwaway_cluster() -> Iterator[Server]:
+    """Start a cluster; yield it (the URL of its `postgres` database); stop and delete it."""
     binaries = server_binaries()
     if binaries is None:
         raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
@@ -47,10 +56,12 @@ def throwaway_cluster() -> Iterator[str]:
                   "--no-sync", "-E", "UTF8"])
         options = (f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        as_owner([str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-w",
-                  "-l", str(folder / "server.log"), "start"])
+        pg_ctl = [str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-w",
+                  "-l", str(folder / "server.log")]
+        as_owner([*pg_ctl, "start"])
         try:
-            yield f"postgresql+asyncpg://{USER}@127.0.0.1:{port}/postgres"
+            yield Server(f"postgresql+asyncpg://{USER}@127.0.0.1:{port}/postgres",
+                         restart=lambda: as_owner([*pg_ctl, "-m", "fast", "restart"]))
         finally:
             as_owner([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w",
                       "stop"])

@@ -5,7 +5,6 @@ every job exactly once."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 from collections import Counter
@@ -16,6 +15,7 @@ import pytest
 
 from storage.connect import close_store, open_store
 from tests import postgres
+from tests.conftest import require_postgres
 from tests.processes import start, videobot, wait_until
 from tests.test_processes import job_state, write_config
 from videobot.config import load_config
@@ -104,12 +104,8 @@ async def enqueue_many(config_path: Path, data_dir: Path, count: int) -> None:
 
 
 @pytest.fixture
-async def postgres_url(postgres_server: str | None) -> AsyncIterator[str]:
-    if postgres_server is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed; .ci/run installs it")
-        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
-    url = await postgres.create_database(postgres_server)
+async def postgres_url(postgres_server: postgres.Server | None) -> AsyncIterator[str]:
+    url = await postgres.create_database(require_postgres(postgres_server).url)
     yield url
     await postgres.drop_database(url)
 
@@ -140,3 +136,34 @@ def test_three_workers_on_postgresql_render_and_deliver_every_job_once(
         claims.update(int(n) for n in re.findall(r"job (\d+) attempt 1: claimed", log))
     assert sum(claims.values()) == jobs and set(claims.values()) == {1}
     assert all(job_state(config, data, n).attempts == 1 for n in (1, jobs // 2, jobs))
+
+
+def test_workers_and_the_bot_carry_on_across_a_postgresql_restart(
+    tmp_path: Path, tiny_model: Path, postgres_server: postgres.Server | None,
+    postgres_url: str,
+) -> None:
+    server = require_postgres(postgres_server)
+    if server.restart is None:
+        pytest.skip("an external server cannot be restarted by the tests")
+    jobs = 16
+    config = write_config(tmp_path / "c.toml", tiny_model, database={"url": postgres_url},
+                          limits={"max_queued_per_user": jobs},
+                          queue={"poll_interval_seconds": 0.5})
+    data = tmp_path / "d"
+    asyncio.run(enqueue_many(config, data, jobs))
+    worker = start("worker", data_dir=data, config=config, log=tmp_path / "worker.log")
+    bot = start("run", "--no-workers", data_dir=data, config=config, log=tmp_path / "bot.log")
+    try:
+        wait_until(lambda: "Job #3 done:" in (tmp_path / "bot.log").read_text(), 120,
+                   "the first deliveries")
+        server.restart()  # under load: jobs waiting, rendering and being delivered
+        assert bot.wait(180) == 0
+        assert worker.poll() is None  # the same worker process carried on
+    finally:
+        for process in (worker, bot):
+            if process.poll() is None:
+                process.terminate()
+                process.wait(60)
+    output = (tmp_path / "bot.log").read_text()
+    done = Counter(int(n) for n in re.findall(r"^Job #(\d+) done:", output, re.M))
+    assert sorted(done) == list(range(1, jobs + 1)) and set(done.values()) == {1}

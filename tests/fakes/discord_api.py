@@ -1,0 +1,376 @@
+"""A small Discord for tests: REST under `/api/v10` and a JSON websocket gateway, on 127.0.0.1.
+
+The real discord.py client talks to it through `Route.BASE` and `DEFAULT_GATEWAY`. It records
+every REST request, lets a test dispatch slash commands (type 2) and button presses (type 3),
+and injects errors (a 429 with `Via` and `retry_after`, or any 4xx) on chosen routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+TOKEN = "fake.bot-token.0123456789"
+APP_ID = 700000000000000001
+BOT_ID = 700000000000000002
+GUILD_ID = 710000000000000001
+CHANNEL_ID = 720000000000000001
+ADMIN_ROLE_ID = 730000000000000001
+DEFAULT_LIMIT = 10 * 1024 * 1024
+DISCORD_EPOCH_MS = 1420070400000
+
+
+@dataclass
+class Recorded:
+    """One REST request as the fake received it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    files: dict[str, tuple[str, bytes]]
+    at: float
+
+
+@dataclass
+class FakeUser:
+    """A Discord user who types commands and presses buttons."""
+
+    id: int
+    name: str
+    roles: tuple[int, ...] = ()
+
+    def payload(self) -> dict[str, Any]:
+        return {"id": str(self.id), "username": self.name, "discriminator": "0",
+                "avatar": None, "global_name": self.name}
+
+
+@dataclass
+class _Failure:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    times: int
+    retry_after: float
+
+
+@dataclass
+class _Interaction:
+    id: str
+    token: str
+    sent_at: float
+    message_id: int | None = None
+    pressed_message_id: int | None = None
+
+
+@dataclass
+class FakeDiscord:
+    """Start with `await fake.start()`; `api_base_url` and `gateway_url` then point at it."""
+
+    token: str = TOKEN
+    requests: list[Recorded] = field(default_factory=list)
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    interactions: dict[str, _Interaction] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._failures: list[_Failure] = []
+        self._sockets: list[web.WebSocketResponse] = []
+        self._seq = itertools.count(1)
+        self._changed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=200 * 1024 * 1024)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        for socket in list(self._sockets):
+            await socket.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    # -- what a test does -------------------------------------------------------------------
+
+    def fail(self, method: str, path_pattern: str, status: int, *, times: int = 1,
+             retry_after: float = 0.05) -> None:
+        """Answer the next `times` matching requests with `status` (429: rate limited)."""
+        self._failures.append(
+            _Failure(method, re.compile(path_pattern), status, times, retry_after))
+
+    async def command(self, user: FakeUser, name: str, options: dict[str, Any] | None = None,
+                      *, subcommand: str | None = None, dm: bool = False,
+                      attachment_size_limit: int = DEFAULT_LIMIT) -> str:
+        """Dispatch a slash command; returns the interaction id."""
+        typed = [_option(key, value) for key, value in (options or {}).items()]
+        if subcommand is not None:
+            typed = [{"name": subcommand, "type": 1, "options": typed}]
+        data = {"id": str(self._snowflake()), "name": name, "type": 1, "options": typed}
+        if not dm:
+            data["guild_id"] = str(GUILD_ID)
+        return await self._interact(user, 2, data, dm, attachment_size_limit)
+
+    async def press(self, user: FakeUser, custom_id: str, message_id: int,
+                    *, attachment_size_limit: int = DEFAULT_LIMIT) -> str:
+        """Press a button on a message; returns the interaction id."""
+        data = {"custom_id": custom_id, "component_type": 2}
+        return await self._interact(user, 3, data, False, attachment_size_limit,
+                                    message=self.messages[message_id])
+
+    async def changed(self, seconds: float) -> None:
+        """Wait until the next request arrives (or `seconds` pass)."""
+        self._changed.clear()
+        try:
+            await asyncio.wait_for(self._changed.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    def sent(self, method: str, pattern: str) -> list[Recorded]:
+        """The recorded requests whose method matches and whose path matches `pattern`."""
+        regex = re.compile(pattern)
+        return [r for r in self.requests if r.method == method and regex.search(r.path)]
+
+    def callback(self, interaction_id: str) -> Recorded | None:
+        found = self.sent("POST", rf"^/interactions/{interaction_id}/[^/]+/callback$")
+        return found[0] if found else None
+
+    # -- the gateway ------------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await socket.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}}))
+        try:
+            async for message in socket:
+                if message.type != WSMsgType.TEXT:
+                    break
+                await self._on_gateway_message(socket, json.loads(message.data))
+        finally:
+            self._sockets.remove(socket)
+        return socket
+
+    async def _on_gateway_message(self, socket: web.WebSocketResponse,
+                                  payload: dict[str, Any]) -> None:
+        if payload["op"] == 1:
+            await socket.send_str(json.dumps({"op": 11}))
+        elif payload["op"] == 2:
+            ready = {"v": 10, "user": self._bot(), "guilds": [_guild()], "session_id": "s1",
+                     "resume_gateway_url": self.gateway_url,
+                     "application": {"id": str(APP_ID), "flags": 0}}
+            await self._send_event(socket, "READY", ready)
+
+    async def _send_event(self, socket: web.WebSocketResponse, name: str,
+                          data: dict[str, Any]) -> None:
+        await socket.send_str(json.dumps({"op": 0, "t": name, "s": next(self._seq), "d": data}))
+
+    async def _interact(self, user: FakeUser, kind: int, data: dict[str, Any], dm: bool,
+                        limit: int, message: dict[str, Any] | None = None) -> str:
+        interaction_id = str(self._snowflake())
+        token = f"itoken-{interaction_id}"
+        payload: dict[str, Any] = {
+            "id": interaction_id, "application_id": str(APP_ID), "type": kind, "token": token,
+            "version": 1, "attachment_size_limit": limit, "data": data, "locale": "en-US",
+            "app_permissions": "0", "entitlements": [], "channel_id": str(CHANNEL_ID),
+        }
+        if dm:
+            payload["channel"] = {"id": str(CHANNEL_ID), "type": 1,
+                                  "recipients": [user.payload()]}
+            payload["user"] = user.payload()
+        else:
+            payload["guild_id"] = str(GUILD_ID)
+            payload["channel"] = {"id": str(CHANNEL_ID), "type": 0, "name": "videos",
+                                  "guild_id": str(GUILD_ID), "position": 0, "nsfw": False}
+            payload["member"] = {"user": user.payload(), "roles": [str(r) for r in user.roles],
+                                 "flags": 0, "permissions": "0", "deaf": False, "mute": False,
+                                 "joined_at": "2025-01-01T00:00:00+00:00"}
+        if message is not None:
+            payload["message"] = message
+        self.interactions[interaction_id] = _Interaction(
+            interaction_id, token, time.monotonic(),
+            pressed_message_id=int(message["id"]) if message is not None else None)
+        if not self._sockets:
+            raise RuntimeError("no client is connected to the fake gateway")
+        await self._send_event(self._sockets[0], "INTERACTION_CREATE", payload)
+        return interaction_id
+
+    # -- REST -------------------------------------------------------------------------------
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["tail"]
+        body, files = await _read_body(request)
+        self.requests.append(Recorded(request.method, path, dict(request.query), body, files,
+                                      time.monotonic()))
+        self._changed.set()
+        failure = self._take_failure(request.method, path)
+        if failure is not None:
+            return _failure_response(failure)
+        if not path.startswith(("/webhooks/", "/interactions/")) and (
+                request.headers.get("Authorization") != f"Bot {self.token}"):
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        return self._route(request.method, path, body, files)
+
+    def _route(self, method: str, path: str, body: Any,
+               files: dict[str, tuple[str, bytes]]) -> web.Response:
+        if method == "GET" and path == "/users/@me":
+            return _json(self._bot())
+        if method == "GET" and path == "/oauth2/applications/@me":
+            return _json(self._application())
+        if method == "PUT" and re.fullmatch(r"/applications/\d+(/guilds/\d+)?/commands", path):
+            return _json([{**command, "id": str(self._snowflake()),
+                           "application_id": str(APP_ID), "version": "1"} for command in body])
+        if method == "POST" and (match := re.fullmatch(r"/interactions/(\d+)/[^/]+/callback",
+                                                       path)):
+            return self._callback(match.group(1), body, files)
+        if match := re.fullmatch(r"/webhooks/\d+/([^/]+)/messages/([^/]+)", path):
+            return self._webhook_message(method, match.group(1), match.group(2), body, files)
+        if method == "POST" and re.fullmatch(r"/webhooks/\d+/[^/]+", path):
+            return _json(self._new_message(body, files))
+        if method == "POST" and re.fullmatch(r"/channels/\d+/messages", path):
+            return _json(self._new_message(body, files))
+        if method == "DELETE" and (match := re.fullmatch(r"/channels/\d+/messages/(\d+)", path)):
+            self.messages.pop(int(match.group(1)), None)
+            return web.Response(status=204)
+        return _json({"message": f"404: Not Found ({method} {path})", "code": 0}, 404)
+
+    def _callback(self, interaction_id: str, body: Any,
+                  files: dict[str, tuple[str, bytes]]) -> web.Response:
+        interaction = self.interactions[interaction_id]
+        kind = body["type"]
+        answer: dict[str, Any] = {"interaction": {"id": interaction_id, "type": 2}}
+        if kind in (4, 5):
+            message = self._new_message(body.get("data") or {}, files)
+            interaction.message_id = int(message["id"])
+            flags = (body.get("data") or {}).get("flags", 0)
+            answer["interaction"].update(response_message_id=message["id"],
+                                         response_message_loading=kind == 5,
+                                         response_message_ephemeral=bool(flags & 64))
+            answer["resource"] = {"type": kind, "message": message}
+        return _json(answer)
+
+    def _webhook_message(self, method: str, token: str, message_ref: str, body: Any,
+                         files: dict[str, tuple[str, bytes]]) -> web.Response:
+        message_id = self._original(token) if message_ref == "@original" else int(message_ref)
+        message = self.messages.get(message_id) if message_id is not None else None
+        if message is None:
+            return _json({"message": "Unknown Message", "code": 10008}, 404)
+        if method == "DELETE":
+            del self.messages[int(message["id"])]
+            return web.Response(status=204)
+        for key in ("content", "components", "embeds"):
+            if key in (body or {}):
+                message[key] = body[key]
+        return _json(message)
+
+    def _original(self, token: str) -> int | None:
+        for interaction in self.interactions.values():
+            if interaction.token == token:
+                return interaction.message_id or interaction.pressed_message_id
+        return None
+
+    def _new_message(self, body: dict[str, Any],
+                     files: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
+        message_id = self._snowflake()
+        attachments = [{"id": str(self._snowflake()), "filename": name, "size": len(data),
+                        "url": f"{self.api_base_url}/files/{name}",
+                        "proxy_url": f"{self.api_base_url}/files/{name}"}
+                       for name, data in files.values()]
+        message = {
+            "id": str(message_id), "channel_id": str(CHANNEL_ID), "type": 0,
+            "content": body.get("content") or "", "author": {**self._bot(), "bot": True},
+            "timestamp": "2026-01-01T00:00:00+00:00", "edited_timestamp": None, "tts": False,
+            "mention_everyone": False, "mentions": [], "mention_roles": [],
+            "attachments": attachments, "embeds": body.get("embeds") or [], "pinned": False,
+            "flags": body.get("flags", 0), "components": body.get("components") or [],
+        }
+        self.messages[message_id] = message
+        return message
+
+    def _take_failure(self, method: str, path: str) -> _Failure | None:
+        for failure in self._failures:
+            if failure.times > 0 and failure.method == method and failure.pattern.search(path):
+                failure.times -= 1
+                return failure
+        return None
+
+    def _snowflake(self) -> int:
+        return ((int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22) | (next(self._ids) % 4096)
+
+    def _bot(self) -> dict[str, Any]:
+        return {"id": str(BOT_ID), "username": "videobot", "discriminator": "0",
+                "avatar": None, "bot": True, "flags": 0}
+
+    def _application(self) -> dict[str, Any]:
+        return {"id": str(APP_ID), "name": "videobot", "description": "", "icon": None,
+                "bot_public": True, "bot_require_code_grant": False, "verify_key": "00",
+                "owner": {"id": "1", "username": "owner", "discriminator": "0",
+                          "avatar": None}, "flags": 0}
+
+
+def _option(name: str, value: Any) -> dict[str, Any]:
+    kind = 4 if isinstance(value, int) else 10 if isinstance(value, float) else 3
+    return {"name": name, "type": kind, "value": value}
+
+
+def _guild() -> dict[str, Any]:
+    everyone = {"id": str(GUILD_ID), "name": "@everyone", "permissions": "0", "position": 0,
+                "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
+    admins = {**everyone, "id": str(ADMIN_ROLE_ID), "name": "video admins", "position": 1}
+    return {"id": str(GUILD_ID), "name": "test guild", "roles": [everyone, admins],
+            "channels": [], "members": [], "member_count": 3, "features": [], "emojis": [],
+            "stickers": [], "owner_id": "1", "unavailable": False}
+
+
+async def _read_body(request: web.Request) -> tuple[Any, dict[str, tuple[str, bytes]]]:
+    files: dict[str, tuple[str, bytes]] = {}
+    if request.content_type.startswith("multipart/"):
+        body: Any = None
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if part.name == "payload_json":  # type: ignore[union-attr]
+                body = json.loads(await part.text())  # type: ignore[union-attr]
+            else:
+                data = await part.read()  # type: ignore[union-attr]
+                files[part.name or ""] = (part.filename or "", bytes(data))  # type: ignore[union-attr]
+        return body, files
+    raw = await request.read()
+    return (json.loads(raw) if raw else None), files
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # discord.py wants exactly `application/json`; `web.json_response` adds a charset.
+    response = web.Response(status=status, body=json.dumps(data).encode(), headers=headers)
+    response.headers["Content-Type"] = "application/json"
+    return response
+
+
+def _failure_response(failure: _Failure) -> web.Response:
+    if failure.status == 429:
+        body = {"message": "You are being rate limited.", "retry_after": failure.retry_after,
+                "global": False}
+        return _json(body, 429, {"Via": "1.1 google", "X-RateLimit-Scope": "user"})
+    return _json({"message": f"injected {failure.status}", "code": 0}, failure.status)
