@@ -29,7 +29,8 @@ import logging
 import time
 import warnings
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -95,6 +96,8 @@ MAX_INLINE_WAIT_S = 10.0
 #: Telegram may take long to answer an upload; a timeout there risks posting the clip twice.
 UPLOAD_READ_TIMEOUT_S = 120.0
 SEEN_UPDATES = 1000
+#: How often progress looks again for a status message that is still being posted.
+ACK_WAIT_S = 0.1
 #: Updates handled at once (each mostly waits on the database and on Telegram).
 CONCURRENT_UPDATES = 8
 
@@ -213,6 +216,8 @@ class TelegramAdapter:
         self._redactor = TokenRedactor(config.token)
         self._webhook: web.AppRunner | None = None
         self._seen_updates: deque[int] = deque(maxlen=SEEN_UPDATES)
+        #: (chat id, message id) of commands whose acknowledgement is not posted yet.
+        self._acks_in_flight: set[tuple[int, int]] = set()
 
     @property
     def app(self) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -302,7 +307,7 @@ class TelegramAdapter:
             return web.Response(status=403)
         try:
             update = Update.de_json(await request.json(), self.app.bot)
-        except ValueError:
+        except (ValueError, KeyError, TypeError):
             return web.Response(status=400)
         if update.update_id not in self._seen_updates:  # Telegram resends unanswered updates
             self._seen_updates.append(update.update_id)
@@ -319,8 +324,9 @@ class TelegramAdapter:
         if text is None:
             return
         target = {"chat_id": message.chat_id, "message_id": message.message_id}
-        reply = await self.core.handle(_user(sender), text, target)
-        await self._post_reply(message.chat_id, message.message_id, reply)
+        async with self._answering(message.chat_id, message.message_id):
+            reply = await self.core.handle(_user(sender), text, target)
+            await self._post_reply(message.chat_id, message.message_id, reply)
 
     def _command_text(self, message: Message) -> str | None:
         """The text for the core, or None when the message is not for this bot."""
@@ -347,7 +353,12 @@ class TelegramAdapter:
         if not number.isdecimal() or action not in (CANCEL, REROLL, SAME_SEED):
             await query.answer()
             return
-        reply = await self._press(query, query.message, action, int(number))
+        async with self._answering(query.message.chat_id, query.message.message_id):
+            reply = await self._press(query, query.message, action, int(number))
+            await self._answer_button(query, action, reply)
+
+    async def _answer_button(self, query: CallbackQuery, action: str, reply: Reply) -> None:
+        assert isinstance(query.message, Message)
         if reply.job is None:  # refused: not the owner, already finished, ...
             await query.answer(_clip(reply.text, ALERT_LIMIT), show_alert=True)
             return
@@ -376,6 +387,16 @@ class TelegramAdapter:
         if new_job and job is not None:
             await self._remember_status(job, chat_id, sent.message_id)
 
+    @asynccontextmanager
+    async def _answering(self, chat_id: int, message_id: int) -> AsyncIterator[None]:
+        """While a command is answered, its job's progress waits for the acknowledgement
+        (else the first progress could post a second status message)."""
+        self._acks_in_flight.add((chat_id, message_id))
+        try:
+            yield
+        finally:
+            self._acks_in_flight.discard((chat_id, message_id))
+
     def _allowed(self, message: Message) -> bool:
         allowed = not self.config.allowed_chats or message.chat_id in self.config.allowed_chats
         if not allowed:
@@ -402,6 +423,9 @@ class TelegramAdapter:
         async with view.lock:
             if view.delivering:
                 return 0.0
+            if (view.chat_id, job.reply_target.get("message_id")) in self._acks_in_flight:
+                self._throttle.offer_again(view.chat_id, job, text)
+                return ACK_WAIT_S
             try:
                 await self._show_status(job, view, _status_text(job, text))
             except RetryAfter as exc:
