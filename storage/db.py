@@ -7,6 +7,8 @@ SQLite runs in WAL mode with a busy timeout, and every write transaction starts 
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -68,9 +70,24 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
 @asynccontextmanager
 async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A write transaction (`BEGIN IMMEDIATE` on SQLite). Never await network I/O inside."""
-    async with engine.begin() as connection:
+    """A write transaction (`BEGIN IMMEDIATE` on SQLite). Never await network I/O inside.
+
+    On SQLite the writers of one process also take turns on an asyncio lock: waiting there
+    costs nothing, while waiting in SQLite's busy handler means sleeping in steps of up to
+    100 ms. Other processes still meet at the database's lock."""
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            yield connection
+        return
+    async with _writer_lock(engine), engine.begin() as connection:
         yield connection
+
+
+_WRITER_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _writer_lock(engine: AsyncEngine) -> asyncio.Lock:
+    return _WRITER_LOCKS.setdefault(engine, asyncio.Lock())
 
 
 @asynccontextmanager

@@ -64,6 +64,22 @@ class JobStore:
         max_queued_per_user: int,
     ) -> JobRecord:
         """Queue a job for `user`, refusing with `TooManyQueued` in the same transaction."""
+        job, _position = await self.submit(user, request, notes=notes,
+                                           reply_target=reply_target,
+                                           max_queued_per_user=max_queued_per_user)
+        return job
+
+    async def submit(
+        self,
+        user: UserRef,
+        request: RenderRequest,
+        *,
+        notes: Sequence[str] = (),
+        reply_target: dict[str, Any] | None = None,
+        max_queued_per_user: int,
+    ) -> tuple[JobRecord, int]:
+        """`enqueue`, returning the job and its queue position from the one transaction (a
+        burst of commands then costs one round of the write lock each)."""
         now = self.clock()
         async with write_transaction(self.engine) as conn:
             user_id = await _ensure_user(conn, user, now)
@@ -92,9 +108,11 @@ class JobStore:
                 )
                 .returning(Job.id)
             )
-        assert job_id is not None
+            assert job_id is not None
+            rows = (await conn.execute(_job_query().where(Job.id == job_id))).mappings().all()
+            position = await _position(conn, job_id, now)
         await self.signals.notify(JOBS)
-        return await self.require(job_id)
+        return _record(rows[0]), position
 
     async def get(self, job_id: int) -> JobRecord | None:
         async with read_transaction(self.engine) as conn:
@@ -132,14 +150,7 @@ class JobStore:
             ).first()
             if row is None or row.status != JobStatus.QUEUED:
                 return None
-            ahead = await conn.scalar(
-                select(func.count()).select_from(Job).where(
-                    Job.status == JobStatus.QUEUED,
-                    or_(Job.created_at < row.created_at,
-                        and_(Job.created_at == row.created_at, Job.id < job_id)),
-                )
-            )
-        return (ahead or 0) + 1
+            return await _position(conn, job_id, row.created_at)
 
     async def request_cancel(self, job_id: int, user: UserRef | None) -> JobRecord:
         """Cancel a queued job at once, or ask the worker to stop a running one. `user=None`
@@ -353,6 +364,18 @@ def _claimable(now: datetime) -> Any:
         Job.cancel_requested.is_(False),
     )
     return or_(queued, lease_expired)
+
+
+async def _position(conn: AsyncConnection, job_id: int, created_at: datetime) -> int:
+    """The queue position of a waiting job: 1 + the waiting jobs ahead of it."""
+    ahead = await conn.scalar(
+        select(func.count()).select_from(Job).where(
+            Job.status == JobStatus.QUEUED,
+            or_(Job.created_at < created_at,
+                and_(Job.created_at == created_at, Job.id < job_id)),
+        )
+    )
+    return (ahead or 0) + 1
 
 
 async def _expire_leases(conn: AsyncConnection, now: datetime) -> int:

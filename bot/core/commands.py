@@ -134,11 +134,10 @@ class Core:
 
     async def _submit(self, user: UserRef, request: RenderRequest, notes: list[str],
                       reply_target: dict[str, Any]) -> Reply:
-        job = await self.store.enqueue(
+        job, position = await self.store.submit(
             user, request, notes=notes, reply_target=reply_target,
             max_queued_per_user=self.config.limits.max_queued_per_user,
         )
-        position = await self.store.queue_position(job.id)
         return Reply(replies.acknowledgement(job, position), job)
 
     async def _job_of(self, user: UserRef, args: str, command: str, *,
