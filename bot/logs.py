@@ -32,3 +32,34 @@ def setup_logging(config: Config, file_stem: str | None, *, quiet_stderr: bool =
     logging.captureWarnings(True)
     for noisy in ("aiosqlite", "asyncio", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class SecretRedactor(logging.Filter):
+    """Replaces a secret (a bot token) in log records: message, arguments and traceback.
+    HTTP client libraries log request URLs, and bot APIs put the token in the URL."""
+
+    def __init__(self, secret: str, mask: str = "<token>") -> None:
+        super().__init__()
+        self.secret = secret
+        self.mask = mask
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secret:
+            return True
+        message = record.getMessage()
+        if self.secret in message:
+            record.msg, record.args = message.replace(self.secret, self.mask), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.secret in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.secret, self.mask)
+        return True
+
+    def install(self) -> None:
+        """Filter every handler of the root logger."""
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(self)
+
+    def remove(self) -> None:
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(self)

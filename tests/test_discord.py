@@ -19,10 +19,11 @@ import av
 import numpy as np
 import pytest
 
-from bot.adapters.discord import DiscordAdapter, TokenRedactor
+from bot.adapters.discord import DiscordAdapter
 from bot.core import replies
 from bot.core.commands import Core
 from bot.delivery import DeliveryLoop
+from bot.logs import SecretRedactor
 from generator.backends.loader import BackendCache
 from generator.worker import Worker
 from storage.jobs import JobStore
@@ -381,11 +382,11 @@ async def test_the_token_never_reaches_the_log(bot: Bot, caplog: pytest.LogCaptu
         logging.getLogger("bot.adapters.discord").exception("failed")
     await delivered_clip(bot)
     assert TOKEN not in caplog.text
-    assert "sending with Bot [token]" in caplog.text
+    assert "sending with Bot <token>" in caplog.text
 
 
 def test_the_redactor_rewrites_message_arguments_and_traceback() -> None:
-    redactor = TokenRedactor("s3cret")
+    redactor = SecretRedactor("s3cret")
     try:
         raise ValueError("s3cret")
     except ValueError:
@@ -394,7 +395,7 @@ def test_the_redactor_rewrites_message_arguments_and_traceback() -> None:
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "token %s", ("s3cret",),
                                    sys.exc_info())
     assert redactor.filter(record)
-    assert record.getMessage() == "token [token]"
+    assert record.getMessage() == "token <token>"
     assert record.exc_text is not None and "s3cret" not in record.exc_text
 
 

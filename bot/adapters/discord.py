@@ -29,6 +29,7 @@ from bot.core import replies
 from bot.core.commands import Core, Reply
 from bot.core.errors import INTERNAL_ERROR
 from bot.core.parsing import VideoOptions
+from bot.logs import SecretRedactor
 from bot.uploads import prepare_upload
 from storage.jobs import JobStore
 from storage.models import JobStatus
@@ -49,26 +50,6 @@ STARTUP_TIMEOUT_S = 60.0
 DEFER_AFTER_S = 0.5
 
 log = logging.getLogger(__name__)
-
-
-class TokenRedactor(logging.Filter):
-    """Replaces the bot token in any log record (message, arguments and traceback)."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.token:
-            return True
-        message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, "[token]"), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self.token in record.exc_text:
-            record.exc_text = record.exc_text.replace(self.token, "[token]")
-        return True
 
 
 class JobButton(
@@ -120,7 +101,7 @@ class DiscordAdapter:
         self.client: _Client | None = None
         #: The client's gateway connection; it ends only on `stop` or a fatal error.
         self.gateway_task: asyncio.Task[None] | None = None
-        self._redactor = TokenRedactor(config.token)
+        self._redactor = SecretRedactor(config.token)
         self._pending: dict[int, tuple[dict[str, Any], str]] = {}
         self._next_edit: dict[int, float] = {}
         self._editors: dict[int, asyncio.Task[None]] = {}
@@ -129,7 +110,7 @@ class DiscordAdapter:
 
     async def start(self) -> None:
         """Log in, sync the slash commands, connect the gateway; return once ready."""
-        _install_filter(self._redactor)
+        self._redactor.install()
         discord.http.Route.BASE = self.config.api_base_url.rstrip("/")
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.config.gateway_url)
         client = _Client(self, intents=discord.Intents(guilds=True),
@@ -157,7 +138,7 @@ class DiscordAdapter:
             await self.client.close()
         if self.gateway_task is not None:
             await asyncio.gather(self.gateway_task, return_exceptions=True)
-        _remove_filter(self._redactor)
+        self._redactor.remove()
 
     async def _sync(self, tree: app_commands.CommandTree) -> None:
         """Guild commands appear at once; global ones can take a while to reach every client."""
@@ -496,16 +477,6 @@ def _admin_group(adapter: DiscordAdapter) -> app_commands.Group:
     group.add_command(app_commands.Command(
         name="queue", description=replies.COMMAND_DESCRIPTIONS["admin_queue"], callback=queue))
     return group
-
-
-def _install_filter(redactor: TokenRedactor) -> None:
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redactor)
-
-
-def _remove_filter(redactor: TokenRedactor) -> None:
-    for handler in logging.getLogger().handlers:
-        handler.removeFilter(redactor)
 
 
 def _log_gateway_end(task: asyncio.Task[None]) -> None:

@@ -69,6 +69,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.core import replies
 from bot.core.commands import Core, Reply
+from bot.logs import SecretRedactor
 from bot.uploads import prepare_upload
 from generator.encode import ClipTooLarge
 from storage.jobs import JobStore
@@ -121,24 +122,6 @@ def upload_limit_bytes(config: TelegramConfig) -> int:
         official = urlsplit(config.api_base_url).hostname == OFFICIAL_API_HOST
         megabytes = OFFICIAL_UPLOAD_LIMIT_MB if official else SELF_HOSTED_UPLOAD_LIMIT_MB
     return megabytes * 1_000_000
-
-
-class TokenRedactor(logging.Filter):
-    """Replaces the bot token in log records (message, arguments and traceback)."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, "<token>"), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self.token in record.exc_text:
-            record.exc_text = record.exc_text.replace(self.token, "<token>")
-        return True
 
 
 @dataclass
@@ -213,7 +196,7 @@ class TelegramAdapter:
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._views: dict[int, _JobView] = {}
         self._throttle = _ProgressThrottle(config.progress_interval_seconds, self._edit_progress)
-        self._redactor = TokenRedactor(config.token)
+        self._redactor = SecretRedactor(config.token)
         self._webhook: web.AppRunner | None = None
         self._seen_updates: deque[int] = deque(maxlen=SEEN_UPDATES)
         #: (chat id, message id) of commands whose acknowledgement is not posted yet.
@@ -229,13 +212,13 @@ class TelegramAdapter:
 
     async def start(self) -> None:
         """Check the token, register the command menu, then poll or serve the webhook."""
-        _add_log_filter(self._redactor)
+        self._redactor.install()
         app = self._build_application()
         try:
             await app.initialize()
         except InvalidToken:
             await app.bot.request.shutdown()  # `app` counts as not initialized: close by hand
-            _remove_log_filter(self._redactor)
+            self._redactor.remove()
             raise TelegramStartError(
                 "Telegram refused telegram.token; check it with @BotFather") from None
         self._app = app
@@ -262,7 +245,7 @@ class TelegramAdapter:
                 await app.stop()
             await app.shutdown()
             self._app = None
-        _remove_log_filter(self._redactor)
+        self._redactor.remove()
 
     def _build_application(self) -> Application[Any, Any, Any, Any, Any, Any]:
         builder = (ApplicationBuilder().token(self.config.token)
@@ -626,16 +609,6 @@ def _gone(exc: BadRequest) -> bool:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _add_log_filter(redactor: TokenRedactor) -> None:
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redactor)
-
-
-def _remove_log_filter(redactor: TokenRedactor) -> None:
-    for handler in logging.getLogger().handlers:
-        handler.removeFilter(redactor)
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:
