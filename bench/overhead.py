@@ -1,8 +1,9 @@
 """What the queue adds to a clip: 20 jobs through submit -> worker process -> stored clip,
 against the same 20 requests through the bare backend + encoder in this process.
 
-Prints the median time each path takes per job, the median added time per job (ms), the
-ratio end-to-end / bare, and the enqueue-to-claim latency of an idle worker.
+Prints the median time each path takes per job, the ratio end-to-end / bare, the median time
+the queue adds per job (ms: end to end minus the worker's own render + encode of that job),
+and the enqueue-to-claim latency of an idle worker.
 
     .venv/bin/python bench/overhead.py [--jobs 20] [--preset NAME] [--config PATH]
 """
@@ -55,9 +56,9 @@ def bare(backend: Backend, request: RenderRequest, out: Path) -> float:
 
 
 async def through_queue(store: JobStore, events: Listener,
-                        request: RenderRequest) -> tuple[float, float]:
-    """(enqueue -> stored clip, enqueue -> claim) seconds for one job, an idle worker
-    process waiting for it."""
+                        request: RenderRequest) -> tuple[float, float, float]:
+    """(enqueue -> stored clip, enqueue -> claim, the worker's own render + encode) seconds
+    for one job, an idle worker process waiting for it."""
     started = time.perf_counter()
     job = await store.enqueue(USER, request, max_queued_per_user=1000)
     while (done := await store.require(job.id)).clip is None:
@@ -65,27 +66,29 @@ async def through_queue(store: JobStore, events: Listener,
             raise SystemExit(f"job {job.id} ended {done.status}: {done.error}")
         await events.wait(0.05)
     assert done.started_at is not None
-    return time.perf_counter() - started, (done.started_at - done.created_at).total_seconds()
+    claim = (done.started_at - done.created_at).total_seconds()
+    return time.perf_counter() - started, claim, done.clip.render_seconds
 
 
 async def measure(config: Config, batch: list[RenderRequest],
-                  out: Path) -> tuple[list[float], list[float], list[float]]:
+                  out: Path) -> tuple[list[float], list[float], list[float], list[float]]:
     """Each request both ways, back to back, so that both see the same machine load."""
     backend = load_backend(config.preset(batch[0].preset), device="cpu",
                            models_dir=config.data_dir / "models")
     store = await open_store(config)
-    bare_s, e2e_s, claim_s = [], [], []
+    bare_s, e2e_s, claim_s, inside_s = [], [], [], []
     try:
         async with store.signals.listener(EVENTS) as events:
             for request in batch:
                 bare_s.append(bare(backend, request, out))
-                total, claim = await through_queue(store, events, request)
+                total, claim, inside = await through_queue(store, events, request)
                 e2e_s.append(total)
                 claim_s.append(claim)
+                inside_s.append(inside)
     finally:
         backend.close()
         await close_store(store)
-    return bare_s, e2e_s, claim_s
+    return bare_s, e2e_s, claim_s, inside_s
 
 
 def start_worker(config_path: Path | None, data_dir: Path) -> subprocess.Popen[bytes]:
@@ -118,17 +121,20 @@ def main() -> None:
         worker = start_worker(args.config, data_dir)
         try:
             wait_ready(data_dir)
-            bare_s, e2e_s, claim_s = asyncio.run(measure(config, batch, data_dir))
+            bare_s, e2e_s, claim_s, inside_s = asyncio.run(measure(config, batch, data_dir))
         finally:
             worker.terminate()
             worker.wait(60)
-    added = [(e - b) * 1000 for e, b in zip(e2e_s, bare_s, strict=True)]
+    # What the queue adds around the work: end to end minus the worker's own render + encode
+    # (same process, same job), free of the render-time noise between two processes.
+    added = [(e - i) * 1000 for e, i in zip(e2e_s, inside_s, strict=True)]
     request = batch[0]
     print(f"preset {request.preset}: {request.frames} frames {request.width}x{request.height}, "
           f"{request.steps} steps, {args.jobs} jobs, one at a time")
     print(f"bare backend + encoder   median {statistics.median(bare_s) * 1000:8.1f} ms/job")
     print(f"submit -> worker -> clip median {statistics.median(e2e_s) * 1000:8.1f} ms/job")
-    print(f"added by the queue       median {statistics.median(added):8.1f} ms/job")
+    print(f"added by the queue       median {statistics.median(added):8.1f} ms/job "
+          f"(end-to-end minus the worker's own render + encode)")
     print(f"ratio end-to-end / bare         "
           f"{statistics.median(e2e_s) / statistics.median(bare_s):8.2f}")
     print(f"enqueue -> claim (idle)  median {statistics.median(claim_s) * 1000:8.1f} ms, "
