@@ -17,9 +17,22 @@ from bot.core.parsing import VideoOptions
 from bot.core.requests import build_request
 from bot.logs import setup_logging
 from videobot.config import DEFAULT_DATA_DIR, Config, ConfigError, load_config
+from videobot.costs import credit_cost
 from videobot.users import BadUserName, parse_user
 
 EXIT_USAGE = 2
+#: The chat's `/admin` sub-commands, offered as `videobot admin <name> ...` with the same words.
+ADMIN_COMMANDS = {
+    "quota": "show|set|reset <user>, or default <credits>",
+    "ban": "ban <user> [reason]: cancel and refund their waiting jobs",
+    "unban": "lift a ban",
+    "queue": "every waiting and rendering job",
+    "cancel": "cancel any job",
+    "pause": "stop starting jobs (running ones finish)",
+    "resume": "start jobs again",
+    "stats": "usage numbers [--since 24h]",
+    "audit": "the last admin actions",
+}
 
 
 class CliError(Exception):
@@ -27,7 +40,10 @@ class CliError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    head, admin_words = _split_admin_words(list(sys.argv[1:] if argv is None else argv))
+    args = _parser().parse_args(head)
+    if admin_words:
+        args.words = admin_words
     args.config = getattr(args, "config", None)
     args.data_dir = getattr(args, "data_dir", None)
     try:
@@ -86,12 +102,41 @@ def _parser() -> argparse.ArgumentParser:
     workers = admin_commands.add_parser("workers", parents=[common],
                                         help="list the registered generator processes")
     workers.set_defaults(handler=_admin_workers)
+    for name, words in ADMIN_COMMANDS.items():
+        command = admin_commands.add_parser(name, parents=[common], help=words)
+        command.add_argument("words", nargs="*",
+                             help="as after /admin in chat, e.g. quota set console:bob 50")
+        command.set_defaults(handler=_admin_chat_command, admin_name=name)
 
     db = commands.add_parser("db", parents=[common], help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", parents=[common], help="apply migrations")
     upgrade.set_defaults(handler=_db_upgrade)
     return parser
+
+
+def _split_admin_words(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Everything after `admin <name>` is the chat command's words, flags like `--since`
+    included (give --config and --data-dir before them)."""
+    first = _next_word(argv, 0)
+    if first is None or argv[first] != "admin":
+        return argv, []
+    name = _next_word(argv, first + 1)
+    if name is None or argv[name] not in ADMIN_COMMANDS:
+        return argv, []
+    return argv[:name + 1], argv[name + 1:]
+
+
+def _next_word(argv: list[str], index: int) -> int | None:
+    """The index of the next word that is neither a flag nor a flag's value."""
+    while index < len(argv):
+        if argv[index] in ("--config", "--data-dir"):
+            index += 2
+        elif argv[index].startswith("-"):
+            index += 1
+        else:
+            return index
+    return None
 
 
 def _add_video_flags(parser: argparse.ArgumentParser) -> None:
@@ -158,7 +203,8 @@ def _submit(args: argparse.Namespace, config: Config) -> int:
     async def submit() -> int:
         async with _store(config) as store:
             job = await store.enqueue(user, request, notes=notes, reply_target={},
-                                      max_queued_per_user=config.limits.max_queued_per_user)
+                                      max_queued_per_user=config.limits.max_queued_per_user,
+                                      cost=credit_cost(request, config.preset(request.preset)))
         return job.id
 
     from storage.errors import StoreError
@@ -203,6 +249,26 @@ def _admin_workers(args: argparse.Namespace, config: Config) -> int:
 
     print(asyncio.run(listing()))
     return 0
+
+
+def _admin_chat_command(args: argparse.Namespace, config: Config) -> int:
+    """`videobot admin <name> ...`: the chat's `/admin <name> ...`, run as the shell user."""
+    import getpass
+
+    from bot.core.admin import SHELL
+    from bot.core.commands import Core
+    from videobot.users import UserRef
+
+    actor = UserRef(SHELL, getpass.getuser())
+    line = " ".join(["/admin", args.admin_name, *args.words])
+
+    async def run() -> str:
+        async with _store(config) as store:
+            return (await Core(store=store, config=config).handle(actor, line)).text
+
+    text = asyncio.run(run())
+    print(text)
+    return 1 if text.startswith("Sorry") else 0
 
 
 def _db_upgrade(args: argparse.Namespace, config: Config) -> int:

@@ -13,11 +13,10 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sqlalchemy.exc import DBAPIError
-
 from generator.backends.base import GenerationStopped
 from generator.backends.loader import BackendCache
 from generator.encode import encode_clip
+from storage.db import DATABASE_UNAVAILABLE, is_unavailable
 from storage.errors import LeaseLost
 from storage.jobs import JobStore
 from storage.records import ClaimedJob, ClipRecord
@@ -93,7 +92,9 @@ class Worker:
             while not self.stopping.is_set():
                 try:
                     job = await self.store.claim_next_job(self.worker_id, self.config.presets)
-                except DBAPIError:
+                except DATABASE_UNAVAILABLE as exc:
+                    if not is_unavailable(exc):
+                        raise
                     log.warning("claiming failed (database unreachable?); retrying",
                                 exc_info=True)
                     await wakeup.wait(poll)
@@ -175,7 +176,9 @@ class Worker:
                 state.lease_lost = True
                 state.stop.set()
                 return
-            except DBAPIError:
+            except DATABASE_UNAVAILABLE as exc:
+                if not is_unavailable(exc):
+                    raise
                 # The render goes on; if the database stays away past the lease, another
                 # worker may take the job and the fence will refuse this one's result.
                 log.warning("job %s: heartbeat failed; retrying", job.id, exc_info=True)
@@ -195,7 +198,9 @@ class Worker:
             try:
                 await self._write_outcome(job, state, outcome)
                 return
-            except DBAPIError:
+            except DATABASE_UNAVAILABLE as exc:
+                if not is_unavailable(exc):
+                    raise
                 if time.monotonic() + delay > deadline:
                     log.exception("job %s attempt %s: could not record the outcome; the job "
                                   "returns to the queue when its lease expires", job.id,

@@ -21,6 +21,7 @@ async def open_store(config: Config, *, clock: Clock = utcnow) -> JobStore:
         lease_seconds=config.queue.lease_seconds,
         max_attempts=config.queue.max_attempts,
         clock=clock,
+        quota_config=config.quotas,
     )
 
 

@@ -16,9 +16,27 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+#: What a lost or refused database connection may raise: SQLAlchemy wraps errors from inside
+#: a connection, but a refused connect surfaces as the socket's OSError. `is_unavailable`
+#: tells a lost connection from a mistake (a missing table is a DBAPIError too).
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (DBAPIError, OSError)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot be reached right now (worth a retry)."""
+    if isinstance(exc, OSError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc.orig, OSError):
+        return True
+    name = type(exc.orig).__name__
+    return any(word in name for word in ("Connection", "CannotConnect", "AdminShutdown"))
 READ_ONLY = "videobot_read_only"
 
 

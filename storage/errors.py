@@ -35,3 +35,35 @@ class TooManyQueued(StoreError):
             f"you already have {limit} jobs waiting or rendering (limit: {limit} per user); "
             "wait for one to finish or /cancel one"
         )
+
+
+class UserBanned(StoreError):
+    """You may not use this bot."""
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__("an admin has banned you from this bot"
+                         + (f" ({reason})" if reason else ""))
+
+
+class OutOfCredits(StoreError):
+    """You have too few credits left for this clip."""
+
+
+class QueueFull(StoreError):
+    """The queue is full."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the queue is full ({limit} jobs waiting, the limit); try again "
+                         "when the next job starts")
+
+
+class TooSoon(StoreError):
+    """You are sending requests too quickly."""
+
+    def __init__(self, interval: float, wait: float) -> None:
+        super().__init__(f"one request every {interval:g} s at most; try again in "
+                         f"{max(1, round(wait))} s")
+
+
+class UnknownUser(StoreError):
+    """Nobody by that name has used this bot."""

@@ -15,11 +15,25 @@ from sqlalchemy import Select, and_, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage import quotas
 from storage.db import dialect_insert, read_transaction, write_transaction
-from storage.errors import JobAlreadyFinished, JobNotFound, LeaseLost, NotJobOwner, TooManyQueued
-from storage.models import Clip, Job, JobStatus, User
+from storage.errors import (
+    JobAlreadyFinished,
+    JobNotFound,
+    LeaseLost,
+    NotJobOwner,
+    OutOfCredits,
+    QueueFull,
+    TooManyQueued,
+    TooSoon,
+    UserBanned,
+)
+from storage.fairness import Waiting, claim_order, fair_order, running_of_owner
+from storage.models import Ban, Charge, Clip, Job, JobStatus, User
 from storage.records import ClaimedJob, ClipRecord, JobRecord
+from storage.settings import is_paused
 from storage.wakeup import EVENTS, JOBS, Signals
+from videobot.config import QuotasConfig
 from videobot.params import RenderRequest
 from videobot.users import UserRef
 
@@ -45,8 +59,10 @@ class JobStore:
         lease_seconds: float,
         max_attempts: int,
         clock: Clock = utcnow,
+        quota_config: QuotasConfig | None = None,
     ) -> None:
         self.engine = engine
+        self.quotas = quota_config or QuotasConfig()
         self.signals = Signals(engine)
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
@@ -62,11 +78,12 @@ class JobStore:
         notes: Sequence[str] = (),
         reply_target: dict[str, Any] | None = None,
         max_queued_per_user: int,
+        cost: float = 0.0,
     ) -> JobRecord:
         """Queue a job for `user`, refusing with `TooManyQueued` in the same transaction."""
         job, _position = await self.submit(user, request, notes=notes,
                                            reply_target=reply_target,
-                                           max_queued_per_user=max_queued_per_user)
+                                           max_queued_per_user=max_queued_per_user, cost=cost)
         return job
 
     async def submit(
@@ -77,19 +94,15 @@ class JobStore:
         notes: Sequence[str] = (),
         reply_target: dict[str, Any] | None = None,
         max_queued_per_user: int,
+        cost: float = 0.0,
     ) -> tuple[JobRecord, int]:
         """`enqueue`, returning the job and its queue position from the one transaction (a
-        burst of commands then costs one round of the write lock each)."""
+        burst of commands then costs one round of the write lock each). The job's `cost` in
+        credits is charged in that transaction; every limit is checked there too."""
         now = self.clock()
         async with write_transaction(self.engine) as conn:
-            user_id = await _ensure_user(conn, user, now)
-            active = await conn.scalar(
-                select(func.count())
-                .select_from(Job)
-                .where(Job.user_id == user_id, Job.status.in_(_ACTIVE))
-            )
-            if (active or 0) >= max_queued_per_user:
-                raise TooManyQueued(max_queued_per_user)
+            user_id = await ensure_user(conn, user, now)
+            await self._check_limits(conn, user_id, now, max_queued_per_user, cost)
             job_id = await conn.scalar(
                 insert(Job)
                 .values(
@@ -109,10 +122,53 @@ class JobStore:
                 .returning(Job.id)
             )
             assert job_id is not None
+            if cost > 0:
+                await quotas.charge(conn, job_id=job_id, user_id=user_id, credits=cost, now=now)
             rows = (await conn.execute(_job_query().where(Job.id == job_id))).mappings().all()
-            position = await _position(conn, job_id, now)
+            position = await _position(conn, job_id)
         await self.signals.notify(JOBS)
         return _record(rows[0]), position
+
+    async def _check_limits(self, conn: AsyncConnection, user_id: int, now: datetime,
+                            max_queued_per_user: int, cost: float) -> None:
+        """Refuse a submission that breaks a limit, naming it and when it frees up."""
+        ban = await conn.scalar(select(Ban.reason).where(Ban.user_id == user_id))
+        if ban is not None:
+            raise UserBanned(ban)
+        mine = await conn.scalar(
+            select(func.count()).select_from(Job)
+            .where(Job.user_id == user_id, Job.status.in_(_ACTIVE))
+        )
+        if (mine or 0) >= max_queued_per_user:
+            raise TooManyQueued(max_queued_per_user)
+        await self._check_interval(conn, user_id, now)
+        limit = self.quotas.max_queue_length
+        if limit and (await conn.scalar(
+            select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED)
+        ) or 0) >= limit:
+            raise QueueFull(limit)
+        state = await quotas.quota_state(conn, user_id, self.quotas, now, needed=cost)
+        if cost > state.left + 1e-9:
+            raise OutOfCredits(_out_of_credits(cost, state))
+
+    async def _check_interval(self, conn: AsyncConnection, user_id: int, now: datetime) -> None:
+        interval = self.quotas.min_interval_seconds
+        if not interval:
+            return
+        last = await conn.scalar(select(func.max(Job.created_at)).where(Job.user_id == user_id))
+        if last is not None and (now - last).total_seconds() < interval:
+            raise TooSoon(interval, interval - (now - last).total_seconds())
+
+    async def quota(self, user: UserRef) -> quotas.QuotaState:
+        """A user's allowance, usage and when credits come back."""
+        now = self.clock()
+        async with read_transaction(self.engine) as conn:
+            user_id = await conn.scalar(select(User.id).where(*_identity(user)))
+            if user_id is None:
+                credits = await quotas.default_credits(conn, self.quotas)
+                return quotas.QuotaState(credits, 0.0, self.quotas.window_hours,
+                                         self.quotas.daily_reset, None)
+            return await quotas.quota_state(conn, user_id, self.quotas, now)
 
     async def get(self, job_id: int) -> JobRecord | None:
         async with read_transaction(self.engine) as conn:
@@ -136,21 +192,26 @@ class JobStore:
         return await self._records(query.order_by(Job.id.desc()).limit(limit))
 
     async def active_jobs(self, platforms: Collection[str] | None = None) -> list[JobRecord]:
-        """Queued and running jobs in queue order (running first)."""
+        """Queued and running jobs in queue order: running first, then the waiting jobs in the
+        order fair scheduling will claim them."""
         query = _job_query().where(Job.status.in_(_ACTIVE))
         if platforms is not None:
             query = query.where(Job.platform.in_(list(platforms)))
-        return await self._records(query.order_by(Job.status.desc(), *_QUEUE_ORDER))
+        async with read_transaction(self.engine) as conn:
+            rows = (await conn.execute(query.order_by(Job.started_at, Job.id))).mappings().all()
+            order = {job_id: index for index, job_id in enumerate(await _fair_queue(conn))}
+        records = [_record(row) for row in rows]
+        running = [job for job in records if job.status == JobStatus.RUNNING]
+        waiting = [job for job in records if job.status == JobStatus.QUEUED]
+        return running + sorted(waiting, key=lambda job: order.get(job.id, len(order)))
 
     async def queue_position(self, job_id: int) -> int | None:
         """1 for the next job to be claimed; None when the job is not waiting."""
         async with read_transaction(self.engine) as conn:
-            row = (
-                await conn.execute(select(Job.status, Job.created_at).where(Job.id == job_id))
-            ).first()
-            if row is None or row.status != JobStatus.QUEUED:
+            status = await conn.scalar(select(Job.status).where(Job.id == job_id))
+            if status != JobStatus.QUEUED:
                 return None
-            return await _position(conn, job_id, row.created_at)
+            return await _position(conn, job_id)
 
     async def request_cancel(self, job_id: int, user: UserRef | None) -> JobRecord:
         """Cancel a queued job at once, or ask the worker to stop a running one. `user=None`
@@ -169,6 +230,7 @@ class JobStore:
             if job.status == JobStatus.QUEUED:
                 values: dict[str, Any] = {"status": JobStatus.CANCELLED, "finished_at": now,
                                           "cancel_requested": True}
+                await quotas.refund(conn, [job_id], now)
             else:
                 values = {"cancel_requested": True}
             await conn.execute(update(Job).where(Job.id == job_id).values(**values))
@@ -221,7 +283,7 @@ class JobStore:
     async def expire_leases(self) -> int:
         """End the running jobs whose lease ran out and that may not be tried again."""
         async with write_transaction(self.engine) as conn:
-            return await _expire_leases(conn, self.clock())
+            return await self._expire_leases(conn, self.clock())
 
     # -- the worker's side ------------------------------------------------------------------
 
@@ -231,12 +293,14 @@ class JobStore:
         """Atomically take the next claimable job (queued, or running with an expired lease)."""
         now = self.clock()
         candidates = (
-            select(Job.id).where(_claimable(now)).order_by(*_QUEUE_ORDER).limit(1)
+            select(Job.id).where(_claimable(now)).order_by(*claim_order()).limit(1)
         )
         if presets is not None:
             candidates = candidates.where(Job.preset.in_(list(presets)))
+        if self.quotas.max_running_per_user:
+            candidates = candidates.where(running_of_owner() < self.quotas.max_running_per_user)
         if self.engine.dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
+            candidates = candidates.with_for_update(of=Job, skip_locked=True)
         next_job = candidates.cte("next_job")
         claim = (
             update(Job)
@@ -254,8 +318,9 @@ class JobStore:
             .returning(Job.id, Job.attempts, *_REQUEST_COLUMNS)
         )
         async with write_transaction(self.engine) as conn:
-            await _expire_leases(conn, now)
-            row = (await conn.execute(claim)).mappings().first()
+            await self._expire_leases(conn, now)
+            paused = await is_paused(conn)
+            row = None if paused else (await conn.execute(claim)).mappings().first()
         if row is None:
             return None
         return ClaimedJob(row["id"], row["attempts"], _request(row), now + self.lease)
@@ -300,15 +365,20 @@ class JobStore:
 
     async def finish_failed(self, job_id: int, attempt: int, error: str) -> None:
         """Mark the job failed with a message for the user."""
+        now = self.clock()
         async with write_transaction(self.engine) as conn:
-            await self._finish(conn, job_id, attempt, status=JobStatus.FAILED,
-                               now=self.clock(), error=error)
+            await self._finish(conn, job_id, attempt, status=JobStatus.FAILED, now=now,
+                               error=error)
+            await quotas.refund(conn, [job_id], now)
         await self.signals.notify(EVENTS)
 
     async def finish_cancelled(self, job_id: int, attempt: int) -> None:
+        """Mark a job cancelled mid-render; refunded only if `refund_cancel_mid_render`."""
+        now = self.clock()
         async with write_transaction(self.engine) as conn:
-            await self._finish(conn, job_id, attempt, status=JobStatus.CANCELLED,
-                               now=self.clock())
+            await self._finish(conn, job_id, attempt, status=JobStatus.CANCELLED, now=now)
+            if self.quotas.refund_cancel_mid_render:
+                await quotas.refund(conn, [job_id], now)
         await self.signals.notify(EVENTS)
 
     async def release(self, job_id: int, attempt: int) -> None:
@@ -335,6 +405,27 @@ class JobStore:
         if result.rowcount != 1:
             raise LeaseLost(f"job #{job_id} attempt {attempt} lost its lease")
 
+    async def _expire_leases(self, conn: AsyncConnection, now: datetime) -> int:
+        """End the running jobs whose lease ran out: cancelled ones (a cancel was asked) and
+        exhausted ones (no attempt left, failed and refunded)."""
+        expired = and_(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
+        cancelled = (await conn.execute(
+            update(Job).where(expired, Job.cancel_requested.is_(True))
+            .values(status=JobStatus.CANCELLED, finished_at=now, lease_expires_at=None)
+            .returning(Job.id)
+        )).scalars().all()
+        exhausted = (await conn.execute(
+            update(Job).where(expired, Job.attempts >= Job.max_attempts)
+            .values(status=JobStatus.FAILED, finished_at=now, lease_expires_at=None,
+                    error=EXHAUSTED_ERROR)
+            .returning(Job.id)
+        )).scalars().all()
+        refunded = list(exhausted)
+        if self.quotas.refund_cancel_mid_render:
+            refunded += cancelled
+        await quotas.refund(conn, refunded, now)
+        return len(cancelled) + len(exhausted)
+
     async def _records(self, query: Select[Any]) -> list[JobRecord]:
         async with read_transaction(self.engine) as conn:
             rows = (await conn.execute(query)).mappings().all()
@@ -342,7 +433,6 @@ class JobStore:
 
 
 _ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
-_QUEUE_ORDER = (Job.created_at, Job.id)
 _REQUEST_COLUMNS = (
     Job.prompt, Job.negative_prompt, Job.frames, Job.fps, Job.width, Job.height, Job.steps,
     Job.guidance, Job.seed, Job.preset,
@@ -352,6 +442,7 @@ _CLIP_COLUMNS = (
     Clip.height.label("clip_height"), Clip.frames.label("clip_frames"),
     Clip.fps.label("clip_fps"), Clip.duration_s, Clip.size_bytes, Clip.render_seconds,
     Clip.video_data.is_not(None).label("in_database"),
+    Charge.credits.label("cost"),
 )
 
 
@@ -366,32 +457,44 @@ def _claimable(now: datetime) -> Any:
     return or_(queued, lease_expired)
 
 
-async def _position(conn: AsyncConnection, job_id: int, created_at: datetime) -> int:
-    """The queue position of a waiting job: 1 + the waiting jobs ahead of it."""
-    ahead = await conn.scalar(
-        select(func.count()).select_from(Job).where(
-            Job.status == JobStatus.QUEUED,
-            or_(Job.created_at < created_at,
-                and_(Job.created_at == created_at, Job.id < job_id)),
+async def _fair_queue(conn: AsyncConnection) -> list[int]:
+    """The waiting jobs' ids in the order fair scheduling will claim them."""
+    waiting = [
+        Waiting(row.id, row.user_id, row.created_at)
+        for row in await conn.execute(
+            select(Job.id, Job.user_id, Job.created_at)
+            .where(Job.status == JobStatus.QUEUED, Job.cancel_requested.is_(False))
         )
+    ]
+    running = await conn.execute(
+        select(Job.user_id, func.count()).where(Job.status == JobStatus.RUNNING)
+        .group_by(Job.user_id)
     )
-    return (ahead or 0) + 1
+    served = await conn.execute(
+        select(Job.user_id, func.max(Job.started_at)).where(Job.started_at.is_not(None))
+        .group_by(Job.user_id)
+    )
+    return fair_order(waiting, {u: int(n) for u, n in running},
+                      {u: at for u, at in served if at is not None})
 
 
-async def _expire_leases(conn: AsyncConnection, now: datetime) -> int:
-    expired = and_(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
-    cancelled = await conn.execute(
-        update(Job).where(expired, Job.cancel_requested.is_(True))
-        .values(status=JobStatus.CANCELLED, finished_at=now, lease_expires_at=None)
-    )
-    exhausted = await conn.execute(
-        update(Job).where(expired, Job.attempts >= Job.max_attempts)
-        .values(
-            status=JobStatus.FAILED, finished_at=now, lease_expires_at=None,
-            error=EXHAUSTED_ERROR,
-        )
-    )
-    return int(cancelled.rowcount or 0) + int(exhausted.rowcount or 0)
+async def _position(conn: AsyncConnection, job_id: int) -> int:
+    """The queue position of a waiting job: 1 for the next to be claimed."""
+    order = await _fair_queue(conn)
+    return order.index(job_id) + 1 if job_id in order else len(order) + 1
+
+
+def _out_of_credits(cost: float, state: quotas.QuotaState) -> str:
+    when = state.next_credit_at
+    back = (f"; enough come back at {when:%Y-%m-%d %H:%M} UTC" if when is not None
+            and cost <= state.credits else "")
+    too_big = "; that is more than your whole allowance" if cost > state.credits else ""
+    return (f"this clip costs {cost:g} credits and you have {state.left:g} left of "
+            f"{state.credits:g} per {_window_words(state)}{too_big}{back}")
+
+
+def _window_words(state: quotas.QuotaState) -> str:
+    return "day" if state.daily_reset else f"{state.window_hours:g} h"
 
 
 def _fenced(job_id: int, attempt: int) -> Any:
@@ -400,11 +503,11 @@ def _fenced(job_id: int, attempt: int) -> Any:
     )
 
 
-async def _ensure_user(conn: AsyncConnection, user: UserRef, now: datetime) -> int:
+async def ensure_user(conn: AsyncConnection, user: UserRef, now: datetime) -> int:
     """The user's row id, inserting the row if needed, and locked for this transaction so
     that concurrent submissions of one user are counted one after the other (SQLite's
     BEGIN IMMEDIATE already serialises them)."""
-    identity = (User.platform == user.platform, User.platform_user_id == user.platform_user_id)
+    identity = _identity(user)
     insert_user = dialect_insert(conn)(User).values(
         platform=user.platform, platform_user_id=user.platform_user_id,
         display_name=user.display_name, created_at=now,
@@ -420,6 +523,10 @@ async def _ensure_user(conn: AsyncConnection, user: UserRef, now: datetime) -> i
     return int(row.id)
 
 
+def _identity(user: UserRef) -> tuple[Any, ...]:
+    return (User.platform == user.platform, User.platform_user_id == user.platform_user_id)
+
+
 def _request_columns(request: RenderRequest) -> dict[str, Any]:
     return request.to_dict()
 
@@ -429,6 +536,7 @@ def _job_query() -> Select[Any]:
         select(Job.__table__, User.platform_user_id, User.display_name, *_CLIP_COLUMNS)
         .join(User, User.id == Job.user_id)
         .outerjoin(Clip, Clip.job_id == Job.id)
+        .outerjoin(Charge, Charge.job_id == Job.id)
     )
 
 
@@ -469,4 +577,5 @@ def _record(row: RowMapping) -> JobRecord:
         delivered_at=row["delivered_at"],
         heartbeat_at=row["heartbeat_at"],
         clip=clip,
+        cost=row["cost"] or 0.0,
     )

@@ -162,3 +162,63 @@ class Worker(Base):
     current_job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Charge(Base):
+    """The credits one job cost its user: written with the job, marked refunded (never
+    deleted) when the job fails or is cancelled before it ran."""
+
+    __tablename__ = "charges"
+    __table_args__ = (Index("ix_charges_user_charged", "user_id", "charged_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    credits: Mapped[float] = mapped_column(Float)
+    charged_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class QuotaOverride(Base):
+    """An admin's allowance for one user, replacing the configured default."""
+
+    __tablename__ = "quota_overrides"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    credits: Mapped[float] = mapped_column(Float)
+    window_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Ban(Base):
+    """A user who may not submit jobs."""
+
+    __tablename__ = "bans"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    banned_by: Mapped[str] = mapped_column(String(192))
+    banned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Setting(Base):
+    """A setting admins change at run time (the queue's pause, the default allowance)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """One admin action, or one refused prompt: who, when, what, on whom."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(192))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(192), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")

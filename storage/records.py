@@ -51,6 +51,8 @@ class JobRecord:
     delivered_at: datetime | None
     heartbeat_at: datetime | None
     clip: ClipRecord | None = None
+    #: Credits charged for the job (refunded or not); 0 when it was free.
+    cost: float = 0.0
 
     @property
     def is_final(self) -> bool:

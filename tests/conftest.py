@@ -71,7 +71,9 @@ def require_postgres(server: postgres.Server | None) -> postgres.Server:
 
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
-    return config_from_dict({"data_dir": str(tmp_path / "data"),
+    # The tiny diffusers preset is the default here: tests render with the fast stand-in
+    # backend of tests/backends.py, and the demo model has tests of its own.
+    return config_from_dict({"data_dir": str(tmp_path / "data"), "default_preset": "tiny",
                              "database": {"url": database_url}})
 
 

@@ -35,8 +35,9 @@ def load_text(tmp_path: Path, text: str) -> Config:
 def test_defaults_load_with_no_file(tmp_path: Path) -> None:
     config = load_config(None, data_dir=tmp_path, environ={})
     assert config.data_dir == tmp_path.absolute()
-    assert config.default_preset == "tiny"
-    assert config.preset() == PresetConfig()
+    assert config.default_preset == "demo"
+    assert config.preset().backend == "demo" and config.preset().model == "builtin:demo"
+    assert config.presets["tiny"] == PresetConfig()
     assert config.limits.max_prompt_chars == 500
     assert config.worker.devices == ("cpu",)
 
@@ -109,7 +110,7 @@ def test_example_file_documents_every_key() -> None:
         ("[presets.tiny]\nwidth = 1024\nheight = 1024\n", "presets.tiny.width: width x height"),
         ("[queue]\nheartbeat_seconds = 30\n", "queue.heartbeat_seconds: must be positive"),
         ("[queue]\nheartbeat_seconds = 40\n", "queue.heartbeat_seconds: must be positive"),
-        ('default_preset = "fast"\n', "default_preset: no preset named 'fast' (have: tiny)"),
+        ('default_preset = "fast"\n', "default_preset: no preset named 'fast' (have: demo, tiny)"),
         ('[presets.tiny]\nfamily = "sora"\n', "presets.tiny.family: unknown family 'sora'"),
         ('[presets.tiny]\nbackend = "comfyui"\n', "presets.tiny.backend: must be 'diffusers'"),
         ('[presets.tiny]\ndtype = "int8"\n', "presets.tiny.dtype: must be float32"),
@@ -136,7 +137,7 @@ def test_presets_in_the_file_replace_the_embedded_ones(tmp_path: Path) -> None:
                                  '[presets.wan]\nfamily = "wan"\nframes = 17\nfps = 16\n')
     assert set(config.presets) == {"wan"}
     assert config.preset() == PresetConfig(name="wan", family="wan", frames=17, fps=16)
-    with pytest.raises(ConfigError, match=r"^default_preset: no preset named 'tiny' \(have: wan"):
+    with pytest.raises(ConfigError, match=r"^default_preset: no preset named 'demo' \(have: wan"):
         load_text(tmp_path, '[presets.wan]\nfamily = "wan"\n')
 
 

@@ -53,7 +53,8 @@ async def test_video_is_acknowledged_with_job_id_position_and_parameters(
     assert reply.text == (
         f"Job #{job_id} queued — next in line.\n"
         "Prompt: a red ball\n"
-        "16 frames, 64x64 @ 8 fps, 4 steps, guidance 7.5, seed 7, preset tiny"
+        "16 frames, 64x64 @ 8 fps, 4 steps, guidance 7.5, seed 7, preset tiny\n"
+        "Cost: 1 credit; 19 credits left."
     )
     job = await store.require(job_id)
     assert job.status == JobStatus.QUEUED
@@ -96,7 +97,7 @@ BAD_VIDEO_REQUESTS = [
     ("/video a ball --guidance lots", "--guidance needs a number, not 'lots'"),
     ("/video a ball --seed", "--seed needs a whole number after it"),
     ("/video a ball --preset", "--preset needs a preset name after it"),
-    ("/video a ball --preset huge", "there is no preset 'huge'; choose one of: tiny"),
+    ("/video a ball --preset huge", "there is no preset 'huge'; choose one of: demo, tiny"),
 ]
 
 

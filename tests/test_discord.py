@@ -109,6 +109,7 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 def make_config(tmp_path: Path, fake: FakeDiscord, **discord: Any) -> Config:
     return config_from_dict({
         "data_dir": str(tmp_path / "data"),
+        "default_preset": "tiny",
         "limits": {"max_queued_per_user": 50},
         "discord": {"token": TOKEN, "api_base_url": fake.api_base_url,
                     "gateway_url": fake.gateway_url, "guild_ids": [GUILD_ID],
@@ -213,7 +214,7 @@ async def test_commands_are_synced_with_the_config_caps(bot: Bot) -> None:
     assert options["steps"]["max_value"] == preset.max_steps
     assert options["width"]["min_value"] == 16
     assert options["prompt"]["required"] and options["prompt"]["max_length"] == 500
-    assert [c["value"] for c in options["preset"]["choices"]] == ["tiny"]
+    assert [c["value"] for c in options["preset"]["choices"]] == ["demo", "tiny"]
     assert commands["videoadmin"]["default_member_permissions"] is not None
 
 
@@ -410,3 +411,16 @@ async def test_a_restarted_bot_keeps_the_buttons_and_the_token(
         await second.until(lambda: second.delivered(job_id))
     [notice] = second.followups()
     assert notice.path == f"/webhooks/{APP_ID}/{job.reply_target['token']}"
+
+
+async def test_videoadmin_run_takes_the_admin_words_for_role_admins_only(bot: Bot) -> None:
+    await video(bot)
+    line = {"command": f"ban {ALICE.id} spamming"}
+    refused = await ack(bot, await bot.fake.command(BOB, "videoadmin", line, subcommand="run"))
+    assert refused.body["data"]["content"] == replies.ADMIN_ONLY
+    assert len(await bot.store.active_jobs()) == 1
+    banned = await ack(bot, await bot.fake.command(ADMIN, "videoadmin", line, subcommand="run"))
+    assert banned.body["data"]["content"] == (
+        f"discord:{ALICE.id} is banned; 1 waiting jobs cancelled and refunded.")
+    assert banned.body["data"]["flags"] & 64
+    assert await bot.store.active_jobs() == []

@@ -46,10 +46,10 @@ def test_a_restarted_bot_delivers_a_stored_clip_once(tmp_path: Path, tiny_model:
 
 def test_sigterm_releases_the_job_in_hand_and_exits_0(tmp_path: Path, tiny_model: Path) -> None:
     config = write_config(tmp_path / "c.toml", tiny_model,
-                          worker={"shutdown_grace_seconds": 1.0},
+                          worker={"shutdown_grace_seconds": 1.0}, quotas={"credits": 1000},
                           queue={"heartbeat_seconds": 0.5, "lease_seconds": 30.0})
     data = tmp_path / "d"
-    job_id = submit(config, data, "a slow ball", "--steps", "50", "--frames", "16")
+    job_id = submit(config, data, "a slow ball", "--steps", "50", "--frames", "48")
     worker = start("worker", data_dir=data, config=config)
     try:
         wait_until(lambda: job_state(config, data, job_id).progress_step >= 1, 90,
@@ -71,14 +71,17 @@ def test_a_second_sigterm_exits_at_once_and_leaves_the_lease(
     tmp_path: Path, tiny_model: Path
 ) -> None:
     config = write_config(tmp_path / "c.toml", tiny_model,
-                          worker={"shutdown_grace_seconds": 60.0})
+                          worker={"shutdown_grace_seconds": 60.0}, quotas={"credits": 1000})
     data = tmp_path / "d"
-    job_id = submit(config, data, "a slow ball", "--steps", "50", "--frames", "16")
+    job_id = submit(config, data, "a slow ball", "--steps", "50", "--frames", "48")
     worker = start("worker", data_dir=data, config=config)
     try:
         wait_until(lambda: job_state(config, data, job_id).progress_step >= 1, 90,
                    "the render to start")
         worker.send_signal(signal.SIGTERM)
+        # Two signals sent back to back may merge into one: wait until the first was seen.
+        wait_until(lambda: "stop signal" in (data / "process.log").read_text(), 30,
+                   "the first SIGTERM to be handled")
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(10) != 0
     finally:

@@ -20,7 +20,8 @@ from storage import migrate
 from storage.db import SQLITE_BUSY_TIMEOUT_MS, create_engine
 from storage.models import Base
 
-TABLES = {"users", "jobs", "clips", "workers"}
+TABLES = {"users", "jobs", "clips", "workers", "charges", "quota_overrides", "bans", "settings",
+          "audit_log"}
 
 
 def head_revision() -> str:

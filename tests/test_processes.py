@@ -23,7 +23,8 @@ pytestmark = pytest.mark.timeout(240)
 
 def write_config(path: Path, model: Path, **sections: dict[str, object]) -> Path:
     """A config with the tiny model as preset `tiny`, plus `sections` (TOML tables)."""
-    lines = ['[presets.tiny]', f'model = "{model}"', "steps = 4", ""]
+    lines = ['default_preset = "tiny"', "", "[presets.tiny]", f'model = "{model}"', "steps = 4",
+             ""]
     for name, values in sections.items():
         lines.append(f"[{name}]")
         lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]

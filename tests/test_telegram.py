@@ -47,7 +47,7 @@ def _local_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    return config_from_dict({"data_dir": str(tmp_path / "data"),
+    return config_from_dict({"data_dir": str(tmp_path / "data"), "default_preset": "tiny",
                              "limits": {"max_queued_per_user": 10}})
 
 
@@ -164,7 +164,7 @@ async def test_private_video_end_to_end(bot: Bot) -> None:
     message = api.push_message(chat_id=ALICE, user_id=ALICE, text=f"/video a red ball {SMALL}")
     ack, job_id = await bot.ack_of(message)
     job = await bot.job(job_id)
-    assert ack.params["text"] == replies.acknowledgement(job, 1)
+    assert ack.params["text"] == replies.acknowledgement(job, 1, 20 - job.cost)
     [[cancel]] = ack.params["reply_markup"]["inline_keyboard"]
     assert cancel == {"text": "Cancel", "callback_data": f"cancel:{job_id}"}
     assert job.user == UserRef("telegram", str(ALICE), "Alice")

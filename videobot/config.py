@@ -96,6 +96,7 @@ class PresetConfig:
     max_pixels: int = 512 * 512
     max_steps: int = 50
     notice: str = ""
+    cost_factor: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class ConsoleConfig:
 
     enabled: bool = True
     user: str = "local"
+    admins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,12 +141,47 @@ class DiscordConfig:
 
 
 @dataclass(frozen=True)
+class QuotasConfig:
+    """Credits per window and the other per-user and global limits on submissions."""
+
+    credits: float = 20.0
+    window_hours: float = 24.0
+    reset_hour_utc: int = -1
+    max_running_per_user: int = 0
+    max_queue_length: int = 0
+    min_interval_seconds: float = 0.0
+    refund_cancel_mid_render: bool = False
+
+    @property
+    def daily_reset(self) -> bool:
+        """True when credits come back at `reset_hour_utc` each day, not on a rolling window."""
+        return self.reset_hour_utc >= 0
+
+
+@dataclass(frozen=True)
+class ModerationConfig:
+    """Prompts refused before queuing: whole words and regular expressions, matched on the
+    normalised prompt (case, accents, punctuation and spaced-out letters removed)."""
+
+    words: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
 
+DEMO_PRESET = PresetConfig(
+    name="demo", backend="demo", model="builtin:demo", family="demo", width=256, height=256,
+    guidance=0.0,
+    notice="The embedded demo model draws one coloured shape moving on a plain background.",
+)
+
+
 def _default_presets() -> Mapping[str, PresetConfig]:
-    return MappingProxyType({"tiny": PresetConfig()})
+    """The embedded defaults: the demo model, and a tiny random diffusers pipeline."""
+    return MappingProxyType({"demo": DEMO_PRESET, "tiny": PresetConfig()})
 
 
 @dataclass(frozen=True)
@@ -152,7 +189,7 @@ class Config:
     """The whole configuration of one videobot installation."""
 
     data_dir: Path = DEFAULT_DATA_DIR
-    default_preset: str = "tiny"
+    default_preset: str = "demo"
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
@@ -160,6 +197,8 @@ class Config:
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    quotas: QuotasConfig = field(default_factory=QuotasConfig)
+    moderation: ModerationConfig = field(default_factory=ModerationConfig)
     presets: Mapping[str, PresetConfig] = field(default_factory=_default_presets)
     telegram: TelegramConfig | None = None
     discord: DiscordConfig | None = None
@@ -183,6 +222,8 @@ _SECTIONS: dict[str, type] = {
     "worker": WorkerConfig,
     "console": ConsoleConfig,
     "logging": LoggingConfig,
+    "quotas": QuotasConfig,
+    "moderation": ModerationConfig,
     "telegram": TelegramConfig,
     "discord": DiscordConfig,
 }
@@ -304,10 +345,12 @@ _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "tru
 
 
 def _validate(config: Config) -> None:
+    for preset in config.presets.values():
+        _validate_preset(preset)
     if config.default_preset not in config.presets:
         raise ConfigError(
             f"default_preset: no preset named {config.default_preset!r} "
-            f"(have: {', '.join(sorted(config.presets))})"
+            f"(have: {', '.join(sorted(config.presets))}); set default_preset"
         )
     _positive(config.limits.max_prompt_chars, "limits.max_prompt_chars")
     _positive(config.limits.max_queued_per_user, "limits.max_queued_per_user")
@@ -328,12 +371,34 @@ def _validate(config: Config) -> None:
         raise ConfigError("worker.devices: must name at least one device")
     if config.logging.level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("logging.level: must be one of DEBUG, INFO, WARNING, ERROR")
-    for preset in config.presets.values():
-        _validate_preset(preset)
+    _validate_quotas(config.quotas)
+    _validate_moderation(config.moderation)
     if config.telegram is not None:
         _validate_telegram(config.telegram)
     if config.discord is not None:
         _validate_discord(config.discord)
+
+
+def _validate_quotas(quotas: QuotasConfig) -> None:
+    _not_negative(quotas.credits, "quotas.credits")
+    _positive(quotas.window_hours, "quotas.window_hours")
+    if not -1 <= quotas.reset_hour_utc <= 23:
+        raise ConfigError("quotas.reset_hour_utc: must be an hour 0 to 23, or -1 (rolling "
+                          f"window), not {quotas.reset_hour_utc}")
+    _not_negative(quotas.max_running_per_user, "quotas.max_running_per_user")
+    _not_negative(quotas.max_queue_length, "quotas.max_queue_length")
+    _not_negative(quotas.min_interval_seconds, "quotas.min_interval_seconds")
+
+
+def _validate_moderation(moderation: ModerationConfig) -> None:
+    import re
+
+    for index, pattern in enumerate(moderation.patterns):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"moderation.patterns[{index}]: not a regular expression "
+                              f"({exc})") from None
 
 
 def _validate_telegram(telegram: TelegramConfig) -> None:
@@ -374,6 +439,7 @@ def _validate_preset(preset: PresetConfig) -> None:
                 "max_steps"):
         _positive(getattr(preset, key), f"{where}.{key}")
     _validate_preset_defaults(preset, where)
+    _positive(preset.cost_factor, f"{where}.cost_factor")
     if preset.frames > preset.max_frames:
         raise ConfigError(f"{where}.frames: above max_frames ({preset.max_frames})")
     if preset.steps > preset.max_steps:

@@ -7,6 +7,7 @@ so `printf '/video a red ball\\n' | videobot run` prints the clip's path and exi
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import threading
 from collections.abc import Callable
@@ -14,11 +15,13 @@ from typing import TextIO
 
 from bot.core import replies
 from bot.core.commands import Core
+from storage.db import DATABASE_UNAVAILABLE, is_unavailable
 from storage.jobs import JobStore
 from storage.records import JobRecord
 from videobot.users import UserRef
 
 PLATFORM = "console"
+log = logging.getLogger(__name__)
 
 
 class ConsoleAdapter:
@@ -62,12 +65,23 @@ class ConsoleAdapter:
         await self.wait_until_delivered()
 
     async def wait_until_delivered(self) -> None:
-        while await self._undelivered():
+        while await self._undelivered_or_unknown():
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), timeout=1.0)
             except TimeoutError:
                 pass
+
+    async def _undelivered_or_unknown(self) -> bool:
+        """Whether some job of this user awaits delivery; True while the database cannot
+        be asked (it may come back)."""
+        try:
+            return await self._undelivered()
+        except DATABASE_UNAVAILABLE as exc:
+            if not is_unavailable(exc):
+                raise
+            log.warning("cannot reach the database; waiting for it", exc_info=True)
+            return True
 
     async def _undelivered(self) -> bool:
         jobs = await self.store.jobs_of(self.user, limit=100)

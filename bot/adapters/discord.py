@@ -189,6 +189,12 @@ class DiscordAdapter:
         await interaction.response.send_message(replies.admin_queue_listing(jobs),
                                                 ephemeral=True)
 
+    async def admin_command(self, interaction: discord.Interaction, command: str) -> None:
+        """`/videoadmin run`: any `/admin` command in the same words; checked like the rest."""
+        reply = await self.core.admin_request(_user(interaction), command,
+                                              admin=self.is_admin(interaction))
+        await interaction.response.send_message(reply.text, ephemeral=True)
+
     async def on_button(self, interaction: discord.Interaction, action: str,
                         job_id: int) -> None:
         """Cancel, Reroll, Same seed or Delete: the owner or an admin may; others are told."""
@@ -474,8 +480,14 @@ def _admin_group(adapter: DiscordAdapter) -> app_commands.Group:
     async def queue(interaction: discord.Interaction) -> None:
         await adapter.admin_queue(interaction)
 
+    async def run(interaction: discord.Interaction, command: str) -> None:
+        await adapter.admin_command(interaction, command)
+
+    app_commands.describe(command=replies.ADMIN_RUN_OPTION_DESCRIPTION)(run)
     group.add_command(app_commands.Command(
         name="queue", description=replies.COMMAND_DESCRIPTIONS["admin_queue"], callback=queue))
+    group.add_command(app_commands.Command(
+        name="run", description=replies.COMMAND_DESCRIPTIONS["admin_run"], callback=run))
     return group
 
 

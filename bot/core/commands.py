@@ -8,13 +8,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core import replies
+from bot.core.admin import AdminCommands, is_admin
 from bot.core.errors import INTERNAL_ERROR, CommandError
+from bot.core.moderation import Blocklist
 from bot.core.parsing import VideoOptions, parse_command, parse_video_options
 from bot.core.requests import build_request
 from storage.errors import StoreError
 from storage.jobs import JobStore
 from storage.records import JobRecord
 from videobot.config import Config
+from videobot.costs import credit_cost
 from videobot.params import RenderRequest
 from videobot.users import UserRef
 
@@ -38,6 +41,8 @@ class Core:
     def __init__(self, *, store: JobStore, config: Config) -> None:
         self.store = store
         self.config = config
+        self.admin_commands = AdminCommands(store=store, config=config)
+        self.blocklist = Blocklist.from_config(config.moderation)
         self._handlers: dict[str, Handler] = {
             "video": self.video,
             "status": self.status,
@@ -45,6 +50,9 @@ class Core:
             "queue": self.queue,
             "help": self.help,
             "start": self.help,
+            "quota": self.quota,
+            "history": self.history,
+            "admin": self.admin_command,
         }
 
     async def handle(self, user: UserRef, text: str,
@@ -88,6 +96,28 @@ class Core:
 
     async def help(self, _user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
         return Reply(replies.HELP)
+
+    async def quota(self, user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
+        return Reply(replies.quota_summary(await self.store.quota(user)))
+
+    async def history(self, user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
+        return Reply(replies.history_listing(await self.store.jobs_of(user, limit=10)))
+
+    async def admin_command(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
+        """`/admin …`, for the admins the config names; anyone else changes nothing."""
+        if not is_admin(user, self.config):
+            return Reply(replies.ADMIN_ONLY)
+        return await self._admin_run(user, args)
+
+    async def admin_request(self, user: UserRef, args: str, *, admin: bool) -> Reply:
+        """`/admin args` from an adapter that also knows admins the config cannot name (a
+        Discord role); never raises, like `handle`."""
+        if not (admin or is_admin(user, self.config)):
+            return Reply(replies.ADMIN_ONLY)
+        return await self._guarded("command /admin", user, lambda: self._admin_run(user, args))
+
+    async def _admin_run(self, user: UserRef, args: str) -> Reply:
+        return Reply(await self.admin_commands.run(user, args))
 
     async def rerun(self, user: UserRef, job_id: int, *, new_seed: bool,
                     reply_target: dict[str, Any] | None = None, admin: bool = False) -> Reply:
@@ -134,11 +164,24 @@ class Core:
 
     async def _submit(self, user: UserRef, request: RenderRequest, notes: list[str],
                       reply_target: dict[str, Any]) -> Reply:
+        await self._moderate(user, request)
         job, position = await self.store.submit(
             user, request, notes=notes, reply_target=reply_target,
             max_queued_per_user=self.config.limits.max_queued_per_user,
+            cost=credit_cost(request, self.config.preset(request.preset)),
         )
-        return Reply(replies.acknowledgement(job, position), job)
+        left = (await self.store.quota(user)).left
+        notice = self.config.preset(request.preset).notice
+        return Reply(replies.acknowledgement(job, position, left, notice), job)
+
+    async def _moderate(self, user: UserRef, request: RenderRequest) -> None:
+        """Refuse a blocked prompt without echoing it; the admins find it in the audit log."""
+        for text in (request.prompt, request.negative_prompt):
+            rule = self.blocklist.match(text)
+            if rule is not None:
+                await self.admin_commands.admin_store.record(user.key, "prompt refused", user.key,
+                                              f"{rule}: {text}")
+                raise CommandError(replies.PROMPT_REFUSED)
 
     async def _job_of(self, user: UserRef, args: str, command: str, *,
                       active_only: bool) -> JobRecord:

@@ -4,9 +4,11 @@ one place, so that they read the same on every platform."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from storage.admin import AuditRecord, Stats
 from storage.models import JobStatus
+from storage.quotas import QuotaState
 from storage.records import JobRecord
 from storage.workers import WorkerRecord
 from videobot.params import RenderRequest
@@ -22,7 +24,30 @@ videobot turns text into short video clips.
 /status [job]   where a job is (default: your latest)
 /cancel [job]   cancel a job (default: your latest waiting or rendering one)
 /queue          what is waiting and rendering
+/quota          your credits: used, left, and when they come back
+/history        your last 10 jobs with status and cost
 /help           this text"""
+
+ADMIN_HELP = """\
+Admin commands (the same in every chat and as `videobot admin ...` in the shell):
+/admin quota show <user>                    a user's credits
+/admin quota set <user> <credits> [--window 24h]   a user's own allowance
+/admin quota reset <user>                   back to the default allowance
+/admin quota default <credits>              the allowance of everyone else
+/admin ban <user> [reason]                  refuse a user; their waiting jobs are cancelled
+/admin unban <user>
+/admin queue                                every waiting and rendering job
+/admin cancel <job>                         cancel any job
+/admin pause | resume                       stop or restart starting jobs
+/admin stats [--since 24h]                  usage numbers
+/admin audit                                the last admin actions
+Users: <platform>:<id>, e.g. telegram:12345, or a numeric id on this platform."""
+
+ADMIN_QUOTA_USAGE = ("write /admin quota show|reset <user>, /admin quota set <user> <credits> "
+                     "[--window 24h] or /admin quota default <credits>")
+QUEUE_PAUSED = "The queue is paused: no new job starts; running jobs finish."
+QUEUE_RESUMED = "The queue is running again."
+PROMPT_REFUSED = "that prompt is not allowed here; the admins have been told"
 
 NO_JOBS = "you have no jobs yet; try /video a red ball bouncing"
 NOT_A_COMMAND = "Commands start with /. Try /video a red ball bouncing, or /help."
@@ -47,12 +72,108 @@ def reproduce_command(request: RenderRequest) -> str:
     )
 
 
-def acknowledgement(job: JobRecord, position: int | None) -> str:
+def acknowledgement(job: JobRecord, position: int | None,
+                    credits_left: float | None = None, notice: str = "") -> str:
     lines = [f"Job #{job.id} queued{_position_words(position)}.",
              f"Prompt: {job.request.prompt}",
              parameters_line(job.request)]
+    if credits_left is not None:
+        lines.append(f"Cost: {credits(job.cost)}; {credits(credits_left)} left.")
     lines += [f"Note: {note}" for note in job.notes]
+    if notice:
+        lines.append(notice)
     return "\n".join(lines)
+
+
+def demo_unknown_words(unknown: Sequence[str]) -> str:
+    """The note on a demo-model prompt with words the model does not know."""
+    return (f"the demo model only knows shapes, colours and motions, so it ignored: "
+            f"{', '.join(unknown)}. For real models see 'Real models' in the README")
+
+
+def credits(amount: float) -> str:
+    return f"{amount:g} credit" + ("" if amount == 1 else "s")
+
+
+def quota_summary(state: QuotaState, whose: str = "You") -> str:
+    """/quota: used, allowance, left, and when credits come back."""
+    window = "each day" if state.daily_reset else f"per {state.window_hours:g} h"
+    have = "have" if whose == "You" else "has"
+    lines = [f"{whose} {have} {credits(state.left)} left: {state.used:g} used of "
+             f"{state.credits:g} {window}."]
+    if state.next_credit_at is not None:
+        lines.append(f"Credits come back from {_when(state.next_credit_at)}.")
+    return "\n".join(lines)
+
+
+def history_listing(jobs: Sequence[JobRecord]) -> str:
+    """/history: the user's last jobs, newest first, with status and cost."""
+    if not jobs:
+        return "You have no jobs yet; try /video a red ball bouncing"
+    lines = [f"Your last {len(jobs)} jobs:"]
+    for job in jobs:
+        lines.append(f"  #{job.id} {job.status}, {credits(job.cost)}: "
+                     f"{job.request.prompt[:50]}")
+    return "\n".join(lines)
+
+
+def quota_set(user: str, amount: float, window_hours: float | None) -> str:
+    window = f" per {window_hours:g} h" if window_hours else ""
+    return f"{user} now has {credits(amount)}{window}."
+
+
+def quota_reset(user: str) -> str:
+    return f"{user} is back on the default allowance."
+
+
+def quota_default_set(amount: float) -> str:
+    return f"The default allowance is now {credits(amount)}."
+
+
+def banned(user: str, cancelled: int) -> str:
+    return f"{user} is banned; {cancelled} waiting jobs cancelled and refunded."
+
+
+def unbanned(user: str, was_banned: bool) -> str:
+    return f"{user} is no longer banned." if was_banned else f"{user} was not banned."
+
+
+def stats_report(stats: Stats, period: timedelta) -> str:
+    """/admin stats: jobs by status, credits, GPU time, top users, failures, waits."""
+    statuses = ", ".join(f"{n} {status}" for status, n in sorted(stats.by_status.items()))
+    top = ", ".join(f"{user} ({amount:g})" for user, amount in stats.top_users)
+    rate = "n/a" if stats.failure_rate is None else f"{100 * stats.failure_rate:.0f}%"
+    return "\n".join([
+        f"Last {_hours(period)}: {statuses or 'no jobs'}.",
+        f"Credits used: {stats.credits:g}; GPU time: {stats.gpu_seconds:g} s.",
+        f"Top users: {top or 'none'}.",
+        f"Failure rate: {rate}; median wait: {_seconds(stats.median_wait_s)}; "
+        f"median render: {_seconds(stats.median_render_s)}.",
+    ])
+
+
+def audit_listing(entries: Sequence[AuditRecord]) -> str:
+    """/admin audit: the newest admin actions first."""
+    if not entries:
+        return "No admin action recorded yet."
+    lines = [f"Last {len(entries)} admin actions:"]
+    for entry in entries:
+        target = f" {entry.target}" if entry.target else ""
+        detail = f" ({entry.detail})" if entry.detail else ""
+        lines.append(f"  {_when(entry.at)} {entry.actor}: {entry.action}{target}{detail}")
+    return "\n".join(lines)
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _hours(period: timedelta) -> str:
+    return f"{period.total_seconds() / 3600:g} h"
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} s"
 
 
 def progress(job: JobRecord, position: int | None, now: datetime) -> str:
@@ -136,10 +257,14 @@ COMMAND_DESCRIPTIONS = {
     "status": "Where a job is (default: your latest)",
     "cancel": "Cancel a job (default: your latest waiting or rendering one)",
     "queue": "What is waiting and rendering",
+    "quota": "Your credits: used, left, and when they come back",
+    "history": "Your last 10 jobs with status and cost",
     "help": "How to use videobot",
     "videoadmin": "videobot administration (admins only)",
     "admin_queue": "Every waiting and rendering job, with owners (admins only)",
+    "admin_run": "Any admin command, e.g. ban 1234 spamming (admins only)",
 }
+ADMIN_RUN_OPTION_DESCRIPTION = "As after /admin: quota, ban, unban, queue, cancel, pause, ..."
 VIDEO_OPTION_DESCRIPTIONS = {
     "prompt": "What the clip shows",
     "negative_prompt": "What to keep out of the clip",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import secrets
 
+from bot.core import replies
 from bot.core.errors import CommandError
 from bot.core.parsing import VideoOptions
 from videobot.config import Config
@@ -43,4 +44,15 @@ def build_request(options: VideoOptions, config: Config) -> tuple[RenderRequest,
         check_request(rounded, preset, config.limits)
     except LimitExceeded as exc:
         raise CommandError(str(exc)) from None
+    if preset.backend == "demo":
+        notes += _demo_notes(rounded.prompt)
     return rounded, notes
+
+
+def _demo_notes(prompt: str) -> list[str]:
+    """A note when the demo model does not know some words of the prompt. Its vocabulary is
+    plain data (no torch), so the bot process may read it."""
+    from generator.backends.demo.vocab import shipped_vocab
+
+    unknown = shipped_vocab().unknown(prompt)
+    return [replies.demo_unknown_words(unknown)] if unknown else []

@@ -1,0 +1,145 @@
+"""`/admin …`: the operator commands, the same words in every chat and in the shell. Who may
+run them is decided here, on the server side, from the config's admin lists."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from bot.core import replies
+from bot.core.errors import CommandError
+from storage.admin import AdminStore
+from storage.jobs import JobStore
+from videobot.config import Config
+from videobot.users import BadUserName, UserRef, parse_user
+
+SHELL = "shell"
+_MENTION = re.compile(r"^<@!?(\d+)>$")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 3600}
+
+
+def is_admin(user: UserRef, config: Config) -> bool:
+    """Whether `user` is in their platform's admin list (the shell always is)."""
+    if user.platform == SHELL:
+        return True
+    if user.platform == "console":
+        return user.platform_user_id in config.console.admins
+    platform = {"telegram": config.telegram, "discord": config.discord}.get(user.platform)
+    ids = {str(admin) for admin in platform.admins} if platform is not None else set()
+    return user.platform_user_id in ids
+
+
+class AdminCommands:
+    """Parse and run one `/admin` line for an actor already known to be an admin."""
+
+    def __init__(self, *, store: JobStore, config: Config) -> None:
+        self.store = store
+        self.admin_store = AdminStore(store)
+        self.config = config
+        self._commands: dict[str, Callable[[UserRef, list[str]], Awaitable[str]]] = {
+            "quota": self.quota, "ban": self.ban, "unban": self.unban, "queue": self.queue,
+            "cancel": self.cancel, "pause": self.pause, "resume": self.resume,
+            "stats": self.stats, "audit": self.audit,
+        }
+
+    async def run(self, actor: UserRef, args: str) -> str:
+        words = args.split()
+        if not words or words[0].lower() not in self._commands:
+            return replies.ADMIN_HELP
+        return await self._commands[words[0].lower()](actor, words[1:])
+
+    async def quota(self, actor: UserRef, words: list[str]) -> str:
+        action, rest = (words[0].lower(), words[1:]) if words else ("", [])
+        if action == "default" and len(rest) == 1:
+            await self.admin_store.set_default_quota(actor.key, _credits(rest[0]))
+            return replies.quota_default_set(_credits(rest[0]))
+        if action == "show" and len(rest) == 1:
+            user = target_user(rest[0], actor)
+            return replies.quota_summary(await self.store.quota(user), user.key)
+        if action == "reset" and len(rest) == 1:
+            user = target_user(rest[0], actor)
+            await self.admin_store.reset_quota(actor.key, user)
+            return replies.quota_reset(user.key)
+        if action == "set" and len(rest) in (2, 4) and rest[2:3] in ([], ["--window"]):
+            user, credits = target_user(rest[0], actor), _credits(rest[1])
+            window = duration(rest[3]) / timedelta(hours=1) if len(rest) == 4 else None
+            await self.admin_store.set_quota(actor.key, user, credits, window)
+            return replies.quota_set(user.key, credits, window)
+        raise CommandError(replies.ADMIN_QUOTA_USAGE)
+
+    async def ban(self, actor: UserRef, words: list[str]) -> str:
+        if not words:
+            raise CommandError("write /admin ban <user> [reason]")
+        user = target_user(words[0], actor)
+        cancelled = await self.admin_store.ban(actor.key, user, " ".join(words[1:]))
+        return replies.banned(user.key, cancelled)
+
+    async def unban(self, actor: UserRef, words: list[str]) -> str:
+        if len(words) != 1:
+            raise CommandError("write /admin unban <user>")
+        user = target_user(words[0], actor)
+        return replies.unbanned(user.key, await self.admin_store.unban(actor.key, user))
+
+    async def queue(self, _actor: UserRef, _words: list[str]) -> str:
+        listing = replies.admin_queue_listing(await self.store.active_jobs())
+        paused = await self.admin_store.paused()
+        return f"{replies.QUEUE_PAUSED}\n{listing}" if paused else listing
+
+    async def cancel(self, actor: UserRef, words: list[str]) -> str:
+        text = words[0].removeprefix("#") if len(words) == 1 else ""
+        if not text.isdecimal() or len(text) > 18:
+            raise CommandError("write /admin cancel <job number>")
+        await self.admin_store.cancel(actor.key, int(text))
+        return replies.cancel_requested(await self.store.require(int(text)))
+
+    async def pause(self, actor: UserRef, _words: list[str]) -> str:
+        await self.admin_store.set_paused(actor.key, True)
+        return replies.QUEUE_PAUSED
+
+    async def resume(self, actor: UserRef, _words: list[str]) -> str:
+        await self.admin_store.set_paused(actor.key, False)
+        return replies.QUEUE_RESUMED
+
+    async def stats(self, _actor: UserRef, words: list[str]) -> str:
+        if words and (len(words) != 2 or words[0] != "--since"):
+            raise CommandError("write /admin stats [--since 24h]")
+        period = duration(words[1]) if words else timedelta(hours=24)
+        stats = await self.admin_store.stats(self.store.clock() - period)
+        return replies.stats_report(stats, period)
+
+    async def audit(self, _actor: UserRef, _words: list[str]) -> str:
+        return replies.audit_listing(await self.admin_store.audit())
+
+
+def target_user(text: str, actor: UserRef) -> UserRef:
+    """`<platform>:<id>`, or a numeric id (or a Discord mention) on the actor's platform."""
+    text = text.strip()
+    mention = _MENTION.match(text)
+    if mention is not None:
+        text = mention.group(1)
+    if text.isdecimal() and actor.platform != SHELL:
+        return UserRef(actor.platform, text)
+    try:
+        return parse_user(text)
+    except BadUserName as exc:
+        raise CommandError(str(exc)) from None
+
+
+def duration(text: str) -> timedelta:
+    """`90s`, `30m`, `24h`, `7d`, or a bare number of hours."""
+    match = _DURATION.match(text.strip().lower())
+    if match is None or float(match.group(1)) <= 0:
+        raise CommandError(f"{text!r} is not a duration; write e.g. 30m, 24h or 7d")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def _credits(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1e9:
+        raise CommandError(f"{text!r} is not a number of credits")
+    return value

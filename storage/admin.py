@@ -1,0 +1,185 @@
+"""What admins change and read: per-user quotas, bans, the queue's pause, the audit log and
+the statistics. Every change writes its audit row in the same transaction."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage import quotas
+from storage.db import dialect_insert, read_transaction, write_transaction
+from storage.jobs import JobStore, ensure_user
+from storage.models import AuditEntry, Ban, Charge, Clip, Job, JobStatus, QuotaOverride, User
+from storage.settings import DEFAULT_CREDITS, PAUSED, is_paused, put_setting
+from storage.wakeup import EVENTS, JOBS
+from videobot.users import UserRef
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audit row: who did what to whom, when."""
+
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The queue's numbers since a moment."""
+
+    by_status: dict[str, int]
+    credits: float
+    gpu_seconds: float
+    top_users: list[tuple[str, float]]
+    failure_rate: float | None
+    median_wait_s: float | None
+    median_render_s: float | None
+
+
+class AdminStore:
+    """The admin side of the database, next to the job store it shares an engine with."""
+
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    async def set_quota(self, actor: str, user: UserRef, credits: float,
+                        window_hours: float | None) -> None:
+        now = self.store.clock()
+        async with write_transaction(self.engine) as conn:
+            user_id = await ensure_user(conn, user, now)
+            values = {"credits": credits, "window_hours": window_hours, "set_at": now}
+            statement = dialect_insert(conn)(QuotaOverride).values(user_id=user_id, **values)
+            await conn.execute(
+                statement.on_conflict_do_update(index_elements=["user_id"], set_=values)
+            )
+            window = f" per {window_hours:g} h" if window_hours else ""
+            await record(conn, actor, "quota set", user.key, f"{credits:g} credits{window}", now)
+
+    async def reset_quota(self, actor: str, user: UserRef) -> None:
+        """Drop a user's override: the default allowance applies again."""
+        now = self.store.clock()
+        async with write_transaction(self.engine) as conn:
+            user_id = await ensure_user(conn, user, now)
+            await conn.execute(delete(QuotaOverride).where(QuotaOverride.user_id == user_id))
+            await record(conn, actor, "quota reset", user.key, "", now)
+
+    async def set_default_quota(self, actor: str, credits: float) -> None:
+        now = self.store.clock()
+        async with write_transaction(self.engine) as conn:
+            await put_setting(conn, DEFAULT_CREDITS, repr(float(credits)))
+            await record(conn, actor, "quota default", "", f"{credits:g} credits", now)
+
+    async def ban(self, actor: str, user: UserRef, reason: str) -> int:
+        """Ban `user`, cancelling and refunding their queued jobs; returns how many."""
+        now = self.store.clock()
+        async with write_transaction(self.engine) as conn:
+            user_id = await ensure_user(conn, user, now)
+            values = {"reason": reason, "banned_by": actor, "banned_at": now}
+            statement = dialect_insert(conn)(Ban).values(user_id=user_id, **values)
+            await conn.execute(
+                statement.on_conflict_do_update(index_elements=["user_id"], set_=values)
+            )
+            cancelled = (await conn.execute(
+                update(Job).where(Job.user_id == user_id, Job.status == JobStatus.QUEUED)
+                .values(status=JobStatus.CANCELLED, finished_at=now, cancel_requested=True)
+                .returning(Job.id)
+            )).scalars().all()
+            await quotas.refund(conn, cancelled, now)
+            await record(conn, actor, "ban", user.key, reason, now)
+        await self.store.signals.notify(EVENTS)
+        return len(cancelled)
+
+    async def unban(self, actor: str, user: UserRef) -> bool:
+        """Lift a ban; False when the user was not banned."""
+        now = self.store.clock()
+        async with write_transaction(self.engine) as conn:
+            user_id = await ensure_user(conn, user, now)
+            result = await conn.execute(delete(Ban).where(Ban.user_id == user_id))
+            await record(conn, actor, "unban", user.key, "", now)
+        return bool(result.rowcount)
+
+    async def set_paused(self, actor: str, paused: bool) -> None:
+        """Stop or restart claiming; running jobs are not touched."""
+        now = self.store.clock()
+        async with write_transaction(self.engine) as conn:
+            await put_setting(conn, PAUSED, "1" if paused else "0")
+            await record(conn, actor, "pause" if paused else "resume", "", "", now)
+        if not paused:
+            await self.store.signals.notify(JOBS)
+
+    async def cancel(self, actor: str, job_id: int) -> None:
+        """Cancel any job (the job store refunds one that had not started)."""
+        job = await self.store.request_cancel(job_id, None)
+        async with write_transaction(self.engine) as conn:
+            await record(conn, actor, "cancel", job.user.key, f"job #{job_id}",
+                         self.store.clock())
+
+    async def record(self, actor: str, action: str, target: str = "", detail: str = "") -> None:
+        """Write one audit row on its own (e.g. a refused prompt)."""
+        async with write_transaction(self.engine) as conn:
+            await record(conn, actor, action, target, detail, self.store.clock())
+
+    async def paused(self) -> bool:
+        async with read_transaction(self.engine) as conn:
+            return await is_paused(conn)
+
+    async def audit(self, limit: int = 20) -> list[AuditRecord]:
+        """The newest audit rows first."""
+        async with read_transaction(self.engine) as conn:
+            rows = await conn.execute(
+                select(AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.target,
+                       AuditEntry.detail).order_by(AuditEntry.id.desc()).limit(limit)
+            )
+            return [AuditRecord(*row) for row in rows]
+
+    async def stats(self, since: datetime) -> Stats:
+        async with read_transaction(self.engine) as conn:
+            jobs = (await conn.execute(
+                select(Job.status, Job.created_at, Job.started_at, Job.finished_at,
+                       Clip.render_seconds, Charge.credits, Charge.refunded_at,
+                       User.platform, User.platform_user_id)
+                .join(User, User.id == Job.user_id)
+                .outerjoin(Clip, Clip.job_id == Job.id)
+                .outerjoin(Charge, Charge.job_id == Job.id)
+                .where(Job.created_at >= since)
+            )).all()
+            credits = await quotas.spent_since(conn, since)
+        return _stats(jobs, credits)
+
+
+async def record(conn: AsyncConnection, actor: str, action: str, target: str, detail: str,
+                 now: datetime) -> None:
+    """Add one audit row inside the caller's transaction."""
+    await conn.execute(insert(AuditEntry).values(at=now, actor=actor, action=action,
+                                                 target=target, detail=detail))
+
+
+def _stats(jobs: Sequence[Any], credits: float) -> Stats:
+    by_status = Counter(job.status for job in jobs)
+    spent: Counter[str] = Counter()
+    for job in jobs:
+        if job.credits and job.refunded_at is None:
+            spent[f"{job.platform}:{job.platform_user_id}"] += job.credits
+    waits = [(j.started_at - j.created_at).total_seconds() for j in jobs if j.started_at]
+    renders = [j.render_seconds for j in jobs if j.render_seconds is not None]
+    ended = by_status[JobStatus.SUCCEEDED] + by_status[JobStatus.FAILED]
+    return Stats(
+        by_status=dict(by_status),
+        credits=credits,
+        gpu_seconds=round(sum(renders), 1),
+        top_users=[(user, round(c, 2)) for user, c in spent.most_common(5)],
+        failure_rate=by_status[JobStatus.FAILED] / ended if ended else None,
+        median_wait_s=statistics.median(waits) if waits else None,
+        median_render_s=statistics.median(renders) if renders else None,
+    )

@@ -1,0 +1,113 @@
+"""Credits: what a user may spend per window, what they spent, and the charge and refund
+that the job store writes in the same transactions as the job's own changes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.models import Charge, QuotaOverride
+from storage.settings import DEFAULT_CREDITS, get_setting
+from videobot.config import QuotasConfig
+
+
+@dataclass(frozen=True)
+class QuotaState:
+    """A user's allowance now: how much, how much is spent, and when credits come back."""
+
+    credits: float
+    used: float
+    window_hours: float
+    daily_reset: bool
+    next_credit_at: datetime | None
+
+    @property
+    def left(self) -> float:
+        return max(0.0, round(self.credits - self.used, 2))
+
+
+async def quota_state(conn: AsyncConnection, user_id: int, quotas: QuotasConfig,
+                      now: datetime, *, needed: float = 0.0) -> QuotaState:
+    """The user's allowance and usage; `next_credit_at` is when `needed` credits (or, with 0,
+    the next credit) will be free again, None when nothing is spent."""
+    credits, window_hours = await _allowance(conn, user_id, quotas)
+    start = window_start(quotas, window_hours, now)
+    charges = (await conn.execute(
+        select(Charge.credits, Charge.charged_at)
+        .where(Charge.user_id == user_id, Charge.charged_at >= start,
+               Charge.refunded_at.is_(None))
+        .order_by(Charge.charged_at)
+    )).all()
+    used = round(sum(row.credits for row in charges), 2)
+    if not charges:
+        return QuotaState(credits, used, window_hours, quotas.daily_reset, None)
+    if quotas.daily_reset:
+        comes_back = start + timedelta(days=1)
+    else:
+        comes_back = _rolling_release(charges, credits - used, needed, window_hours)
+    return QuotaState(credits, used, window_hours, quotas.daily_reset, comes_back)
+
+
+def window_start(quotas: QuotasConfig, window_hours: float, now: datetime) -> datetime:
+    """The oldest charge that still counts: a rolling window, or the last daily reset."""
+    if not quotas.daily_reset:
+        return now - timedelta(hours=window_hours)
+    reset = now.replace(hour=quotas.reset_hour_utc, minute=0, second=0, microsecond=0)
+    return reset if reset <= now else reset - timedelta(days=1)
+
+
+async def charge(conn: AsyncConnection, *, job_id: int, user_id: int, credits: float,
+                 now: datetime) -> None:
+    await conn.execute(insert(Charge).values(job_id=job_id, user_id=user_id, credits=credits,
+                                             charged_at=now, refunded_at=None))
+
+
+async def refund(conn: AsyncConnection, job_ids: Collection[int], now: datetime) -> None:
+    """Give back what these jobs cost (once: a refunded charge stays refunded)."""
+    if job_ids:
+        await conn.execute(
+            update(Charge)
+            .where(Charge.job_id.in_(list(job_ids)), Charge.refunded_at.is_(None))
+            .values(refunded_at=now)
+        )
+
+
+async def spent_since(conn: AsyncConnection, since: datetime) -> float:
+    """Credits charged and not refunded since `since`, all users."""
+    total = await conn.scalar(
+        select(func.coalesce(func.sum(Charge.credits), 0.0))
+        .where(Charge.charged_at >= since, Charge.refunded_at.is_(None))
+    )
+    return round(float(total or 0.0), 2)
+
+
+async def _allowance(conn: AsyncConnection, user_id: int,
+                     quotas: QuotasConfig) -> tuple[float, float]:
+    row = (await conn.execute(
+        select(QuotaOverride.credits, QuotaOverride.window_hours)
+        .where(QuotaOverride.user_id == user_id)
+    )).first()
+    if row is not None:
+        return row.credits, row.window_hours or quotas.window_hours
+    return await default_credits(conn, quotas), quotas.window_hours
+
+
+async def default_credits(conn: AsyncConnection, quotas: QuotasConfig) -> float:
+    """The allowance of users with no override: an admin's `quota default`, else config."""
+    default = await get_setting(conn, DEFAULT_CREDITS)
+    return float(default) if default is not None else quotas.credits
+
+
+def _rolling_release(charges: Sequence[Any], left: float, needed: float,
+                     window_hours: float) -> datetime:
+    """When the oldest charges have left the window far enough to free `needed` credits."""
+    for credits, charged_at in charges:
+        left += credits
+        if left >= needed and left > 0:
+            return charged_at + timedelta(hours=window_hours)
+    return charges[-1][1] + timedelta(hours=window_hours)
