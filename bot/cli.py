@@ -108,6 +108,15 @@ def _parser() -> argparse.ArgumentParser:
                              help="as after /admin in chat, e.g. quota set console:bob 50")
         command.set_defaults(handler=_admin_chat_command, admin_name=name)
 
+    train = commands.add_parser("train-demo", parents=[common],
+                                help="retrain the embedded demo model from scratch (CPU)")
+    train.add_argument("--out", type=Path,
+                       help="folder for the weights (default: <data-dir>/models/demo-trained)")
+    train.add_argument("--minutes", type=float, default=42.0,
+                       help="time budget for the generator (default 42; the captioner adds ~5)")
+    train.add_argument("--seed", type=int, default=0)
+    train.set_defaults(handler=_train_demo)
+
     db = commands.add_parser("db", parents=[common], help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", parents=[common], help="apply migrations")
@@ -269,6 +278,20 @@ def _admin_chat_command(args: argparse.Namespace, config: Config) -> int:
     text = asyncio.run(run())
     print(text)
     return 1 if text.startswith("Sorry") else 0
+
+
+def _train_demo(args: argparse.Namespace, config: Config) -> int:
+    from generator.backends.demo.train import train_demo
+
+    out = args.out or config.data_dir / "models" / "demo-trained"
+    if args.minutes <= 0:
+        raise CliError("--minutes must be positive")
+    metrics = train_demo(out, minutes=args.minutes, seed=args.seed)
+    print(f"weights written to {out}")
+    for name, value in metrics.items():
+        print(f"{name:>24}: {value:.4f}")
+    print(f'use them: [presets.demo] model = "{out}"')
+    return 0
 
 
 def _db_upgrade(args: argparse.Namespace, config: Config) -> int:

@@ -104,7 +104,7 @@ CONCURRENT_UPDATES = 8
 
 CANCEL, REROLL, SAME_SEED = "cancel", "reroll", "same"
 #: The command menu (`setMyCommands`): the commands the core answers, described as everywhere.
-MENU_COMMANDS = ("video", "status", "cancel", "queue", "quota", "history", "help")
+MENU_COMMANDS = ("video", "status", "cancel", "queue", "quota", "history", "describe", "help")
 #: What a group message may start with to be for this bot (`/start` opens a private chat).
 COMMAND_NAMES = frozenset((*MENU_COMMANDS, "start"))
 

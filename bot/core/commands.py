@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.core import replies
 from bot.core.admin import AdminCommands, is_admin
+from bot.core.describe import describe_job
 from bot.core.errors import INTERNAL_ERROR, CommandError
 from bot.core.moderation import Blocklist
 from bot.core.parsing import VideoOptions, parse_command, parse_video_options
@@ -52,6 +53,7 @@ class Core:
             "start": self.help,
             "quota": self.quota,
             "history": self.history,
+            "describe": self.describe,
             "admin": self.admin_command,
         }
 
@@ -85,6 +87,11 @@ class Core:
         job = await self._job_of(user, args, "status", active_only=False)
         position = await self.store.queue_position(job.id)
         return Reply(replies.status(job, position, self.store.clock()), job)
+
+    async def describe(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
+        """Video to text: what the demo model's captioner sees in a finished clip."""
+        job = await self._job_of(user, args, "describe", active_only=False)
+        return Reply(replies.description(job, await describe_job(self.store, job)), job)
 
     async def cancel(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         job = await self._job_of(user, args, "cancel", active_only=True)

@@ -26,6 +26,7 @@ videobot turns text into short video clips.
 /queue          what is waiting and rendering
 /quota          your credits: used, left, and when they come back
 /history        your last 10 jobs with status and cost
+/describe [job] what the demo model's captioner sees in a finished clip (video to text)
 /help           this text"""
 
 ADMIN_HELP = """\
@@ -83,6 +84,11 @@ def acknowledgement(job: JobRecord, position: int | None,
     if notice:
         lines.append(notice)
     return "\n".join(lines)
+
+
+def description(job: JobRecord, sentence: str) -> str:
+    """/describe: what the captioner sees in a clip."""
+    return f"Job #{job.id} looks like: {sentence}."
 
 
 def demo_unknown_words(unknown: Sequence[str]) -> str:
@@ -259,6 +265,7 @@ COMMAND_DESCRIPTIONS = {
     "queue": "What is waiting and rendering",
     "quota": "Your credits: used, left, and when they come back",
     "history": "Your last 10 jobs with status and cost",
+    "describe": "Video to text: what the captioner sees in a clip",
     "help": "How to use videobot",
     "videoadmin": "videobot administration (admins only)",
     "admin_queue": "Every waiting and rendering job, with owners (admins only)",
