@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -57,12 +58,14 @@ def test_console_chat_from_a_pipe_renders_delivers_and_exits(
     config = write_config(tmp_path / "c.toml", tiny_model)
     data = tmp_path / "data"
     result = videobot("run", data_dir=data, config=config,
-                      stdin="/video a red ball bouncing --frames 16 --seed 7\n/queue\n")
+                      stdin="/video a red ball bouncing --frames 16 --seed 7 --steps 30\n"
+                            "/queue\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Job #1 queued — next in line." in out
-    assert "16 frames, 64x64 @ 8 fps, 4 steps, guidance 7.5, seed 7, preset tiny" in out
-    assert "rendering [" in out and "step 4/4 100%" in out
+    assert "16 frames, 64x64 @ 8 fps, 30 steps, guidance 7.5, seed 7, preset tiny" in out
+    # Progress lines while it renders (how many depends on the machine's speed).
+    assert re.search(r"^Job #1: rendering \[[#-]{10}\] step \d+/30 \d+%", out, re.M)
     clip = data / "clips" / "job-1-a1.mp4"
     assert f"Job #1 done: {clip}" in out
     assert f"Poster: {clip.with_suffix('.jpg')}" in out
