@@ -10,13 +10,11 @@ from pathlib import Path
 import av
 
 from bot.delivery import DeliveryLoop
-from generator.backends.loader import BackendCache
-from generator.worker import Worker
 from storage.jobs import JobStore
 from storage.records import JobRecord
 from storage.retention import prune_clips
 from storage.workers import WorkerRegistry
-from tests.backends import StripesBackend
+from tests.backends import StripesBackend, stand_in_worker
 from tests.conftest import FakeClock
 from videobot.config import Config, StorageConfig
 from videobot.params import RenderRequest
@@ -56,10 +54,8 @@ async def render(store: JobStore, config: Config, jobs: int = 1) -> list[int]:
     ids = [(await store.enqueue(ALICE, REQUEST.replace(seed=i), max_queued_per_user=100)).id
            for i in range(jobs)]
     backend = StripesBackend()
-    cache = BackendCache(device="cpu", models_dir=config.data_dir / "models",
-                         loader=lambda _preset: backend)
-    worker = Worker(store=store, config=config, backends=cache, worker_id="w",
-                    clips_dir=config.data_dir / "worker-host")
+    worker = stand_in_worker(store, config, backend, worker_id="w",
+                             clips_dir=config.data_dir / "worker-host")
     await worker.run(burst=True)
     return ids
 

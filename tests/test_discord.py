@@ -24,11 +24,9 @@ from bot.core import replies
 from bot.core.commands import Core
 from bot.delivery import DeliveryLoop
 from bot.logs import SecretRedactor
-from generator.backends.loader import BackendCache
-from generator.worker import Worker
 from storage.jobs import JobStore
 from storage.models import JobStatus
-from tests.backends import StripesBackend
+from tests.backends import StripesBackend, stand_in_worker
 from tests.fakes.discord_api import (
     ADMIN_ROLE_ID,
     APP_ID,
@@ -71,10 +69,7 @@ class Bot:
 
     async def render(self) -> int:
         """Drain the queue with an in-process worker."""
-        cache = BackendCache(device="cpu", models_dir=self.config.data_dir / "models",
-                             loader=lambda _preset: self.backend)
-        worker = Worker(store=self.store, config=self.config, backends=cache, worker_id="w1",
-                        clips_dir=self.config.data_dir / "clips")
+        worker = stand_in_worker(self.store, self.config, self.backend)
         return await worker.run(burst=True)
 
     async def until(self, condition: Callable[[], Any], seconds: float = 10.0) -> Any:

@@ -21,13 +21,11 @@ from bot.adapters.telegram import TelegramAdapter, TelegramStartError, upload_li
 from bot.core import replies
 from bot.core.commands import Core
 from bot.delivery import DeliveryLoop
-from generator.backends.loader import BackendCache
 from generator.encode import encode_clip
-from generator.worker import Worker
 from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.records import ClipRecord, JobRecord
-from tests.backends import StripesBackend
+from tests.backends import StripesBackend, stand_in_worker
 from tests.fakes.telegram_api import BOT_USERNAME, Call, FakeTelegram, message_update
 from videobot.config import Config, TelegramConfig, config_from_dict
 from videobot.params import RenderRequest
@@ -69,10 +67,7 @@ class Bot:
 
     async def render(self) -> None:
         """Render every queued job (in this process, with the fast stand-in model)."""
-        cache = BackendCache(device="cpu", models_dir=self.config.data_dir / "models",
-                             loader=lambda _preset: self.backend)
-        worker = Worker(store=self.store, config=self.config, backends=cache, worker_id="w1",
-                        clips_dir=self.config.data_dir / "clips")
+        worker = stand_in_worker(self.store, self.config, self.backend)
         await worker.run(burst=True)
 
     async def job(self, job_id: int) -> JobRecord:

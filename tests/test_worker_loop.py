@@ -8,11 +8,10 @@ import os
 
 import pytest
 
-from generator.backends.loader import BackendCache
 from generator.worker import RENDER_FAILED, Worker
 from storage.jobs import JobStore
 from storage.models import JobStatus
-from tests.backends import StripesBackend
+from tests.backends import StripesBackend, stand_in_worker
 from tests.conftest import FakeClock
 from videobot.config import Config
 from videobot.params import RenderRequest
@@ -23,10 +22,7 @@ ALICE = UserRef("console", "alice")
 
 def make_worker(store: JobStore, config: Config, backend: StripesBackend,
                 name: str = "w1") -> Worker:
-    cache = BackendCache(device="cpu", models_dir=config.data_dir / "models",
-                         loader=lambda _preset: backend)
-    return Worker(store=store, config=config, backends=cache, worker_id=name,
-                  clips_dir=config.data_dir / "clips")
+    return stand_in_worker(store, config, backend, worker_id=name)
 
 
 def request(**changes: object) -> RenderRequest:
