@@ -5,15 +5,20 @@ every job exactly once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
 import signal
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import av
 import pytest
 
 from storage.connect import close_store, open_store
+from storage.records import JobRecord
 from tests import postgres
 from tests.conftest import require_postgres
 from tests.processes import start, videobot, wait_until
@@ -92,18 +97,33 @@ def test_a_second_sigterm_exits_at_once_and_leaves_the_lease(
     assert (job.status, job.attempts) == ("running", 1)  # left to lease expiry
 
 
-async def enqueue_many(config_path: Path, data_dir: Path, count: int) -> None:
+async def enqueue_many(config_path: Path, data_dir: Path, count: int,
+                       **changes: object) -> None:
     """Queue `count` tiny jobs for console:local, as `videobot submit` would, in one go."""
     config = load_config(config_path, data_dir=data_dir)
     store = await open_store(config)
     request = RenderRequest(prompt="a ball", negative_prompt="", frames=4, fps=8, width=32,
-                            height=32, steps=1, guidance=1.0, seed=0, preset="tiny")
+                            height=32, steps=1, guidance=1.0, seed=0,
+                            preset="tiny").replace(**changes)
     try:
         for index in range(count):
             await store.enqueue(UserRef("console", "local"), request.replace(seed=index),
                                 max_queued_per_user=count)
     finally:
         await close_store(store)
+
+
+def every_job(config_path: Path, data_dir: Path) -> list[JobRecord]:
+    """Every job of console:local, read in one go."""
+
+    async def read() -> list[JobRecord]:
+        store = await open_store(load_config(config_path, data_dir=data_dir))
+        try:
+            return await store.jobs_of(UserRef("console", "local"), limit=1000)
+        finally:
+            await close_store(store)
+
+    return asyncio.run(read())
 
 
 @pytest.fixture
@@ -170,3 +190,99 @@ def test_workers_and_the_bot_carry_on_across_a_postgresql_restart(
     output = (tmp_path / "bot.log").read_text()
     done = Counter(int(n) for n in re.findall(r"^Job #(\d+) done:", output, re.M))
     assert sorted(done) == list(range(1, jobs + 1)) and set(done.values()) == {1}
+
+
+def test_a_job_that_keeps_killing_its_worker_fails_and_the_fleet_carries_on(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    """Each time the doomed job is claimed, its worker dies (SIGKILL). After max_attempts the
+    job fails with a message for the user; the restarted worker then renders the next job."""
+    config = write_config(
+        tmp_path / "c.toml", tiny_model,
+        queue={"lease_seconds": 2.0, "heartbeat_seconds": 0.5, "poll_interval_seconds": 0.5,
+               "max_attempts": 2},
+        console={"enabled": False}, worker={"restart_delay_seconds": 0.2},
+        quotas={"credits": 1000},
+    )
+    data = tmp_path / "d"
+    doomed = submit(config, data, "a doomed ball", "--steps", "50", "--frames", "48")
+    bot = start("run", data_dir=data, config=config)
+    try:
+        for attempt in (1, 2):
+            wait_until(lambda a=attempt: job_state(config, data, doomed).attempts == a
+                       and job_state(config, data, doomed).progress_step >= 1, 120,
+                       f"attempt {attempt} to start")
+            worker_id = job_state(config, data, doomed).worker_id
+            assert worker_id is not None
+            os.kill(int(worker_id.split(":")[1]), signal.SIGKILL)
+        wait_until(lambda: job_state(config, data, doomed).status == "failed", 60,
+                   "the job to be given up")
+        failed = job_state(config, data, doomed)
+        assert failed.attempts == 2 and failed.error and "every attempt" in failed.error
+        after = submit(config, data, "a healthy ball", "--frames", "8")
+        wait_until(lambda: job_state(config, data, after).status == "succeeded", 120,
+                   "the fleet to carry on")
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        bot.wait(60)
+
+
+def test_workers_killed_at_random_moments_never_expose_a_broken_clip(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    """SIGKILL the worker again and again while a batch renders and stores: every job ends
+    with exactly one whole, decodable clip (never a half-written one), rendered by some
+    attempt; nothing is lost."""
+    jobs = 12
+    config = write_config(
+        tmp_path / "c.toml", tiny_model,
+        queue={"lease_seconds": 2.0, "heartbeat_seconds": 0.5, "poll_interval_seconds": 0.3,
+               "max_attempts": 10},
+        console={"enabled": False}, worker={"restart_delay_seconds": 0.1},
+        limits={"max_queued_per_user": jobs}, quotas={"credits": 1000},
+    )
+    data = tmp_path / "d"
+    asyncio.run(enqueue_many(config, data, jobs, frames=16, steps=20))
+    bot = start("run", data_dir=data, config=config)
+    kills = 0
+
+    def states() -> list[str]:
+        return [job.status for job in every_job(config, data)]
+
+    try:
+        deadline = time.monotonic() + 120
+        while kills < 4 and time.monotonic() < deadline:
+            jobs_now = every_job(config, data)
+            if all(job.status == "succeeded" for job in jobs_now):
+                break
+            for job in jobs_now:
+                pid = int(job.worker_id.split(":")[1]) if job.worker_id else 0
+                if job.status == "running" and pid and _alive(pid):
+                    time.sleep(0.1 * (kills % 3))  # vary the moment: render, encode, store
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                        kills += 1
+                    break
+            time.sleep(0.05)
+        wait_until(lambda: all(job_state(config, data, n).status == "succeeded"
+                               for n in range(1, jobs + 1)), 240, "every job to finish")
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        bot.wait(60)
+    for number in range(1, jobs + 1):
+        job = job_state(config, data, number)
+        assert job.clip is not None
+        path = Path(job.clip.video_path)
+        assert path.name == f"job-{number}-a{job.attempts}.mp4"
+        with av.open(str(path)) as container:
+            assert sum(1 for _ in container.decode(video=0)) == job.clip.frames == 16
+    assert not list((data / "clips").glob(".*.part"))
+    assert kills >= 2
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
