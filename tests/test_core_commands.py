@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any, NoReturn, cast
@@ -384,3 +385,17 @@ async def test_rerun_and_cancel_buttons_check_the_owner(core: Core, store: JobSt
     assert (await store.require(first.job.id)).status == "queued"
     done = await core.cancel_job(BOB, first.job.id, admin=True)
     assert done.text == f"Job #{first.job.id} cancelled."
+
+
+async def test_an_adult_preset_only_where_the_chat_allows_it(
+    store: JobStore, config: Config
+) -> None:
+    adult = dataclasses.replace(config.presets["tiny"], name="adult", nsfw=True)
+    config = dataclasses.replace(config, presets={**config.presets, "adult": adult})
+    core = Core(store=store, config=config)
+    refused = await core.handle(ALICE, "/video a ball --preset adult", {"nsfw_allowed": False})
+    assert refused.text == ("Sorry: the preset adult is for age-restricted channels only; "
+                            "use it there, or choose another preset.")
+    assert await row_counts(store) == (0, 0)
+    accepted = await core.handle(ALICE, "/video a ball --preset adult", {"nsfw_allowed": True})
+    assert accepted.job is not None and accepted.job.request.preset == "adult"

@@ -97,6 +97,7 @@ class PresetConfig:
     max_steps: int = 50
     notice: str = ""
     cost_factor: float = 1.0
+    nsfw: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class TelegramConfig:
     webhook_secret: str = field(default="", repr=False)
     upload_limit_mb: int = 0
     progress_interval_seconds: float = 3.0
+    nsfw_chats: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,9 @@ class ConsoleAdapter:
         _start_reader(self.stdin, lines, asyncio.get_running_loop())
         while (line := await lines.get()) is not None:
             if line.strip():
-                reply = await self.core.handle(self.user, line, {"chat": PLATFORM})
+                # The local console is the operator's own terminal: every preset is allowed.
+                reply = await self.core.handle(self.user, line,
+                                               {"chat": PLATFORM, "nsfw_allowed": True})
                 self.say(reply.text)
         await self.wait_until_delivered()
 

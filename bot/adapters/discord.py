@@ -287,6 +287,7 @@ class DiscordAdapter:
             "guild_id": interaction.guild_id,
             "user_id": interaction.user.id,
             "upload_limit": interaction.filesize_limit,
+            "nsfw_allowed": _age_restricted(interaction.channel),
         }
 
     # -- progress ---------------------------------------------------------------------------
@@ -494,3 +495,9 @@ def _admin_group(adapter: DiscordAdapter) -> app_commands.Group:
 def _log_gateway_end(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("the Discord gateway connection failed", exc_info=task.exception())
+
+
+def _age_restricted(channel: object) -> bool:
+    """Whether the channel is marked age-restricted (never true of a DM)."""
+    is_nsfw = getattr(channel, "is_nsfw", None)
+    return bool(is_nsfw()) if callable(is_nsfw) else False

@@ -306,7 +306,8 @@ class TelegramAdapter:
         text = self._command_text(message)
         if text is None:
             return
-        target = {"chat_id": message.chat_id, "message_id": message.message_id}
+        target = {"chat_id": message.chat_id, "message_id": message.message_id,
+                  "nsfw_allowed": message.chat_id in self.config.nsfw_chats}
         async with self._answering(message.chat_id, message.message_id):
             reply = await self.core.handle(_user(sender), text, target)
             await self._post_reply(message.chat_id, message.message_id, reply)
@@ -355,7 +356,8 @@ class TelegramAdapter:
         admin = query.from_user.id in self.config.admins
         if action == CANCEL:
             return await self.core.cancel_job(user, job_id, admin=admin)
-        target = {"chat_id": message.chat_id, "message_id": message.message_id}
+        target = {"chat_id": message.chat_id, "message_id": message.message_id,
+                  "nsfw_allowed": message.chat_id in self.config.nsfw_chats}
         return await self.core.rerun(user, job_id, new_seed=action == REROLL,
                                      reply_target=target, admin=admin)
 

@@ -172,6 +172,9 @@ class Core:
     async def _submit(self, user: UserRef, request: RenderRequest, notes: list[str],
                       reply_target: dict[str, Any]) -> Reply:
         await self._moderate(user, request)
+        preset = self.config.preset(request.preset)
+        if preset.nsfw and not reply_target.get("nsfw_allowed", False):
+            raise CommandError(replies.nsfw_only(preset.name))
         job, position = await self.store.submit(
             user, request, notes=notes, reply_target=reply_target,
             max_queued_per_user=self.config.limits.max_queued_per_user,

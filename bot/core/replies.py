@@ -86,6 +86,11 @@ def acknowledgement(job: JobRecord, position: int | None,
     return "\n".join(lines)
 
 
+def nsfw_only(preset: str) -> str:
+    return (f"the preset {preset} is for age-restricted channels only; use it there, or "
+            "choose another preset")
+
+
 def description(job: JobRecord, sentence: str) -> str:
     """/describe: what the captioner sees in a clip."""
     return f"Job #{job.id} looks like: {sentence}."
