@@ -32,6 +32,7 @@ ADMIN_COMMANDS = {
     "resume": "start jobs again",
     "stats": "usage numbers [--since 24h]",
     "audit": "the last admin actions",
+    "workers": "the registered generator processes, their jobs and heartbeats",
 }
 
 
@@ -99,9 +100,6 @@ def _parser() -> argparse.ArgumentParser:
 
     admin = commands.add_parser("admin", parents=[common], help="operator commands")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True)
-    workers = admin_commands.add_parser("workers", parents=[common],
-                                        help="list the registered generator processes")
-    workers.set_defaults(handler=_admin_workers)
     for name, words in ADMIN_COMMANDS.items():
         command = admin_commands.add_parser(name, parents=[common], help=words)
         command.add_argument("words", nargs="*",
@@ -244,19 +242,6 @@ def _status(args: argparse.Namespace, config: Config) -> int:
         from datetime import UTC, datetime
 
         print(replies.status(job, position, datetime.now(UTC)))
-    return 0
-
-
-def _admin_workers(args: argparse.Namespace, config: Config) -> int:
-    from bot.core import replies
-    from storage.workers import WorkerRegistry
-
-    async def listing() -> str:
-        async with _store(config) as store:
-            workers = await WorkerRegistry(store.engine, clock=store.clock).all()
-            return replies.workers_listing(workers, store.clock())
-
-    print(asyncio.run(listing()))
     return 0
 
 

@@ -3,6 +3,7 @@ server side; every action in the audit log — on real SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -155,3 +156,20 @@ def test_the_shell_uses_the_same_words(tmp_path: Path,
     assert out[:2] == ["console:bob now has 9 credits per 2 h.",
                        "console:bob has 9 credits left: 0 used of 9 per 2 h."]
     assert out[2] == "Sorry: write /admin ban <user> [reason]."
+
+
+async def test_admin_workers_lists_the_registry_and_is_refused_to_others(
+    store: JobStore, config: Config
+) -> None:
+    from storage.workers import WorkerRegistry
+
+    await WorkerRegistry(store.engine, clock=store.clock).register(
+        worker_id="gpu1:7:cuda:0", host="gpu1", pid=7, device="cuda:0", presets=["wan"],
+        version="0.1.0")
+    admin_config = dataclasses.replace(
+        config, console=dataclasses.replace(config.console, admins=("boss",)))
+    core = Core(store=store, config=admin_config)
+    listing = await core.handle(UserRef("console", "boss"), "/admin workers")
+    assert "gpu1 cuda:0 (pid 7, v0.1.0): starting" in listing.text
+    refused = await core.handle(UserRef("console", "mallory"), "/admin workers")
+    assert "gpu1" not in refused.text

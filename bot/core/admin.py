@@ -11,6 +11,7 @@ from bot.core import replies
 from bot.core.errors import CommandError
 from storage.admin import AdminStore
 from storage.jobs import JobStore
+from storage.workers import WorkerRegistry
 from videobot.config import Config
 from videobot.users import BadUserName, UserRef, parse_user
 
@@ -41,7 +42,7 @@ class AdminCommands:
         self._commands: dict[str, Callable[[UserRef, list[str]], Awaitable[str]]] = {
             "quota": self.quota, "ban": self.ban, "unban": self.unban, "queue": self.queue,
             "cancel": self.cancel, "pause": self.pause, "resume": self.resume,
-            "stats": self.stats, "audit": self.audit,
+            "stats": self.stats, "audit": self.audit, "workers": self.workers,
         }
 
     async def run(self, actor: UserRef, args: str) -> str:
@@ -86,6 +87,10 @@ class AdminCommands:
         listing = replies.admin_queue_listing(await self.store.active_jobs())
         paused = await self.admin_store.paused()
         return f"{replies.QUEUE_PAUSED}\n{listing}" if paused else listing
+
+    async def workers(self, _actor: UserRef, _words: list[str]) -> str:
+        registry = WorkerRegistry(self.store.engine, clock=self.store.clock)
+        return replies.workers_listing(await registry.all(), self.store.clock())
 
     async def cancel(self, actor: UserRef, words: list[str]) -> str:
         text = words[0].removeprefix("#") if len(words) == 1 else ""

@@ -42,6 +42,7 @@ Admin commands (the same in every chat and as `videobot admin ...` in the shell)
 /admin pause | resume                       stop or restart starting jobs
 /admin stats [--since 24h]                  usage numbers
 /admin audit                                the last admin actions
+/admin workers                              the generator processes, their jobs, heartbeats
 Users: <platform>:<id>, e.g. telegram:12345, or a numeric id on this platform."""
 
 ADMIN_QUOTA_USAGE = ("write /admin quota show|reset <user>, /admin quota set <user> <credits> "
