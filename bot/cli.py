@@ -17,7 +17,6 @@ from bot.core.parsing import VideoOptions
 from bot.core.requests import build_request
 from bot.logs import setup_logging
 from videobot.config import DEFAULT_DATA_DIR, Config, ConfigError, load_config
-from videobot.costs import credit_cost
 from videobot.users import BadUserName, parse_user
 
 EXIT_USAGE = 2
@@ -204,23 +203,21 @@ def _generate(args: argparse.Namespace, config: Config) -> int:
 
 
 def _submit(args: argparse.Namespace, config: Config) -> int:
+    """Queue through the same core as a chat `/video` (caps, rounding, moderation, credits),
+    as the operator's shell: every preset is allowed."""
+    from bot.core.commands import Core
+
     user = parse_user(args.user)
-    request, notes = build_request(_video_options(args), config)
 
-    async def submit() -> int:
+    async def submit() -> Any:
         async with _store(config) as store:
-            job = await store.enqueue(user, request, notes=notes, reply_target={},
-                                      max_queued_per_user=config.limits.max_queued_per_user,
-                                      cost=credit_cost(request, config.preset(request.preset)))
-        return job.id
+            core = Core(store=store, config=config)
+            return await core.video_request(user, _video_options(args), {"nsfw_allowed": True})
 
-    from storage.errors import StoreError
-
-    try:
-        job_id = asyncio.run(submit())
-    except StoreError as exc:
-        raise CliError(str(exc)) from None
-    print(job_id)
+    reply = asyncio.run(submit())
+    if reply.job is None:
+        raise CliError(reply.text.removeprefix("Sorry: ").removesuffix("."))
+    print(reply.job.id)
     return 0
 
 
