@@ -35,6 +35,8 @@ def is_unavailable(exc: BaseException) -> bool:
         return False
     if exc.connection_invalidated or isinstance(exc.orig, OSError):
         return True
+    if "database is locked" in str(exc.orig):  # SQLite: a writer held on past the busy timeout
+        return True
     name = type(exc.orig).__name__
     return any(word in name for word in ("Connection", "CannotConnect", "AdminShutdown"))
 READ_ONLY = "videobot_read_only"
