@@ -23,7 +23,6 @@ class WorkerSupervisor:
         self.config = config
         self.config_path = config_path
         self.processes: dict[str, asyncio.subprocess.Process] = {}
-        self.restarts = 0
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -54,7 +53,6 @@ class WorkerSupervisor:
             code = await process.wait()
             if self._stopping:
                 return
-            self.restarts += 1
             log.warning("worker for %s exited with %s; restarting (log: %s)",
                         device, code, log_path)
             await asyncio.sleep(self.config.worker.restart_delay_seconds)

@@ -41,7 +41,6 @@ class RenderState:
     stop: threading.Event = field(default_factory=threading.Event)
     cancel_requested: bool = False
     lease_lost: bool = False
-    shutting_down: bool = False
 
     def on_step(self, step: int, total: int) -> None:
         self.step, self.total = step, total
@@ -79,7 +78,6 @@ class Worker:
     def abandon_current(self) -> None:
         """Interrupt the job in hand so that it is released back to the queue."""
         if self.current is not None:
-            self.current.shutting_down = True
             self.current.stop.set()
 
     async def run(self, *, burst: bool = False) -> int:

@@ -109,7 +109,7 @@ class JobStore:
                     user_id=user_id,
                     platform=user.platform,
                     status=JobStatus.QUEUED,
-                    **_request_columns(request),
+                    **request.to_dict(),
                     notes=list(notes),
                     reply_target=reply_target or {},
                     attempts=0,
@@ -525,10 +525,6 @@ async def ensure_user(conn: AsyncConnection, user: UserRef, now: datetime) -> in
 
 def _identity(user: UserRef) -> tuple[Any, ...]:
     return (User.platform == user.platform, User.platform_user_id == user.platform_user_id)
-
-
-def _request_columns(request: RenderRequest) -> dict[str, Any]:
-    return request.to_dict()
 
 
 def _job_query() -> Select[Any]:

@@ -9,11 +9,11 @@ import pytest
 
 from generator.backends.base import GenerationStopped
 from generator.backends.demo import captions, data
-from generator.backends.demo.backend import DemoBackend, unknown_words
+from generator.backends.demo.backend import DemoBackend
 from generator.backends.demo.captioner import describe
 from generator.backends.demo.checker import judge
 from generator.backends.demo.train import TrainSettings, train_demo
-from generator.backends.demo.vocab import Vocab, words
+from generator.backends.demo.vocab import Vocab, shipped_vocab, words
 from videobot.config import PresetConfig
 from videobot.params import RenderRequest
 
@@ -128,6 +128,7 @@ def test_describe_names_a_generated_clip(backend: DemoBackend) -> None:
 
 
 def test_unknown_words() -> None:
+    unknown_words = shipped_vocab().unknown
     assert unknown_words("A red ball moving to the left!") == []
     assert unknown_words("please make an orange box rising") == []
     assert unknown_words("a purple cat playing the piano") == ["cat", "playing", "piano"]

@@ -63,17 +63,6 @@ def parameters_line(request: RenderRequest) -> str:
     )
 
 
-def reproduce_command(request: RenderRequest) -> str:
-    """The `/video` line that renders the same clip again."""
-    negative = f' --negative "{request.negative_prompt}"' if request.negative_prompt else ""
-    return (
-        f"/video {request.prompt} --seed {request.seed} --frames {request.frames} "
-        f"--fps {request.fps} --width {request.width} --height {request.height} "
-        f"--steps {request.steps} --guidance {request.guidance:g}{negative} "
-        f"--preset {request.preset}"
-    )
-
-
 def acknowledgement(job: JobRecord, position: int | None,
                     credits_left: float | None = None, notice: str = "") -> str:
     lines = [f"Job #{job.id} queued{_position_words(position)}.",

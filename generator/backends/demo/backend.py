@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from generator.backends.demo.batches import pad_tokens
 from generator.backends.demo.data import LAYOUT_DIMS
 from generator.backends.demo.loading import WEIGHTS_DIR, load_generator
 from generator.backends.demo.model import Generator
-from generator.backends.demo.vocab import Vocab, shipped_vocab
+from generator.backends.demo.vocab import Vocab
 from videobot.config import PresetConfig
 from videobot.params import RenderRequest
 
@@ -92,11 +91,3 @@ class DemoBackend:
 
     def close(self) -> None:
         """Nothing to free beyond what garbage collection does."""
-
-
-@lru_cache(maxsize=1)
-def unknown_words(prompt: str) -> list[str]:
-    """Words of `prompt` the demo model does not know (it only knows shapes, colours,
-    motions and a few filler words); empty when it understands the whole prompt."""
-    return shipped_vocab().unknown(prompt)
-
