@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import quotas
-from storage.db import dialect_insert, read_transaction, write_transaction
+from storage.db import read_transaction, upsert, write_transaction
 from storage.jobs import JobStore, ensure_user
 from storage.models import AuditEntry, Ban, Charge, Clip, Job, JobStatus, QuotaOverride, User
 from storage.settings import DEFAULT_CREDITS, PAUSED, is_paused, put_setting
@@ -59,10 +59,7 @@ class AdminStore:
         async with write_transaction(self.engine) as conn:
             user_id = await ensure_user(conn, user, now)
             values = {"credits": credits, "window_hours": window_hours, "set_at": now}
-            statement = dialect_insert(conn)(QuotaOverride).values(user_id=user_id, **values)
-            await conn.execute(
-                statement.on_conflict_do_update(index_elements=["user_id"], set_=values)
-            )
+            await upsert(conn, QuotaOverride, {"user_id": user_id}, values)
             window = f" per {window_hours:g} h" if window_hours else ""
             await record(conn, actor, "quota set", user.key, f"{credits:g} credits{window}", now)
 
@@ -86,10 +83,7 @@ class AdminStore:
         async with write_transaction(self.engine) as conn:
             user_id = await ensure_user(conn, user, now)
             values = {"reason": reason, "banned_by": actor, "banned_at": now}
-            statement = dialect_insert(conn)(Ban).values(user_id=user_id, **values)
-            await conn.execute(
-                statement.on_conflict_do_update(index_elements=["user_id"], set_=values)
-            )
+            await upsert(conn, Ban, {"user_id": user_id}, values)
             cancelled = (await conn.execute(
                 update(Job).where(Job.user_id == user_id, Job.status == JobStatus.QUEUED)
                 .values(status=JobStatus.CANCELLED, finished_at=now, cancel_requested=True)

@@ -128,3 +128,10 @@ def dialect_insert(conn: AsyncConnection) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert
+
+
+async def upsert(conn: AsyncConnection, model: Any, key: dict[str, Any],
+                 values: dict[str, Any]) -> None:
+    """Insert the row `key` with `values`, or update `values` where that key exists."""
+    statement = dialect_insert(conn)(model).values(**key, **values)
+    await conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=values))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.db import dialect_insert
+from storage.db import upsert
 from storage.models import Setting
 
 PAUSED = "queue_paused"
@@ -17,10 +17,7 @@ async def get_setting(conn: AsyncConnection, key: str) -> str | None:
 
 
 async def put_setting(conn: AsyncConnection, key: str, value: str) -> None:
-    statement = dialect_insert(conn)(Setting).values(key=key, value=value)
-    await conn.execute(
-        statement.on_conflict_do_update(index_elements=["key"], set_={"value": value})
-    )
+    await upsert(conn, Setting, {"key": key}, {"value": value})
 
 
 async def is_paused(conn: AsyncConnection) -> bool:

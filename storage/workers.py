@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import dialect_insert, read_transaction, write_transaction
+from storage.db import read_transaction, upsert, write_transaction
 from storage.jobs import Clock
 from storage.models import Worker
 
@@ -49,8 +49,7 @@ class WorkerRegistry:
                   "version": version, "status": self.STARTING, "current_job_id": None,
                   "started_at": now, "heartbeat_at": now}
         async with write_transaction(self.engine) as conn:
-            upsert = dialect_insert(conn)(Worker).values(id=worker_id, **values)
-            await conn.execute(upsert.on_conflict_do_update(index_elements=["id"], set_=values))
+            await upsert(conn, Worker, {"id": worker_id}, values)
 
     async def beat(self, worker_id: str, *, status: str, current_job_id: int | None) -> None:
         """Record that the worker lives, what it is doing, and on which job."""
