@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from storage import migrate
 from storage.db import create_engine
 from storage.jobs import Clock, JobStore, utcnow
 from videobot.config import Config
+
+log = logging.getLogger(__name__)
+DISPOSE_TIMEOUT_S = 10.0
 
 
 async def open_store(config: Config, *, clock: Clock = utcnow) -> JobStore:
@@ -26,4 +32,8 @@ async def open_store(config: Config, *, clock: Clock = utcnow) -> JobStore:
 
 
 async def close_store(store: JobStore) -> None:
-    await store.engine.dispose()
+    """Close the pool; a connection to a server that went away must not hold up an exit."""
+    try:
+        await asyncio.wait_for(store.engine.dispose(), DISPOSE_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("closing the database connections timed out; exiting anyway")

@@ -20,6 +20,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_TIMEOUT_S = 10.0
+POSTGRES_COMMAND_TIMEOUT_S = 20.0
 
 #: What a lost or refused database connection may raise: SQLAlchemy wraps errors from inside
 #: a connection, but a refused connect surfaces as the socket's OSError. `is_unavailable`
@@ -65,7 +67,11 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    # Bounded waits: a connection or a statement stuck on a server that went away raises
+    # (a TimeoutError, retried as "unavailable") instead of hanging its caller for ever.
+    return create_async_engine(url, pool_pre_ping=True, connect_args={
+        "timeout": POSTGRES_CONNECT_TIMEOUT_S, "command_timeout": POSTGRES_COMMAND_TIMEOUT_S,
+    })
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

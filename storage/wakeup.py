@@ -31,6 +31,7 @@ JOBS = "jobs"
 EVENTS = "events"
 PG_CHANNEL_PREFIX = "videobot_"
 RECONNECT_DELAY_S = 1.0
+CLOSE_TIMEOUT_S = 5.0
 
 
 class Listener(Protocol):
@@ -204,9 +205,12 @@ class PostgresListener(_EventListener):
         self.poke()
 
     async def _close(self) -> None:
+        """Close gracefully if the server answers in time, else drop the socket."""
         if self._connection is not None and not self._connection.is_closed():
-            with contextlib.suppress(Exception):
-                await self._connection.close()
+            try:
+                await asyncio.wait_for(self._connection.close(), CLOSE_TIMEOUT_S)
+            except Exception:
+                self._connection.terminate()
         self._connection = None
 
 
