@@ -1,4 +1,4 @@
-"""The `videobot` command line: run, worker, generate, submit, status, db upgrade."""
+"""The `videobot` command line: run, worker, generate, submit, status, admin, doctor, db."""
 
 from __future__ import annotations
 
@@ -114,6 +114,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(handler=_train_demo)
 
+    doctor = commands.add_parser("doctor", parents=[common],
+                                 help="check torch, the devices, and whether each preset fits")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(handler=_doctor)
+
     db = commands.add_parser("db", parents=[common], help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", parents=[common], help="apply migrations")
@@ -187,6 +192,14 @@ def _worker(args: argparse.Namespace, config: Config) -> int:
     setup_logging(config, None)
     asyncio.run(run_worker(config, device=args.device or config.worker.devices[0],
                            burst=args.burst))
+    return 0
+
+
+def _doctor(args: argparse.Namespace, config: Config) -> int:
+    from generator.doctor import examine, format_report
+
+    report = examine(config)
+    print(json.dumps(report.as_dict(), indent=2) if args.json else format_report(report))
     return 0
 
 

@@ -8,7 +8,7 @@ import os
 import signal
 import socket
 
-from generator.backends.loader import BackendCache
+from generator.backends.loader import ResidentBackend
 from generator.worker import Worker
 from storage.connect import close_store, open_store
 from storage.workers import WorkerRegistry
@@ -27,7 +27,7 @@ async def run_worker(config: Config, *, device: str, burst: bool = False) -> int
     of jobs processed. The first signal stops claiming and lets the job in hand finish within
     `worker.shutdown_grace_seconds`, then releases it; a second signal exits at once."""
     store = await open_store(config)
-    backends = BackendCache(device=device, models_dir=config.data_dir / "models")
+    backends = ResidentBackend(device=device, models_dir=config.data_dir / "models")
     worker = Worker(
         store=store,
         config=config,
@@ -37,7 +37,7 @@ async def run_worker(config: Config, *, device: str, burst: bool = False) -> int
     )
     registry = WorkerRegistry(store.engine, clock=store.clock)
     await registry.register(worker_id=worker.worker_id, host=socket.gethostname(),
-                            pid=os.getpid(), device=device, presets=list(config.presets),
+                            pid=os.getpid(), device=device, presets=worker.claimable_presets(),
                             version=__version__)
     ready = asyncio.Event()
     beating = asyncio.create_task(
@@ -59,8 +59,7 @@ async def run_worker(config: Config, *, device: str, burst: bool = False) -> int
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
     try:
-        # Load the default model before the first claim, so no lease runs while it loads.
-        await asyncio.to_thread(backends.get, config.preset())
+        await worker.prepare()
         ready.set()
         log.info("worker %s ready on %s", worker.worker_id, device)
         return await worker.run(burst=burst)

@@ -1,7 +1,8 @@
 """The generator worker loop: claim, render under a heartbeat lease, encode, finish (fenced).
 
-The model is loaded once (`BackendCache`) and kept across jobs. Rendering and encoding run in
-a thread; the event loop keeps the lease alive, writes progress and watches for cancels.
+One model stays resident (`ResidentBackend`), loaded and warmed up before the first claim.
+Rendering and encoding run in a thread; the event loop keeps the lease alive, writes progress,
+watches for cancels and stops a render that runs past its preset's time limit.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from generator.backends.base import GenerationStopped
-from generator.backends.loader import BackendCache
+from generator.backends.base import GenerationFailed, GenerationStopped
+from generator.backends.loader import ResidentBackend
 from generator.encode import encode_clip
 from storage.db import DATABASE_UNAVAILABLE, is_unavailable
 from storage.errors import LeaseLost
@@ -23,6 +24,7 @@ from storage.records import ClaimedJob, ClipRecord
 from storage.wakeup import JOBS, Listener
 from videobot.config import Config
 from videobot.limits import LimitExceeded, check_request
+from videobot.params import RenderRequest
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +43,15 @@ class RenderState:
     stop: threading.Event = field(default_factory=threading.Event)
     cancel_requested: bool = False
     lease_lost: bool = False
+    timed_out: bool = False
 
     def on_step(self, step: int, total: int) -> None:
         self.step, self.total = step, total
+
+    def time_out(self) -> None:
+        """The render ran past its time limit: stop it at its next step."""
+        self.timed_out = True
+        self.stop.set()
 
 
 class Worker:
@@ -54,7 +62,7 @@ class Worker:
         *,
         store: JobStore,
         config: Config,
-        backends: BackendCache,
+        backends: ResidentBackend,
         worker_id: str,
         clips_dir: Path,
     ) -> None:
@@ -68,6 +76,31 @@ class Worker:
         self.current: RenderState | None = None
         self.current_job_id: int | None = None
         self._wakeup: Listener | None = None
+        self.served = config.worker.served_presets(config)
+
+    def claimable_presets(self) -> tuple[str, ...]:
+        """The presets whose jobs this worker takes now: all it serves if it may switch
+        models, else only its resident one."""
+        if self.config.worker.switch_presets:
+            return self.served
+        return (self.backends.preset or self.served[0],)
+
+    async def prepare(self) -> None:
+        """Load the first served preset's model, and with `worker.warm_up` render one step at
+        its default size, so that no lease runs while the model loads and the first job
+        does not pay for compilation."""
+        preset = self.config.presets[self.served[0]]
+        backend = await asyncio.to_thread(self.backends.get, preset)
+        if not self.config.worker.warm_up:
+            return
+        started = time.monotonic()
+        request = RenderRequest(
+            prompt="warm-up", negative_prompt=preset.negative_prompt, frames=preset.frames,
+            fps=preset.fps, width=preset.width, height=preset.height, steps=1,
+            guidance=preset.guidance, seed=0, preset=preset.name,
+        )
+        await asyncio.to_thread(backend.generate, request, lambda _s, _t: None, lambda: False)
+        log.info("preset %s warmed up in %.1f s", preset.name, time.monotonic() - started)
 
     def request_stop(self) -> None:
         """Stop claiming; the job in hand finishes (see `abandon_current` for the hurry)."""
@@ -89,7 +122,8 @@ class Worker:
             self._wakeup = wakeup
             while not self.stopping.is_set():
                 try:
-                    job = await self.store.claim_next_job(self.worker_id, self.config.presets)
+                    job = await self.store.claim_next_job(self.worker_id,
+                                                          self.claimable_presets())
                 except DATABASE_UNAVAILABLE as exc:
                     if not is_unavailable(exc):
                         raise
@@ -129,13 +163,22 @@ class Worker:
         except LimitExceeded as exc:
             return Failed(str(exc))
         started = time.monotonic()
+        limit = asyncio.get_running_loop().call_later(preset.time_limit_seconds,
+                                                      state.time_out)
         try:
             clip = await asyncio.to_thread(self._render_blocking, job, state, preset.name)
         except GenerationStopped:
+            if state.timed_out:
+                return Failed(f"rendering took longer than the {preset.time_limit_seconds:g} s "
+                              f"limit of the preset {preset.name}; try fewer frames or steps")
             return Stopped()
+        except GenerationFailed as exc:
+            return Failed(exc.reason)
         except Exception:
             log.exception("job %s attempt %s: rendering failed", job.id, job.attempt)
             return Failed(RENDER_FAILED)
+        finally:
+            limit.cancel()
         return Rendered(clip, time.monotonic() - started)
 
     def _render_blocking(self, job: ClaimedJob, state: RenderState, preset: str) -> ClipRecord:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import tomllib
 import typing
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from videobot.config import (
     config_from_dict,
     load_config,
 )
+from videobot.families import family_for_preset, round_to_family
+from videobot.params import RenderRequest
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 
@@ -49,13 +52,13 @@ def test_example_file_loads_and_equals_the_defaults(tmp_path: Path) -> None:
 
 def test_example_file_documents_every_key() -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
-    keys = set(re.findall(r"^([a-z_]+) = ", text, flags=re.MULTILINE))
+    keys = set(re.findall(r"^([a-z0-9_]+) = ", text, flags=re.MULTILINE))
     tables = set(re.findall(r"^\[([a-z_.]+)\]", text, flags=re.MULTILINE))
     top_level = {"data_dir", "default_preset", "presets"}
     assert {"data_dir", "default_preset"} <= keys
     # Optional adapters ([telegram], [discord]) are documented commented out: the table's
     # presence turns the adapter on.
-    commented_keys = set(re.findall(r"^# ([a-z_]+) = ", text, flags=re.MULTILINE))
+    commented_keys = set(re.findall(r"^# ([a-z0-9_]+) = ", text, flags=re.MULTILINE))
     commented_tables = set(re.findall(r"^# \[([a-z_.]+)\]", text, flags=re.MULTILINE))
     hints = typing.get_type_hints(Config)
     for section in dataclasses.fields(Config):
@@ -223,3 +226,47 @@ def test_a_preset_cannot_rename_itself_and_the_console_user_must_be_a_name() -> 
         config_from_dict({"presets": {"a": {"name": "b"}}, "default_preset": "a"})
     with pytest.raises(ConfigError, match=r"^console\.user: must be a non-empty name"):
         config_from_dict({"console": {"user": ""}})
+
+
+def _commented_presets() -> dict[str, str]:
+    """The ready presets config.example.toml ships commented out, uncommented, by name."""
+    blocks: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        header = re.match(r"^# \[presets\.([a-z0-9_]+)\]$", line)
+        if header:
+            current = blocks.setdefault(header.group(1), [line[2:]])
+        elif current is not None and re.match(r"^# [a-z0-9_]+ = ", line):
+            current.append(line[2:])
+        else:
+            current = None
+    return {name: "\n".join(lines) + "\n" for name, lines in blocks.items()}
+
+
+def test_the_example_ships_a_ready_preset_for_each_family() -> None:
+    families = {
+        tomllib.loads(block)["presets"][name]["family"]
+        for name, block in _commented_presets().items()
+    }
+    assert families >= {"wan", "wan-5b", "ltx", "cogvideox", "hunyuan", "text-to-video-sd",
+                        "animatediff"}
+
+
+@pytest.mark.parametrize("name", sorted(_commented_presets()))
+def test_each_ready_preset_loads_and_its_defaults_fit_its_family(name: str,
+                                                                 tmp_path: Path) -> None:
+    text = f'default_preset = "{name}"\n' + _commented_presets()[name]
+    path = tmp_path / "videobot.toml"
+    path.write_text(text, encoding="utf-8")
+    config = load_config(path, environ={})
+    preset = config.preset()
+    family = family_for_preset(preset)
+    assert family.name == preset.family
+    defaults = RenderRequest(prompt="p", negative_prompt="", frames=preset.frames,
+                             fps=preset.fps, width=preset.width, height=preset.height,
+                             steps=preset.steps, guidance=preset.guidance, seed=1,
+                             preset=name)
+    assert round_to_family(defaults, family) == (defaults, [])
+    at_most = defaults.replace(frames=preset.max_frames)
+    assert round_to_family(at_most, family)[0].frames == preset.max_frames
+    assert preset.model and "/" in preset.model  # a hub id, as the comments say

@@ -12,8 +12,9 @@ from PIL import Image
 
 from generator.backends.base import GenerationStopped
 from generator.backends.diffusers_backend import DiffusersBackend, to_uint8_frames
-from generator.backends.tiny_models import ensure_builtin_model
+from generator.backends.tiny_models import BUILTIN_MODELS, ensure_builtin_model
 from videobot.config import PresetConfig
+from videobot.families import family_for_preset
 from videobot.params import RenderRequest
 
 #: builtin -> (frames that fit its family, family detected for family = "auto")
@@ -21,6 +22,9 @@ MODELS = {
     "tiny-text-to-video-sd": (8, "text-to-video-sd"),
     "tiny-wan": (5, "wan"),
     "tiny-ltx": (9, "ltx"),
+    "tiny-cogvideox": (9, "cogvideox"),
+    "tiny-hunyuan": (5, "hunyuan"),
+    "tiny-animatediff": (8, "animatediff"),
 }
 
 
@@ -93,6 +97,22 @@ def test_stop_after_first_step_raises_generation_stopped(backend: DiffusersBacke
     assert steps == [(1, 2)]
 
 
+def test_a_stop_skips_the_vae_decode(backend: DiffusersBackend) -> None:
+    vae = backend.pipe.vae
+    decodes: list[int] = []
+    original = vae.decode
+    vae.decode = lambda *args, **kwargs: decodes.append(1) or original(*args, **kwargs)
+    try:
+        with pytest.raises(GenerationStopped):
+            backend.generate(_request(frames=_frames_for(backend)), _ignore, lambda: True)
+        with pytest.raises(GenerationStopped):
+            backend.generate(_request(frames=_frames_for(backend)), _ignore,
+                             iter([False, True, True]).__next__)
+    finally:
+        del vae.decode
+    assert decodes == []
+
+
 def test_stop_before_start_renders_nothing(backend: DiffusersBackend) -> None:
     steps: list[tuple[int, int]] = []
 
@@ -103,9 +123,11 @@ def test_stop_before_start_renders_nothing(backend: DiffusersBackend) -> None:
 
 
 def test_family_auto_is_detected_from_pipeline_class(models_dir: Path) -> None:
+    assert set(MODELS) == set(BUILTIN_MODELS)
     for name, (_, family) in MODELS.items():
         folder = ensure_builtin_model(name, models_dir)
         assert _load(folder, models_dir).family.name == family
+        assert family_for_preset(PresetConfig(model=f"builtin:{name}")).name == family
 
 
 def test_configured_family_overrides_detection(models_dir: Path) -> None:
@@ -118,17 +140,40 @@ def test_configured_family_overrides_detection(models_dir: Path) -> None:
     assert clip.shape == (5, 48, 48, 3)
 
 
-def test_wan_request_is_rounded_to_family(
-    models_dir: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("name", "frames", "size", "shape", "notes"),
+    [
+        ("tiny-wan", 6, 30, (5, 32, 32, 3), [
+            "size 30x30 rounded to 32x32 (multiples of 16)",
+            "frames 6 rounded to 5 (4k+1 frames)",
+        ]),
+        # 13 frames, 4k+1, would come back from CogVideoX's VAE as 16.
+        ("tiny-cogvideox", 13, 36, (17, 32, 32, 3), [
+            "size 36x36 rounded to 32x32 (multiples of 16)",
+            "frames 13 rounded to 17 (8k+1 frames)",
+        ]),
+        ("tiny-hunyuan", 7, 36, (9, 32, 32, 3), [
+            "size 36x36 rounded to 32x32 (multiples of 16)",
+            "frames 7 rounded to 9 (4k+1 frames)",
+        ]),
+        ("tiny-animatediff", 40, 30, (32, 32, 32, 3), [
+            "size 30x30 rounded to 32x32 (multiples of 8)",
+            "frames 40 rounded to 32 (at most 32 frames)",
+        ]),
+    ],
+)
+def test_request_is_rounded_to_family(
+    name: str, frames: int, size: int, shape: tuple[int, ...], notes: list[str],
+    models_dir: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    backend = _load(ensure_builtin_model("tiny-wan", models_dir), models_dir)
+    backend = _load(ensure_builtin_model(name, models_dir), models_dir)
     caplog.set_level(logging.DEBUG, logger="generator.backends.diffusers_backend")
 
-    clip = backend.generate(_request(frames=6, width=30, height=30), _ignore, _never)
+    clip = backend.generate(_request(frames=frames, width=size, height=size), _ignore, _never)
 
-    assert clip.shape == (5, 32, 32, 3)
-    assert "size 30x30 rounded to 32x32 (multiples of 16)" in caplog.text
-    assert "frames 6 rounded to 5 (4k+1 frames)" in caplog.text
+    assert clip.shape == shape
+    for note in notes:
+        assert note in caplog.text
 
 
 def test_builtin_model_is_built_on_first_use_then_reused(tmp_path: Path) -> None:
@@ -183,3 +228,14 @@ def test_float_frames_are_scaled_and_clipped() -> None:
     batch = np.array([[[[[0.0, 0.5, 1.2]]]]], dtype=np.float32)  # (1, 1, 1, 1, 3)
 
     assert to_uint8_frames(batch).tolist() == [[[[0, 128, 255]]]]
+
+
+def test_cogvideox_uses_dynamic_cfg_with_the_dpm_scheduler_only(models_dir: Path) -> None:
+    from diffusers import CogVideoXDPMScheduler
+
+    backend = _load(ensure_builtin_model("tiny-cogvideox", models_dir), models_dir)
+    assert backend._call_kwargs(_request(frames=9))["use_dynamic_cfg"] is False
+    pipe = backend.pipe
+    pipe.scheduler = CogVideoXDPMScheduler.from_config(pipe.scheduler.config)
+    assert backend._call_kwargs(_request(frames=9))["use_dynamic_cfg"] is True
+    assert backend.generate(_request(frames=9), _ignore, _never).shape == (9, 32, 32, 3)

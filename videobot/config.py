@@ -74,6 +74,19 @@ class WorkerConfig:
     devices: tuple[str, ...] = ("cpu",)
     restart_delay_seconds: float = 1.0
     shutdown_grace_seconds: float = 30.0
+    #: The presets these workers take jobs for; empty: every configured preset.
+    presets: tuple[str, ...] = ()
+    #: May one worker unload its model to load another preset's? Otherwise a worker keeps its
+    #: first preset (the default one, if it serves it) and takes only that preset's jobs.
+    switch_presets: bool = False
+    #: Render one step at start, so that the first job does not pay for compilation.
+    warm_up: bool = True
+
+    def served_presets(self, config: Config) -> tuple[str, ...]:
+        """The presets these workers take, the default first: the one a worker loads first."""
+        served = self.presets or tuple(config.presets)
+        first = [config.default_preset] if config.default_preset in served else []
+        return tuple(first + [name for name in served if name not in first])
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,26 @@ class PresetConfig:
     notice: str = ""
     cost_factor: float = 1.0
     nsfw: bool = False
+    #: AnimateDiff: the motion adapter (hub id or folder) added to `model`, a Stable
+    #: Diffusion 1.5 checkpoint.
+    motion_adapter: str = ""
+    # Memory and speed (diffusers presets; README, "Real models on a GPU").
+    offload: str = "none"
+    group_offload_blocks: int = 1
+    vae_tiling: bool = False
+    vae_slicing: bool = False
+    fp8_weights: bool = False
+    compile: str = "none"
+    attention_backend: str = ""
+    cache: str = "none"
+    cache_threshold: float = 0.1
+    #: Extra keyword arguments of the pipeline call (e.g. LTX's decode_timestep).
+    pipeline_args: Mapping[str, str | int | float | bool] = field(
+        default_factory=lambda: MappingProxyType({}))
+    #: A render running longer is stopped at its next step and failed with a message.
+    time_limit_seconds: float = 900.0
+    #: On out-of-memory, retry once with VAE tiling (then model offload) before failing.
+    oom_fallback: bool = True
 
 
 @dataclass(frozen=True)
@@ -173,6 +206,8 @@ class ModerationConfig:
 class LoggingConfig:
     level: str = "INFO"
 
+
+_DIFFUSERS_DEFAULTS = PresetConfig()
 
 DEMO_PRESET = PresetConfig(
     name="demo", backend="demo", model="builtin:demo", family="demo", width=256, height=256,
@@ -327,6 +362,12 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: must be a list of strings")
         return tuple(value)
+    if hint == Mapping[str, str | int | float | bool]:
+        if not isinstance(value, dict) or not all(
+            isinstance(v, str | int | float | bool) for v in value.values()
+        ):
+            raise ConfigError(f"{where}: must be a table of strings, numbers or booleans")
+        return MappingProxyType(dict(value))
     if hint == tuple[int, ...]:
         if not isinstance(value, list) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in value
@@ -371,6 +412,10 @@ def _validate(config: Config) -> None:
         raise ConfigError("storage.keep_clips_days: retention periods must be zero or more")
     if not config.worker.devices:
         raise ConfigError("worker.devices: must name at least one device")
+    for name in config.worker.presets:
+        if name not in config.presets:
+            raise ConfigError(f"worker.presets: no preset named {name!r} "
+                              f"(have: {', '.join(sorted(config.presets))})")
     if config.logging.level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("logging.level: must be one of DEBUG, INFO, WARNING, ERROR")
     _validate_quotas(config.quotas)
@@ -457,6 +502,37 @@ def _validate_preset(preset: PresetConfig) -> None:
         )
     if not preset.model:
         raise ConfigError(f"{where}.model: must name a hub id, a local folder or builtin:NAME")
+    _validate_preset_speed(preset, where)
+
+
+#: The choices of the memory and speed keys of a preset.
+OFFLOAD_CHOICES = ("none", "model", "sequential", "group")
+COMPILE_CHOICES = ("none", "regional", "full")
+CACHE_CHOICES = ("none", "first-block", "pyramid", "faster")
+
+
+def _validate_preset_speed(preset: PresetConfig, where: str) -> None:
+    for key, choices in (("offload", OFFLOAD_CHOICES), ("compile", COMPILE_CHOICES),
+                         ("cache", CACHE_CHOICES)):
+        if getattr(preset, key) not in choices:
+            raise ConfigError(f"{where}.{key}: must be one of {', '.join(choices)}, "
+                              f"not {getattr(preset, key)!r}")
+    _positive(preset.group_offload_blocks, f"{where}.group_offload_blocks")
+    _positive(preset.time_limit_seconds, f"{where}.time_limit_seconds")
+    if not 0 < preset.cache_threshold < 1:
+        raise ConfigError(f"{where}.cache_threshold: must be between 0 and 1, "
+                          f"not {preset.cache_threshold:g}")
+    if preset.backend == "demo":
+        changed = [key for key in _SPEED_KEYS
+                   if getattr(preset, key) != getattr(_DIFFUSERS_DEFAULTS, key)]
+        if changed:
+            raise ConfigError(f"{where}.{changed[0]}: only diffusers presets take the memory "
+                              "and speed options")
+
+
+_SPEED_KEYS = ("motion_adapter", "offload", "group_offload_blocks", "vae_tiling", "vae_slicing",
+               "fp8_weights", "compile", "attention_backend", "cache", "cache_threshold",
+               "pipeline_args")
 
 
 def _validate_preset_defaults(preset: PresetConfig, where: str) -> None:

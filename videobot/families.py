@@ -16,14 +16,15 @@ from videobot.params import RenderRequest
 
 @dataclass(frozen=True)
 class Family:
-    """A model family's shape rules: frames = frame_multiple * k + frame_offset, sizes a
-    multiple of size_multiple."""
+    """A model family's shape rules: frames = frame_multiple * k + frame_offset (at most
+    max_frames), sizes a multiple of size_multiple."""
 
     name: str
     size_multiple: int = 8
     frame_multiple: int = 1
     frame_offset: int = 0
     fixed_frames: int | None = None
+    max_frames: int | None = None
 
 
 FAMILIES: dict[str, Family] = {
@@ -31,10 +32,15 @@ FAMILIES: dict[str, Family] = {
     for family in (
         Family("generic", size_multiple=8),
         Family("text-to-video-sd", size_multiple=8),
-        Family("animatediff", size_multiple=8),
+        # The motion modules' position embeddings cover 32 frames (`motion_max_seq_length`).
+        Family("animatediff", size_multiple=8, max_frames=32),
         Family("wan", size_multiple=16, frame_multiple=4, frame_offset=1),
+        # Wan 2.2 TI2V 5B: its VAE compresses 16x (not 8x), so sizes are multiples of 32.
+        Family("wan-5b", size_multiple=32, frame_multiple=4, frame_offset=1),
         Family("ltx", size_multiple=32, frame_multiple=8, frame_offset=1),
-        Family("cogvideox", size_multiple=16, frame_multiple=4, frame_offset=1),
+        # 4k+1 frames with k odd make an even number of latent frames, which the VAE (that
+        # decodes them in pairs) turns into 4k+4 frames: only 8k+1 come back whole.
+        Family("cogvideox", size_multiple=16, frame_multiple=8, frame_offset=1),
         Family("hunyuan", size_multiple=16, frame_multiple=4, frame_offset=1),
         Family("demo", size_multiple=8),
     )
@@ -57,6 +63,9 @@ BUILTIN_FAMILIES: dict[str, str] = {
     "tiny-text-to-video-sd": "text-to-video-sd",
     "tiny-wan": "wan",
     "tiny-ltx": "ltx",
+    "tiny-cogvideox": "cogvideox",
+    "tiny-hunyuan": "hunyuan",
+    "tiny-animatediff": "animatediff",
     "demo": "demo",
 }
 
@@ -89,12 +98,7 @@ def round_to_family(request: RenderRequest, family: Family) -> tuple[RenderReque
         )
     frames = _round_frames(request.frames, family)
     if frames != request.frames:
-        rule = (
-            f"{family.fixed_frames} frames only"
-            if family.fixed_frames
-            else f"{family.frame_multiple}k+{family.frame_offset} frames"
-        )
-        notes.append(f"frames {request.frames} rounded to {frames} ({rule})")
+        notes.append(f"frames {request.frames} rounded to {frames} ({_frame_rule(family)})")
     return request.replace(width=width, height=height, frames=frames), notes
 
 
@@ -106,4 +110,16 @@ def _round_frames(frames: int, family: Family) -> int:
     if family.fixed_frames:
         return family.fixed_frames
     k = max(1, round((frames - family.frame_offset) / family.frame_multiple))
+    if family.max_frames is not None:
+        k = min(k, (family.max_frames - family.frame_offset) // family.frame_multiple)
     return k * family.frame_multiple + family.frame_offset
+
+
+def _frame_rule(family: Family) -> str:
+    if family.fixed_frames:
+        return f"{family.fixed_frames} frames only"
+    rule = f"{family.frame_multiple}k+{family.frame_offset} frames"
+    if family.max_frames is None:
+        return rule
+    limit = f"at most {family.max_frames} frames"
+    return limit if family.frame_multiple == 1 else f"{rule}, {limit}"

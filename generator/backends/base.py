@@ -22,6 +22,14 @@ class GenerationStopped(Exception):
     """The render was stopped on request before it finished."""
 
 
+class GenerationFailed(Exception):
+    """The render cannot be done, for a reason the user is told (`reason`)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Backend(Protocol):
     """A loaded model. Made once per worker process and kept across jobs."""
 

@@ -7,7 +7,6 @@ pipelines such as `TextToVideoSDPipeline`).
 
 from __future__ import annotations
 
-import gc
 import inspect
 import logging
 from importlib.metadata import version
@@ -18,7 +17,14 @@ import numpy as np
 import torch
 from diffusers import DiffusionPipeline
 
-from generator.backends.base import Frames, GenerationStopped, OnStep, ShouldStop
+from generator.backends.base import (
+    Frames,
+    GenerationFailed,
+    GenerationStopped,
+    OnStep,
+    ShouldStop,
+)
+from generator.backends.speedups import apply_speedups, free_memory, lighten
 from generator.backends.tiny_models import ensure_builtin_model
 from videobot.config import PresetConfig
 from videobot.families import FAMILIES, PIPELINE_FAMILIES, Family, round_to_family
@@ -34,12 +40,23 @@ _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch
 class DiffusersBackend:
     """A diffusers pipeline loaded on one device, kept across jobs."""
 
-    def __init__(self, pipe: Any, *, family: Family, device: str) -> None:
+    def __init__(self, pipe: Any, *, family: Family, device: str,
+                 preset: PresetConfig | None = None) -> None:
         # `Any`: each pipeline class has its own `__call__`; `DiffusionPipeline` declares none.
         self._pipe: Any = pipe
         self._device = device
         self.family = family
+        self._preset = preset or PresetConfig()
         self._parameters = frozenset(inspect.signature(pipe.__call__).parameters)
+        unknown = sorted(set(self._preset.pipeline_args) - self._parameters)
+        if unknown:
+            raise ValueError(f"preset {self._preset.name}: pipeline_args.{unknown[0]}: "
+                             f"{type(pipe).__name__} takes no such argument")
+
+    @property
+    def pipe(self) -> Any:
+        """The loaded pipeline (for inspection: tests, `bench/gpu.py`)."""
+        return self._pipeline()
 
     @classmethod
     def load(cls, preset: PresetConfig, *, device: str, models_dir: Path) -> DiffusersBackend:
@@ -47,13 +64,14 @@ class DiffusersBackend:
         source = resolve_model(preset.model, models_dir)
         dtype = _torch_dtype(preset.dtype, device)
         _quiet_loading()
-        pipe = DiffusionPipeline.from_pretrained(source, **{_DTYPE_KWARG: dtype})
-        pipe = pipe.to(device)
+        pipe = _from_pretrained(preset, source, dtype, models_dir)
         pipe.set_progress_bar_config(disable=True)
         family = pipeline_family(pipe, preset.family)
-        log.info("loaded %s (%s, family %s) on %s", preset.model, type(pipe).__name__,
-                 family.name, device)
-        return cls(pipe, family=family, device=device)
+        backend = cls(pipe, family=family, device=device, preset=preset)
+        applied = apply_speedups(pipe, preset, device)
+        log.info("loaded %s (%s, family %s): %s", preset.model, type(pipe).__name__,
+                 family.name, ", ".join(applied))
+        return backend
 
     def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop) -> Frames:
         """Render `request`; raise `GenerationStopped` if `should_stop` turns true first."""
@@ -61,21 +79,40 @@ class DiffusersBackend:
         request, notes = round_to_family(request, self.family)
         if notes:
             log.debug("request rounded again in the backend: %s", "; ".join(notes))
-        if should_stop():
-            raise GenerationStopped()
-        progress = _Progress(pipe, request.steps, on_step, should_stop)
-        kwargs = self._call_kwargs(request) | self._progress_kwargs(progress)
-        output = pipe(**kwargs)
-        if progress.stopped:
-            raise GenerationStopped()
-        return to_uint8_frames(output.frames)
+        try:
+            return self._render(pipe, request, on_step, should_stop)
+        except torch.OutOfMemoryError:
+            log.warning("out of memory rendering %s frames at %sx%s", request.frames,
+                        request.width, request.height)
+        # Out of the handler, so that the traceback's frames (and their tensors) are gone.
+        free_memory()
+        measure = lighten(pipe, self._device) if self._preset.oom_fallback else None
+        if measure is None:
+            raise GenerationFailed(out_of_memory_reason(request))
+        log.warning("preset %s: retrying with %s (set it in the preset to start that way)",
+                    self._preset.name, measure)
+        try:
+            return self._render(pipe, request, on_step, should_stop)
+        except torch.OutOfMemoryError:
+            pass
+        free_memory()
+        raise GenerationFailed(out_of_memory_reason(request))
 
     def close(self) -> None:
         """Drop the pipeline and give its memory back."""
+        if self._pipe is not None:
+            self._pipe.remove_all_hooks()
         self._pipe = None
-        gc.collect()
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        free_memory()
+
+    def _render(self, pipe: Any, request: RenderRequest, on_step: OnStep,
+                should_stop: ShouldStop) -> Frames:
+        if should_stop():
+            raise GenerationStopped()
+        progress = _Progress(request.steps, on_step, should_stop)
+        kwargs = self._call_kwargs(request) | self._progress_kwargs(progress)
+        output = pipe(**kwargs)
+        return to_uint8_frames(output.frames)
 
     def _pipeline(self) -> Any:
         if self._pipe is None:
@@ -92,10 +129,16 @@ class DiffusersBackend:
             "num_inference_steps": request.steps,
             "guidance_scale": request.guidance,
             "frame_rate": request.fps,
-            "generator": torch.Generator(self._device).manual_seed(request.seed),
+            # A CPU generator: the same seed gives the same clip on any device.
+            "generator": torch.Generator("cpu").manual_seed(request.seed),
             "output_type": "np",
         }
-        return {name: value for name, value in wanted.items() if name in self._parameters}
+        if "use_dynamic_cfg" in self._parameters:
+            # CogVideoX: dynamic CFG with the DPM scheduler it was made for (5b, 1.5).
+            scheduler = type(self._pipeline().scheduler).__name__
+            wanted["use_dynamic_cfg"] = scheduler == "CogVideoXDPMScheduler"
+        taken = {name: value for name, value in wanted.items() if name in self._parameters}
+        return taken | dict(self._preset.pipeline_args)
 
     def _progress_kwargs(self, progress: _Progress) -> dict[str, Any]:
         if "callback_on_step_end" in self._parameters:
@@ -108,25 +151,22 @@ class DiffusersBackend:
 
 
 class _Progress:
-    """Forwards a pipeline's step callbacks to `on_step`, and stops it when asked to."""
+    """Forwards a pipeline's step callbacks to `on_step`, and stops it when asked to.
 
-    def __init__(self, pipe: Any, steps: int, on_step: OnStep,
-                 should_stop: ShouldStop) -> None:
-        self._pipe = pipe
+    A stop raises out of the callback rather than setting the pipelines' `interrupt` flag:
+    an interrupted pipeline still decodes the whole latent video, which on a real model costs
+    seconds that a cancel or a time limit should not wait for."""
+
+    def __init__(self, steps: int, on_step: OnStep, should_stop: ShouldStop) -> None:
         self._steps = steps
         self._on_step = on_step
         self._should_stop = should_stop
-        # Pipelines with an `interrupt` property skip their remaining steps when it is set;
-        # the others are stopped by raising out of the callback.
-        self._can_interrupt = isinstance(getattr(type(pipe), "interrupt", None), property)
-        self.stopped = False
 
     def on_step_end(self, pipe: Any, i: int, t: Any,
                     callback_kwargs: dict[str, Any]) -> dict[str, Any]:
         """`callback_on_step_end`: must hand back the tensors it was given."""
-        if not self.stopped:
-            total = getattr(pipe, "num_timesteps", None) or self._steps
-            self._step(min(i + 1, total), total)
+        total = getattr(pipe, "num_timesteps", None) or self._steps
+        self._step(min(i + 1, total), total)
         return callback_kwargs
 
     def on_legacy_step(self, i: int, t: Any, latents: torch.Tensor) -> None:
@@ -136,10 +176,12 @@ class _Progress:
     def _step(self, step: int, total: int) -> None:
         self._on_step(step, total)
         if self._should_stop():
-            self.stopped = True
-            if not self._can_interrupt:
-                raise GenerationStopped()
-            self._pipe._interrupt = True
+            raise GenerationStopped()
+
+
+def out_of_memory_reason(request: RenderRequest) -> str:
+    return (f"the GPU ran out of memory for {request.frames} frames at "
+            f"{request.width}x{request.height}; try fewer frames or a smaller size")
 
 
 def resolve_model(model: str, models_dir: Path) -> str:
@@ -169,6 +211,20 @@ def to_uint8_frames(frames: Any) -> Frames:
     if array.ndim != 4 or array.shape[-1] != 3:
         raise ValueError(f"expected frames of shape (T, H, W, 3), got {array.shape}")
     return array
+
+
+def _from_pretrained(preset: PresetConfig, source: str, dtype: torch.dtype,
+                     models_dir: Path) -> Any:
+    """The pipeline a model folder names, or for AnimateDiff a Stable Diffusion checkpoint
+    with the preset's motion adapter added."""
+    if not preset.motion_adapter:
+        return DiffusionPipeline.from_pretrained(source, **{_DTYPE_KWARG: dtype})
+    from diffusers import AnimateDiffPipeline, MotionAdapter
+
+    adapter = MotionAdapter.from_pretrained(resolve_model(preset.motion_adapter, models_dir),
+                                            **{_DTYPE_KWARG: dtype})
+    return AnimateDiffPipeline.from_pretrained(source, motion_adapter=adapter,
+                                               **{_DTYPE_KWARG: dtype})
 
 
 def _torch_dtype(name: str, device: str) -> torch.dtype:

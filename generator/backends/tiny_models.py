@@ -8,6 +8,7 @@ reproducible; the tokenizers are made from generated vocabularies, never downloa
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -16,24 +17,37 @@ from typing import Any
 
 import torch
 from diffusers import (
+    AnimateDiffPipeline,
     AutoencoderKL,
+    AutoencoderKLCogVideoX,
+    AutoencoderKLHunyuanVideo,
     AutoencoderKLLTXVideo,
     AutoencoderKLWan,
+    CogVideoXDDIMScheduler,
+    CogVideoXPipeline,
+    CogVideoXTransformer3DModel,
     DDIMScheduler,
     FlowMatchEulerDiscreteScheduler,
+    HunyuanVideoPipeline,
+    HunyuanVideoTransformer3DModel,
     LTXPipeline,
     LTXVideoTransformer3DModel,
+    MotionAdapter,
     TextToVideoSDPipeline,
+    UNet2DConditionModel,
     UNet3DConditionModel,
     WanPipeline,
     WanTransformer3DModel,
 )
-from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
-from tokenizers.models import WordLevel
+from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video import DEFAULT_PROMPT_TEMPLATE
+from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+from tokenizers.models import WordLevel, WordPiece
 from transformers import (
     CLIPTextConfig,
     CLIPTextModel,
     CLIPTokenizer,
+    LlamaConfig,
+    LlamaModel,
     PreTrainedTokenizerFast,
     T5Config,
     T5EncoderModel,
@@ -41,6 +55,8 @@ from transformers import (
 
 _SEED = 0
 _T5_DIM = 32
+_CLIP_DIM = 4
+_LLAMA_DIM = 16
 
 
 def build_tiny_text_to_video_sd(path: Path) -> Path:
@@ -54,7 +70,7 @@ def build_tiny_text_to_video_sd(path: Path) -> Path:
         out_channels=4,
         down_block_types=("CrossAttnDownBlock3D", "DownBlock3D"),
         up_block_types=("UpBlock3D", "CrossAttnUpBlock3D"),
-        cross_attention_dim=4,
+        cross_attention_dim=_CLIP_DIM,
         attention_head_dim=4,
         norm_num_groups=2,
     )
@@ -65,19 +81,7 @@ def build_tiny_text_to_video_sd(path: Path) -> Path:
         clip_sample=False,
         set_alpha_to_one=False,
     )
-    vae = AutoencoderKL(
-        # Four blocks: 8x spatial compression like the real model, which keeps the UNet's
-        # spatial attention small (8x8 latents for a 64x64 clip).
-        block_out_channels=(4, 4, 4, 4),
-        layers_per_block=1,
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        latent_channels=4,
-        sample_size=32,
-        norm_num_groups=2,
-    )
+    vae = _sd_vae()
     tokenizer = _clip_tokenizer()
     text_encoder = CLIPTextModel(_clip_text_config(len(tokenizer), tokenizer))
     pipe = TextToVideoSDPipeline(
@@ -161,11 +165,148 @@ def build_tiny_ltx(path: Path) -> Path:
     return _save(pipe, path)
 
 
+def build_tiny_cogvideox(path: Path) -> Path:
+    """Save a tiny random `CogVideoXPipeline` (CogVideoX 1.0 transformer and VAE, DDIM, T5)."""
+    torch.manual_seed(_SEED)
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=2,
+        attention_head_dim=8,
+        in_channels=4,
+        out_channels=4,
+        time_embed_dim=2,
+        text_embed_dim=_T5_DIM,
+        num_layers=1,
+        # The latent size its position embeddings are made for; other sizes get theirs made
+        # on the fly. The text length stays at 226, the pipeline's `max_sequence_length`.
+        sample_width=4,
+        sample_height=4,
+        sample_frames=9,
+        patch_size=2,
+    )
+    # 8x spatial and 4x temporal compression, as in CogVideoX.
+    vae = AutoencoderKLCogVideoX(
+        block_out_channels=(8, 8, 8, 8),
+        latent_channels=4,
+        layers_per_block=1,
+        norm_num_groups=2,
+        temporal_compression_ratio=4,
+    )
+    # CogVideoX-2b's scheduler.
+    scheduler = CogVideoXDDIMScheduler(
+        clip_sample=False,
+        prediction_type="v_prediction",
+        rescale_betas_zero_snr=True,
+        timestep_spacing="trailing",
+    )
+    tokenizer = _t5_tokenizer()
+    pipe = CogVideoXPipeline(
+        tokenizer=tokenizer,
+        text_encoder=T5EncoderModel(_t5_config(len(tokenizer))),
+        vae=vae,
+        transformer=transformer,
+        scheduler=scheduler,
+    )
+    return _save(pipe, path)
+
+
+def build_tiny_hunyuan(path: Path) -> Path:
+    """Save a tiny random `HunyuanVideoPipeline` (HunyuanVideo transformer and VAE, flow
+    matching, a Llama text encoder and a CLIP one for the pooled embedding)."""
+    torch.manual_seed(_SEED)
+    transformer = HunyuanVideoTransformer3DModel(
+        in_channels=4,
+        out_channels=4,
+        num_attention_heads=2,
+        attention_head_dim=10,
+        num_layers=1,
+        num_single_layers=1,
+        num_refiner_layers=1,
+        patch_size=2,
+        patch_size_t=1,
+        guidance_embeds=True,
+        text_embed_dim=_LLAMA_DIM,
+        pooled_projection_dim=_CLIP_DIM,
+        rope_axes_dim=(2, 4, 4),
+    )
+    # 8x spatial and 4x temporal compression, as in HunyuanVideo.
+    vae = AutoencoderKLHunyuanVideo(
+        latent_channels=4,
+        block_out_channels=(8, 8, 8, 8),
+        layers_per_block=1,
+        norm_num_groups=4,
+        spatial_compression_ratio=8,
+        temporal_compression_ratio=4,
+    )
+    tokenizer = _llama_tokenizer()
+    clip_tokenizer = _clip_tokenizer()
+    pipe = HunyuanVideoPipeline(
+        text_encoder=LlamaModel(_llama_config(tokenizer)),
+        tokenizer=tokenizer,
+        transformer=transformer,
+        vae=vae,
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
+        text_encoder_2=CLIPTextModel(_clip_text_config(len(clip_tokenizer), clip_tokenizer)),
+        tokenizer_2=clip_tokenizer,
+    )
+    return _save(pipe, path)
+
+
+def build_tiny_animatediff(path: Path) -> Path:
+    """Save a tiny random `AnimateDiffPipeline` (2D UNet with a motion adapter, DDIM, CLIP)."""
+    return _save(AnimateDiffPipeline(**tiny_animatediff_parts()), path)
+
+
+def tiny_animatediff_parts() -> dict[str, Any]:
+    """The components of the tiny AnimateDiff pipeline: a Stable Diffusion 1.5-shaped set
+    (`vae`, `text_encoder`, `tokenizer`, `unet`, `scheduler`) plus a `motion_adapter`."""
+    torch.manual_seed(_SEED)
+    block_out_channels = (4, 8)
+    unet = UNet2DConditionModel(
+        block_out_channels=block_out_channels,
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=_CLIP_DIM,
+        attention_head_dim=4,
+        norm_num_groups=2,
+    )
+    motion_adapter = MotionAdapter(
+        block_out_channels=block_out_channels,
+        motion_layers_per_block=1,
+        motion_num_attention_heads=2,
+        motion_norm_num_groups=2,
+    )
+    # The scheduler settings AnimateDiff is documented with.
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="linear",
+        clip_sample=False,
+        timestep_spacing="linspace",
+        steps_offset=1,
+    )
+    tokenizer = _clip_tokenizer()
+    return {
+        "vae": _sd_vae(),
+        "text_encoder": CLIPTextModel(_clip_text_config(len(tokenizer), tokenizer)),
+        "tokenizer": tokenizer,
+        "unet": unet,
+        "motion_adapter": motion_adapter,
+        "scheduler": scheduler,
+    }
+
+
 #: Name (as in `model = "builtin:NAME"`) -> builder.
 BUILTIN_MODELS: dict[str, Callable[[Path], Path]] = {
     "tiny-text-to-video-sd": build_tiny_text_to_video_sd,
     "tiny-wan": build_tiny_wan,
     "tiny-ltx": build_tiny_ltx,
+    "tiny-cogvideox": build_tiny_cogvideox,
+    "tiny-hunyuan": build_tiny_hunyuan,
+    "tiny-animatediff": build_tiny_animatediff,
 }
 
 
@@ -207,6 +348,22 @@ def _save(pipe: Any, path: Path) -> Path:
     return path
 
 
+def _sd_vae() -> AutoencoderKL:
+    """A Stable Diffusion style image VAE. Four blocks: 8x spatial compression like the real
+    one, which keeps the UNet's spatial attention small (8x8 latents for a 64x64 clip)."""
+    return AutoencoderKL(
+        block_out_channels=(4, 4, 4, 4),
+        layers_per_block=1,
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=4,
+        sample_size=32,
+        norm_num_groups=2,
+    )
+
+
 def _clip_tokenizer() -> CLIPTokenizer:
     """A byte-level BPE CLIP tokenizer with no merges: every byte is a token, with and
     without the end-of-word suffix."""
@@ -223,7 +380,7 @@ def _clip_text_config(vocab_size: int, tokenizer: CLIPTokenizer) -> CLIPTextConf
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        hidden_size=4,
+        hidden_size=_CLIP_DIM,
         intermediate_size=16,
         layer_norm_eps=1e-05,
         num_attention_heads=2,
@@ -282,4 +439,84 @@ def _t5_config(vocab_size: int) -> T5Config:
         relative_attention_num_buckets=8,
         pad_token_id=0,
         eos_token_id=1,
+    )
+
+
+#: Llama 3's pre-tokenizer split: contractions, words, numbers of up to three digits,
+#: punctuation, newlines, spaces.
+_LLAMA3_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
+    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+_LLAMA3_SPECIALS = (
+    "<|begin_of_text|>",
+    "<|end_of_text|>",
+    "<|start_header_id|>",
+    "<|end_header_id|>",
+    "<|eot_id|>",
+)
+
+
+def _llama_tokenizer() -> PreTrainedTokenizerFast:
+    """A stand-in for HunyuanVideo's Llama 3 tokenizer that works with the pipeline's default
+    prompt template.
+
+    The pipeline wraps the prompt in a chat template and crops its first `crop_start` (95)
+    tokens, the system part, off the embeddings. So every piece of that template (split as
+    Llama 3 splits text) is one token here, which makes the system part 95 tokens long as
+    with the real tokenizer; anything else is spelt out byte by byte.
+    """
+    pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_LLAMA3_SPLIT), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    template = str(DEFAULT_PROMPT_TEMPLATE["template"])
+    specials = "|".join(re.escape(token) for token in _LLAMA3_SPECIALS)
+    words = [
+        piece
+        for text in re.split(specials, template.format(""))
+        for piece, _ in pre_tokenizer.pre_tokenize_str(text)
+    ]
+    symbols = list(_bytes_to_unicode().values())
+    vocab: dict[str, int] = {}
+    for token in [*symbols, *(f"##{s}" for s in symbols), *words, "<unk>", *_LLAMA3_SPECIALS]:
+        vocab.setdefault(token, len(vocab))
+    # WordPiece: a template word is matched whole, any other piece falls back to its bytes
+    # (pieces over 100 bytes become <unk>).
+    backend = Tokenizer(WordPiece(vocab=vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizer
+    backend.decoder = decoders.Sequence([decoders.Replace("##", ""), decoders.ByteLevel()])
+    backend.post_processor = processors.TemplateProcessing(
+        single="<|begin_of_text|> $A",
+        pair="<|begin_of_text|> $A <|begin_of_text|> $B",
+        special_tokens=[("<|begin_of_text|>", vocab["<|begin_of_text|>"])],
+    )
+    backend.add_special_tokens(["<unk>", *_LLAMA3_SPECIALS])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        bos_token="<|begin_of_text|>",
+        eos_token="<|end_of_text|>",
+        pad_token="<|end_of_text|>",
+        unk_token="<unk>",
+        model_max_length=2048,
+    )
+    system_part = template[: template.index("{}")]
+    if len(tokenizer(system_part).input_ids) != DEFAULT_PROMPT_TEMPLATE["crop_start"]:
+        raise RuntimeError("the stand-in Llama tokenizer no longer fits HunyuanVideo's template")
+    return tokenizer
+
+
+def _llama_config(tokenizer: PreTrainedTokenizerFast) -> LlamaConfig:
+    return LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=_LLAMA_DIM,
+        intermediate_size=37,
+        num_attention_heads=4,
+        # The pipeline takes the hidden states two layers before the last: those of layer 1.
+        num_hidden_layers=3,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
     )
