@@ -1,7 +1,7 @@
 """Fair scheduling: the next job goes to the user with the fewest running jobs, then the one
-served least recently, then the oldest job. The claim orders by these keys in SQL; queue
-positions replay the same choice in Python, so that what users are told matches what the
-workers do."""
+served least recently, then the oldest job. The claim orders by these keys in SQL; `fair_order`
+replays the same choice in Python, and queue positions count it in SQL (`position_query`,
+checked against the replay), so that what users are told matches what the workers do."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import Select, bindparam, case, func, literal, select, true, tuple_
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -81,3 +82,48 @@ def _key(user: int, head: Waiting, running: dict[int, int],
     # A user served in this replay was served after every real start: (1, n) > (0, time).
     served_at = (1, served) if served else (0, last_served.get(user, NEVER))
     return (running.get(user, 0), served_at, head.created_at, head.job_id, user)
+
+
+@cache
+def position_query() -> Select[Any]:
+    """The queue position (1 for the next claim) of the waiting job `:job_id`, or NULL when it
+    is not waiting: `fair_order`'s answer, counted in one statement instead of replayed.
+
+    The replay serves in rounds: the `m`-th waiting job (from 0) of a user with `r` jobs
+    rendering is served in round `r + m`. Within a round, jobs go by `m`, then by when their
+    owner was last served, then by the owner's first waiting job. So the `k`-th waiting job of
+    user `u` comes after `k` jobs of `u` and, of each other user `v` with `q` waiting jobs,
+    after `min(q, max(0, r_u + k - r_v + t))`, where the tie `t` is 1 when `v`'s job of that
+    round goes first: `(-r_v, last served, first job)` sorts before `u`'s.
+    """
+    turns = select(
+        Job.id, Job.user_id, Job.created_at,
+        func.row_number().over(partition_by=Job.user_id, order_by=(Job.created_at, Job.id))
+        .label("turn"),
+        func.count().over(partition_by=Job.user_id).label("waiting"),
+    ).where(Job.status == JobStatus.QUEUED, Job.cancel_requested.is_(False)).cte("turns")
+    other = aliased(Job)
+    heads = select(
+        turns.c.user_id, turns.c.waiting, turns.c.created_at, turns.c.id,
+        select(func.count()).select_from(other)
+        .where(other.user_id == turns.c.user_id, other.status == JobStatus.RUNNING)
+        .scalar_subquery().label("running"),
+        func.coalesce(
+            select(func.max(other.started_at)).where(other.user_id == turns.c.user_id)
+            .scalar_subquery(),
+            literal(NEVER, UTCDateTime()),
+        ).label("served"),
+    ).where(turns.c.turn == 1).cte("heads")
+    me = (
+        select(heads, (turns.c.turn - 1).label("ahead"))
+        .join_from(turns, heads, heads.c.user_id == turns.c.user_id)
+        .where(turns.c.id == bindparam("job_id"))
+        .cte("me")
+        .prefix_with("MATERIALIZED")  # else SQLite looks the job up again for every user
+    )
+    # (-r_v, b_v) < (-r_u, b_u) without the minus signs: (r_u, b_v) < (r_v, b_u).
+    goes_first = tuple_(me.c.running, heads.c.served, heads.c.created_at, heads.c.id) < tuple_(
+        heads.c.running, me.c.served, me.c.created_at, me.c.id)
+    rounds = me.c.running + me.c.ahead - heads.c.running + case((goes_first, 1), else_=0)
+    ahead = case((rounds <= 0, 0), (rounds >= heads.c.waiting, heads.c.waiting), else_=rounds)
+    return select(1 + func.sum(ahead)).select_from(heads).join(me, true())

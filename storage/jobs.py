@@ -7,12 +7,31 @@ statement; every write a worker makes afterwards is fenced by (job id, attempt) 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+import json
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, or_, select, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy import (
+    JSON,
+    Integer,
+    Select,
+    String,
+    Update,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage import quotas
@@ -28,8 +47,14 @@ from storage.errors import (
     TooSoon,
     UserBanned,
 )
-from storage.fairness import Waiting, claim_order, fair_order, running_of_owner
-from storage.models import Ban, Charge, Clip, Job, JobStatus, User
+from storage.fairness import (
+    Waiting,
+    claim_order,
+    fair_order,
+    position_query,
+    running_of_owner,
+)
+from storage.models import Ban, Charge, Clip, Job, JobStatus, User, UTCDateTime
 from storage.records import ClaimedJob, ClipRecord, JobRecord
 from storage.settings import is_paused
 from storage.wakeup import EVENTS, JOBS, Signals
@@ -46,6 +71,16 @@ EXHAUSTED_ERROR = (
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A job just queued, with what its acknowledgement tells: where it waits (1 for the next
+    claim) and the owner's credits left once it is charged."""
+
+    job: JobRecord
+    position: int
+    credits_left: float
 
 
 class JobStore:
@@ -81,10 +116,9 @@ class JobStore:
         cost: float = 0.0,
     ) -> JobRecord:
         """Queue a job for `user`, refusing with `TooManyQueued` in the same transaction."""
-        job, _position = await self.submit(user, request, notes=notes,
-                                           reply_target=reply_target,
-                                           max_queued_per_user=max_queued_per_user, cost=cost)
-        return job
+        submitted = await self.submit(user, request, notes=notes, reply_target=reply_target,
+                                      max_queued_per_user=max_queued_per_user, cost=cost)
+        return submitted.job
 
     async def submit(
         self,
@@ -95,69 +129,54 @@ class JobStore:
         reply_target: dict[str, Any] | None = None,
         max_queued_per_user: int,
         cost: float = 0.0,
-    ) -> tuple[JobRecord, int]:
-        """`enqueue`, returning the job and its queue position from the one transaction (a
-        burst of commands then costs one round of the write lock each). The job's `cost` in
-        credits is charged in that transaction; every limit is checked there too."""
+    ) -> Submitted:
+        """`enqueue`, returning with the job its queue position and the credits left, from the
+        one transaction (a burst of commands then costs one round of the write lock each, of a
+        few statements). The job's `cost` in credits is charged in that transaction; every
+        limit is checked there too."""
         now = self.clock()
         async with write_transaction(self.engine) as conn:
-            user_id = await ensure_user(conn, user, now)
-            await self._check_limits(conn, user_id, now, max_queued_per_user, cost)
-            job_id = await conn.scalar(
-                insert(Job)
-                .values(
-                    user_id=user_id,
-                    platform=user.platform,
-                    status=JobStatus.QUEUED,
-                    **request.to_dict(),
-                    notes=list(notes),
-                    reply_target=reply_target or {},
-                    attempts=0,
-                    max_attempts=self.max_attempts,
-                    progress_step=0,
-                    progress_total=request.steps,
-                    cancel_requested=False,
-                    created_at=now,
-                )
-                .returning(Job.id)
-            )
-            assert job_id is not None
+            owner = await _upsert_user(conn, user, now)
+            credits = await self._check_limits(conn, owner.id, now, max_queued_per_user, cost)
+            row = (await conn.execute(_INSERT_JOB, {
+                "user_id": owner.id, "platform": user.platform, "status": JobStatus.QUEUED,
+                **request.to_dict(), "notes": list(notes), "reply_target": reply_target or {},
+                "attempts": 0, "max_attempts": self.max_attempts, "progress_step": 0,
+                "progress_total": request.steps, "cancel_requested": False, "created_at": now,
+            })).mappings().one()
             if cost > 0:
-                await quotas.charge(conn, job_id=job_id, user_id=user_id, credits=cost, now=now)
-            rows = (await conn.execute(_job_query().where(Job.id == job_id))).mappings().all()
-            position = await _position(conn, job_id)
+                await quotas.charge(conn, job_id=row["id"], user_id=owner.id, credits=cost,
+                                    now=now)
+            position = await conn.scalar(position_query(), {"job_id": row["id"]})
         await self.signals.notify(JOBS)
-        return _record(rows[0]), position
+        job = _record({**row, "platform_user_id": user.platform_user_id,
+                       "display_name": owner.display_name, "video_path": None, "cost": cost})
+        assert position is not None  # the job is waiting: nothing else saw it yet
+        return Submitted(job, int(position), credits.after(cost).left)
 
     async def _check_limits(self, conn: AsyncConnection, user_id: int, now: datetime,
-                            max_queued_per_user: int, cost: float) -> None:
-        """Refuse a submission that breaks a limit, naming it and when it frees up."""
-        ban = await conn.scalar(select(Ban.reason).where(Ban.user_id == user_id))
-        if ban is not None:
-            raise UserBanned(ban)
-        mine = await conn.scalar(
-            select(func.count()).select_from(Job)
-            .where(Job.user_id == user_id, Job.status.in_(_ACTIVE))
-        )
-        if (mine or 0) >= max_queued_per_user:
+                            max_queued_per_user: int, cost: float) -> quotas.Balance:
+        """Refuse a submission that breaks a limit, naming it and when it frees up; else the
+        user's credits before this job. One statement reads every limit."""
+        interval, limit = self.quotas.min_interval_seconds, self.quotas.max_queue_length
+        since = quotas.window_start(self.quotas, self.quotas.window_hours, now)
+        row = (await conn.execute(_limits_query(bool(interval), bool(limit)),
+                                  {"user_id": user_id, "since": since})).one()
+        if row.ban is not None:
+            raise UserBanned(row.ban)
+        if row.active >= max_queued_per_user:
             raise TooManyQueued(max_queued_per_user)
-        await self._check_interval(conn, user_id, now)
-        limit = self.quotas.max_queue_length
-        if limit and (await conn.scalar(
-            select(func.count()).select_from(Job).where(Job.status == JobStatus.QUEUED)
-        ) or 0) >= limit:
+        if interval and row.last_created is not None:
+            waited = (now - row.last_created).total_seconds()
+            if waited < interval:
+                raise TooSoon(interval, interval - waited)
+        if limit and row.queued >= limit:
             raise QueueFull(limit)
-        state = await quotas.quota_state(conn, user_id, self.quotas, now, needed=cost)
-        if cost > state.left + 1e-9:
+        credits = await quotas.balance(conn, row, user_id=user_id, quotas=self.quotas, now=now)
+        if cost > credits.left + 1e-9:
+            state = await quotas.quota_state(conn, user_id, self.quotas, now, needed=cost)
             raise OutOfCredits(_out_of_credits(cost, state))
-
-    async def _check_interval(self, conn: AsyncConnection, user_id: int, now: datetime) -> None:
-        interval = self.quotas.min_interval_seconds
-        if not interval:
-            return
-        last = await conn.scalar(select(func.max(Job.created_at)).where(Job.user_id == user_id))
-        if last is not None and (now - last).total_seconds() < interval:
-            raise TooSoon(interval, interval - (now - last).total_seconds())
+        return credits
 
     async def quota(self, user: UserRef) -> quotas.QuotaState:
         """A user's allowance, usage and when credits come back."""
@@ -208,10 +227,8 @@ class JobStore:
     async def queue_position(self, job_id: int) -> int | None:
         """1 for the next job to be claimed; None when the job is not waiting."""
         async with read_transaction(self.engine) as conn:
-            status = await conn.scalar(select(Job.status).where(Job.id == job_id))
-            if status != JobStatus.QUEUED:
-                return None
-            return await _position(conn, job_id)
+            position = await conn.scalar(position_query(), {"job_id": job_id})
+        return None if position is None else int(position)
 
     async def request_cancel(self, job_id: int, user: UserRef | None) -> JobRecord:
         """Cancel a queued job at once, or ask the worker to stop a running one. `user=None`
@@ -238,15 +255,14 @@ class JobStore:
         return await self.require(job_id)
 
     async def update_reply_target(self, job_id: int, **values: Any) -> None:
-        """Merge `values` into where the job's replies go (e.g. the id of the status message
-        an adapter posted), so that a restarted bot can still edit it."""
+        """Merge `values` (numbers and strings) into where the job's replies go (e.g. the id of
+        the status message an adapter posted), so that a restarted bot can still edit it. One
+        statement: the merge happens in the database."""
         async with write_transaction(self.engine) as conn:
-            current = await conn.scalar(select(Job.reply_target).where(Job.id == job_id))
-            if current is None:
-                raise JobNotFound(f"there is no job #{job_id}")
-            await conn.execute(
-                update(Job).where(Job.id == job_id).values(reply_target={**current, **values})
-            )
+            result = await conn.execute(_reply_target_merge(conn.dialect.name),
+                                        {"job_id": job_id, "patch": json.dumps(values)})
+        if result.rowcount != 1:
+            raise JobNotFound(f"there is no job #{job_id}")
 
     async def undelivered(self, platforms: Collection[str]) -> list[JobRecord]:
         """Finished jobs whose result has not reached the chat yet, oldest first."""
@@ -457,6 +473,41 @@ def _claimable(now: datetime) -> Any:
     return or_(queued, lease_expired)
 
 
+_INSERT_JOB = insert(Job).returning(*Job.__table__.c)
+
+
+@cache
+def _limits_query(interval: bool, queue_limit: bool) -> Select[Any]:
+    """Every limit a submission of `:user_id` checks, and the credits they spent since
+    `:since` (the start of the configured window), in one row."""
+    user_id = bindparam("user_id", type_=Integer)
+    mine = Job.user_id == user_id
+    columns = [
+        select(Ban.reason).where(Ban.user_id == user_id).scalar_subquery().label("ban"),
+        select(func.count()).select_from(Job).where(mine, Job.status.in_(_ACTIVE))
+        .scalar_subquery().label("active"),
+        *quotas.balance_columns(user_id, bindparam("since", type_=UTCDateTime())),
+    ]
+    if interval:
+        columns.append(select(func.max(Job.created_at)).where(mine)
+                       .scalar_subquery().label("last_created"))
+    if queue_limit:
+        columns.append(select(func.count()).select_from(Job)
+                       .where(Job.status == JobStatus.QUEUED).scalar_subquery().label("queued"))
+    return select(*columns)
+
+
+@cache
+def _reply_target_merge(dialect: str) -> Update:
+    """Job `:job_id`'s reply target with the JSON object `:patch` merged in."""
+    patch = bindparam("patch", type_=String())
+    if dialect == "postgresql":
+        merged: Any = cast(cast(Job.reply_target, JSONB).op("||")(cast(patch, JSONB)), JSON)
+    else:
+        merged = func.json_patch(Job.reply_target, patch)
+    return update(Job).where(Job.id == bindparam("job_id")).values(reply_target=merged)
+
+
 async def _fair_queue(conn: AsyncConnection) -> list[int]:
     """The waiting jobs' ids in the order fair scheduling will claim them."""
     waiting = [
@@ -476,12 +527,6 @@ async def _fair_queue(conn: AsyncConnection) -> list[int]:
     )
     return fair_order(waiting, {u: int(n) for u, n in running},
                       {u: at for u, at in served if at is not None})
-
-
-async def _position(conn: AsyncConnection, job_id: int) -> int:
-    """The queue position of a waiting job: 1 for the next to be claimed."""
-    order = await _fair_queue(conn)
-    return order.index(job_id) + 1 if job_id in order else len(order) + 1
 
 
 def _out_of_credits(cost: float, state: quotas.QuotaState) -> str:
@@ -507,20 +552,33 @@ async def ensure_user(conn: AsyncConnection, user: UserRef, now: datetime) -> in
     """The user's row id, inserting the row if needed, and locked for this transaction so
     that concurrent submissions of one user are counted one after the other (SQLite's
     BEGIN IMMEDIATE already serialises them)."""
-    identity = _identity(user)
-    insert_user = dialect_insert(conn)(User).values(
-        platform=user.platform, platform_user_id=user.platform_user_id,
-        display_name=user.display_name, created_at=now,
-    ).on_conflict_do_nothing(index_elements=["platform", "platform_user_id"])
-    await conn.execute(insert_user)
-    row = (
-        await conn.execute(select(User.id, User.display_name).where(*identity).with_for_update())
-    ).one()
-    if user.display_name and row.display_name != user.display_name:
-        await conn.execute(
-            update(User).where(User.id == row.id).values(display_name=user.display_name)
-        )
-    return int(row.id)
+    return (await _upsert_user(conn, user, now)).id
+
+
+async def _upsert_user(conn: AsyncConnection, user: UserRef, now: datetime) -> Row[Any]:
+    """`ensure_user` in one statement: (id, display name), the name updated when given."""
+    statement = _USER_UPSERTS.get(conn.dialect.name)
+    if statement is None:
+        statement = _user_upsert(conn)
+    return (await conn.execute(statement, {
+        "platform": user.platform, "platform_user_id": user.platform_user_id,
+        "display_name": user.display_name, "created_at": now,
+    })).one()
+
+
+def _user_upsert(conn: AsyncConnection) -> Any:
+    new = dialect_insert(conn)(User)
+    # Updating the row (its name, else nothing) also locks it, on PostgreSQL.
+    name = case((new.excluded.display_name == "", User.display_name),
+                else_=new.excluded.display_name)
+    statement = new.on_conflict_do_update(
+        index_elements=["platform", "platform_user_id"], set_={"display_name": name},
+    ).returning(User.id, User.display_name)
+    _USER_UPSERTS[conn.dialect.name] = statement
+    return statement
+
+
+_USER_UPSERTS: dict[str, Any] = {}
 
 
 def _identity(user: UserRef) -> tuple[Any, ...]:
@@ -536,7 +594,7 @@ def _job_query() -> Select[Any]:
     )
 
 
-def _request(row: RowMapping) -> RenderRequest:
+def _request(row: Mapping[Any, Any]) -> RenderRequest:
     return RenderRequest(
         prompt=row["prompt"], negative_prompt=row["negative_prompt"], frames=row["frames"],
         fps=row["fps"], width=row["width"], height=row["height"], steps=row["steps"],
@@ -544,7 +602,7 @@ def _request(row: RowMapping) -> RenderRequest:
     )
 
 
-def _record(row: RowMapping) -> JobRecord:
+def _record(row: Mapping[Any, Any]) -> JobRecord:
     clip = None
     if row["video_path"] is not None:
         clip = ClipRecord(

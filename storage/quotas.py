@@ -9,11 +9,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import Label
 
-from storage.models import Charge, QuotaOverride
+from storage.models import Charge, QuotaOverride, Setting
 from storage.settings import DEFAULT_CREDITS, get_setting
 from videobot.config import QuotasConfig
+
+_CHARGE = insert(Charge)
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,61 @@ class QuotaState:
 
     @property
     def left(self) -> float:
-        return max(0.0, round(self.credits - self.used, 2))
+        return _left(self.credits, self.used)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """What a submission needs to know of a user's credits: the allowance and what is spent."""
+
+    credits: float
+    used: float
+
+    @property
+    def left(self) -> float:
+        return _left(self.credits, self.used)
+
+    def after(self, cost: float) -> Balance:
+        """The balance once `cost` is charged."""
+        return Balance(self.credits, round(self.used + cost, 2))
+
+
+def balance_columns(user_id: Any, since: Any) -> tuple[Label[Any], ...]:
+    """A user's own allowance, the admins' default and the credits spent since `since`, as
+    columns to select along with a submission's other checks (one statement for all);
+    `balance` reads them back."""
+    return (
+        select(QuotaOverride.credits).where(QuotaOverride.user_id == user_id)
+        .scalar_subquery().label("own_credits"),
+        select(QuotaOverride.window_hours).where(QuotaOverride.user_id == user_id)
+        .scalar_subquery().label("own_window_hours"),
+        select(Setting.value).where(Setting.key == DEFAULT_CREDITS)
+        .scalar_subquery().label("default_credits"),
+        select(func.coalesce(func.sum(Charge.credits), 0.0))
+        .where(Charge.user_id == user_id, Charge.charged_at >= since,
+               Charge.refunded_at.is_(None))
+        .scalar_subquery().label("spent"),
+    )
+
+
+async def balance(conn: AsyncConnection, row: Row[Any], *, user_id: int,
+                  quotas: QuotasConfig, now: datetime) -> Balance:
+    """The balance from a row of `balance_columns` selected with `since` the start of the
+    configured window; a user with a window of their own costs one more statement."""
+    if row.own_credits is not None:
+        credits = float(row.own_credits)
+    elif row.default_credits is not None:
+        credits = float(row.default_credits)
+    else:
+        credits = quotas.credits
+    start = window_start(quotas, row.own_window_hours or quotas.window_hours, now)
+    spent = row.spent
+    if start != window_start(quotas, quotas.window_hours, now):
+        spent = await conn.scalar(
+            select(func.coalesce(func.sum(Charge.credits), 0.0))
+            .where(Charge.user_id == user_id, Charge.charged_at >= start,
+                   Charge.refunded_at.is_(None)))
+    return Balance(credits, round(float(spent or 0.0), 2))
 
 
 async def quota_state(conn: AsyncConnection, user_id: int, quotas: QuotasConfig,
@@ -63,8 +121,8 @@ def window_start(quotas: QuotasConfig, window_hours: float, now: datetime) -> da
 
 async def charge(conn: AsyncConnection, *, job_id: int, user_id: int, credits: float,
                  now: datetime) -> None:
-    await conn.execute(insert(Charge).values(job_id=job_id, user_id=user_id, credits=credits,
-                                             charged_at=now, refunded_at=None))
+    await conn.execute(_CHARGE, {"job_id": job_id, "user_id": user_id, "credits": credits,
+                                 "charged_at": now, "refunded_at": None})
 
 
 async def refund(conn: AsyncConnection, job_ids: Collection[int], now: datetime) -> None:
@@ -111,3 +169,7 @@ def _rolling_release(charges: Sequence[Any], left: float, needed: float,
         if left >= needed and left > 0:
             return charged_at + timedelta(hours=window_hours)
     return charges[-1][1] + timedelta(hours=window_hours)
+
+
+def _left(credits: float, used: float) -> float:
+    return max(0.0, round(credits - used, 2))

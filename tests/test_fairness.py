@@ -4,16 +4,21 @@ shown follow the same order — on real SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import random
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete, select, update
 
 from storage.admin import AdminStore
-from storage.fairness import Waiting, fair_order
+from storage.db import read_transaction, write_transaction
+from storage.fairness import NEVER, Waiting, fair_order
 from storage.jobs import JobStore
+from storage.models import Charge, Job, JobStatus
 from tests.conftest import FakeClock
-from tests.quota_helpers import roomy_config, submit
+from tests.quota_helpers import request, roomy_config, submit
 from videobot.config import Config, QuotasConfig
 from videobot.users import UserRef
 
@@ -88,3 +93,52 @@ async def test_running_limit_per_user_and_pause(store: JobStore, clock: FakeCloc
     assert await limited.claim_next_job("w") is None  # paused: nothing starts
     await admin.set_paused("shell:root", False)
     assert await limited.claim_next_job("w") is not None
+
+
+async def test_positions_are_the_replayed_claim_order(store: JobStore, clock: FakeClock) -> None:
+    """Property: on random queues (equal times, jobs rendering, users served before, clocks
+    going back), the position `submit` reports and `queue_position` gives every waiting job
+    is its place in `fair_order`, the replay of the claims."""
+    users = [UserRef("console", f"user{n}") for n in range(5)]
+    start = clock.now
+    for seed in range(40):
+        rng = random.Random(seed)
+        async with write_transaction(store.engine) as conn:
+            await conn.execute(delete(Charge))
+            await conn.execute(delete(Job))
+        for _ in range(rng.randrange(1, 20)):
+            clock.now = start + timedelta(seconds=rng.randrange(3))
+            submitted = await store.submit(rng.choice(users), request(), cost=1,
+                                           max_queued_per_user=1000)
+            if rng.random() < 0.3:  # it started at once: rendering, or already done
+                status = rng.choice([JobStatus.RUNNING, JobStatus.SUCCEEDED])
+                await _started(store, submitted.job.id, status,
+                               start - timedelta(seconds=rng.randrange(3)))
+            else:
+                order = await _replayed_order(store)
+                assert submitted.position == order.index(submitted.job.id) + 1, seed
+        order = await _replayed_order(store)
+        positions = [await store.queue_position(job_id) for job_id in order]
+        assert positions == list(range(1, len(order) + 1)), seed
+
+
+async def _started(store: JobStore, job_id: int, status: str, at: datetime) -> None:
+    async with write_transaction(store.engine) as conn:
+        await conn.execute(update(Job).where(Job.id == job_id)
+                           .values(status=status, started_at=at, attempts=1))
+
+
+async def _replayed_order(store: JobStore) -> list[int]:
+    """`fair_order` over the job table as it is, gathered here independently of the store."""
+    async with read_transaction(store.engine) as conn:
+        rows = (await conn.execute(select(Job.id, Job.user_id, Job.status, Job.created_at,
+                                          Job.started_at))).all()
+    running: defaultdict[int, int] = defaultdict(int)
+    served: dict[int, datetime] = {}
+    for row in rows:
+        running[row.user_id] += row.status == JobStatus.RUNNING
+        if row.started_at is not None:
+            served[row.user_id] = max(served.get(row.user_id, NEVER), row.started_at)
+    waiting = [Waiting(row.id, row.user_id, row.created_at) for row in rows
+               if row.status == JobStatus.QUEUED]
+    return fair_order(waiting, dict(running), served)

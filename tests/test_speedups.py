@@ -150,7 +150,7 @@ def test_pipeline_args_reach_the_call_and_unknown_ones_fail_at_load(models_dir: 
                    pipeline_args={"decode_timestep": 0.05, "decode_noise_scale": 0.025})
     assert backend._call_kwargs(_request())["decode_timestep"] == 0.05
     assert render(backend, frames=9).shape == (9, 32, 32, 3)
-    with pytest.raises(ValueError, match="pipeline_args.decode_timestep: WanPipeline takes no"):
+    with pytest.raises(ValueError, match=r"pipeline_args\.decode_timestep: WanPipeline takes no"):
         load(models_dir, pipeline_args={"decode_timestep": 0.05})
 
 

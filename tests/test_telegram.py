@@ -236,6 +236,21 @@ async def test_bad_flags_are_answered_clearly_and_queue_nothing(bot: Bot) -> Non
     assert await bot.store.jobs_of(UserRef("telegram", str(ALICE))) == []
 
 
+
+async def test_a_chats_commands_are_answered_in_order(bot: Bot) -> None:
+    """Updates are handled at once, but one chat's one after the other: a quick /help sent
+    right after a /video is answered after it."""
+    api = bot.api
+    first = api.push_message(chat_id=ALICE, user_id=ALICE, text=f"/video a red ball {SMALL}")
+    second = api.push_message(chat_id=ALICE, user_id=ALICE, text="/help")
+    api.push_message(chat_id=BOB, user_id=BOB, text="/help")
+    calls = await api.wait_for("sendMessage", count=3)
+    answered = [(c.params["chat_id"], c.params["reply_parameters"]["message_id"])
+                for c in calls]
+    assert answered.index((ALICE, first["message_id"])) < answered.index(
+        (ALICE, second["message_id"]))
+
+
 # -- buttons ---------------------------------------------------------------------------------
 
 async def test_cancel_button_cancels_and_the_status_message_says_so(bot: Bot) -> None:

@@ -17,7 +17,10 @@ Decisions worth knowing:
   timeout): the Bot API has no idempotency key, so the retry posts again. A generous read
   timeout for uploads keeps that rare.
 - The bot token never reaches the logs: a filter on the root logger's handlers redacts it
-  (httpx logs every request URL, and that URL contains the token).
+  (a request URL contains the token).
+- Updates are handled concurrently, each chat's in order (`_ChatOrder`), and the Bot API is
+  called through aiohttp (`telegram_http`), a third of httpx's CPU per call: a burst of
+  commands is acknowledged at the pace of the database, not of the HTTP client.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import io
 import logging
 import time
 import warnings
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -60,6 +63,7 @@ from telegram.error import (
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
@@ -67,6 +71,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.adapters.telegram_http import AiohttpRequest
 from bot.core import replies
 from bot.core.commands import Core, Reply
 from bot.logs import SecretRedactor
@@ -99,8 +104,9 @@ UPLOAD_READ_TIMEOUT_S = 120.0
 SEEN_UPDATES = 1000
 #: How often progress looks again for a status message that is still being posted.
 ACK_WAIT_S = 0.1
-#: Updates handled at once (each mostly waits on the database and on Telegram).
-CONCURRENT_UPDATES = 8
+#: Updates handled at once (each mostly waits on the database and on Telegram); one chat's
+#: updates are still handled one after the other.
+CONCURRENT_UPDATES = 64
 
 CANCEL, REROLL, SAME_SEED = "cancel", "reroll", "same"
 #: The command menu (`setMyCommands`): the commands the core answers, described as everywhere.
@@ -181,6 +187,38 @@ class _ProgressThrottle:
                 self._pending.pop(chat_id, None)
 
 
+class _ChatOrder(BaseUpdateProcessor):
+    """Handles updates of different chats at once, and each chat's in the order they came:
+    a user's second command is answered after their first."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._turns: dict[int, asyncio.Lock] = {}
+        self._queued: Counter[int] = Counter()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        # Updates reach here in the order they came, and the lock wakes its waiters in order.
+        turn = self._turns.setdefault(chat.id, asyncio.Lock())
+        self._queued[chat.id] += 1
+        try:
+            async with turn:
+                await coroutine
+        finally:
+            self._queued[chat.id] -= 1
+            if not self._queued[chat.id]:
+                del self._queued[chat.id], self._turns[chat.id]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
 class TelegramAdapter:
     """The bot on Telegram, by long polling or a webhook."""
 
@@ -213,11 +251,13 @@ class TelegramAdapter:
     async def start(self) -> None:
         """Check the token, register the command menu, then poll or serve the webhook."""
         self._redactor.install()
-        app = self._build_application()
+        calls, polls = AiohttpRequest(), AiohttpRequest(connection_pool_size=1)
+        app = self._build_application(calls, polls)
         try:
             await app.initialize()
         except InvalidToken:
-            await app.bot.request.shutdown()  # `app` counts as not initialized: close by hand
+            # `app` counts as not initialized: close by hand.
+            await asyncio.gather(calls.shutdown(), polls.shutdown())
             self._redactor.remove()
             raise TelegramStartError(
                 "Telegram refused telegram.token; check it with @BotFather") from None
@@ -247,9 +287,12 @@ class TelegramAdapter:
             self._app = None
         self._redactor.remove()
 
-    def _build_application(self) -> Application[Any, Any, Any, Any, Any, Any]:
+    def _build_application(self, calls: AiohttpRequest,
+                           polls: AiohttpRequest) -> Application[Any, Any, Any, Any, Any, Any]:
         builder = (ApplicationBuilder().token(self.config.token)
-                   .base_url(self.config.api_base_url).concurrent_updates(CONCURRENT_UPDATES))
+                   .base_url(self.config.api_base_url)
+                   .request(calls).get_updates_request(polls)
+                   .concurrent_updates(_ChatOrder(CONCURRENT_UPDATES)))
         if self.config.mode == "webhook":
             builder = builder.updater(None)
         app = builder.build()

@@ -175,14 +175,15 @@ class Core:
         preset = self.config.preset(request.preset)
         if preset.nsfw and not reply_target.get("nsfw_allowed", False):
             raise CommandError(replies.nsfw_only(preset.name))
-        job, position = await self.store.submit(
+        submitted = await self.store.submit(
             user, request, notes=notes, reply_target=reply_target,
             max_queued_per_user=self.config.limits.max_queued_per_user,
-            cost=credit_cost(request, self.config.preset(request.preset)),
+            cost=credit_cost(request, preset),
         )
-        left = (await self.store.quota(user)).left
-        notice = self.config.preset(request.preset).notice
-        return Reply(replies.acknowledgement(job, position, left, notice), job)
+        job = submitted.job
+        text = replies.acknowledgement(job, submitted.position, submitted.credits_left,
+                                       preset.notice)
+        return Reply(text, job)
 
     async def _moderate(self, user: UserRef, request: RenderRequest) -> None:
         """Refuse a blocked prompt without echoing it; the admins find it in the audit log."""
