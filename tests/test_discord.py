@@ -419,3 +419,25 @@ async def test_videoadmin_run_takes_the_admin_words_for_role_admins_only(bot: Bo
         f"discord:{ALICE.id} is banned; 1 waiting jobs cancelled and refunded.")
     assert banned.body["data"]["flags"] & 64
     assert await bot.store.active_jobs() == []
+
+
+async def test_videoadmin_typed_commands_pick_users_and_say_what_the_admin_words_say(
+    bot: Bot,
+) -> None:
+    await video(bot)
+    options = {"user": ALICE, "reason": "spamming"}
+    refused = await ack(bot, await bot.fake.command(BOB, "videoadmin", options,
+                                                    subcommand="ban"))
+    assert refused.body["data"]["content"] == replies.ADMIN_ONLY
+    assert len(await bot.store.active_jobs()) == 1
+    banned = await ack(bot, await bot.fake.command(ADMIN, "videoadmin", options,
+                                                   subcommand="ban"))
+    assert banned.body["data"]["content"] == (
+        f"discord:{ALICE.id} is banned; 1 waiting jobs cancelled and refunded.")
+    assert await bot.store.active_jobs() == []
+    quota = await ack(bot, await bot.fake.command(
+        ADMIN, "videoadmin", {"action": "set", "user": ALICE, "credits": 50.0,
+                              "window": "7d"}, subcommand="quota"))
+    assert quota.body["data"]["content"] == f"discord:{ALICE.id} now has 50 credits per 168 h."
+    audit = await ack(bot, await bot.fake.command(ADMIN, "videoadmin", subcommand="audit"))
+    assert "spamming" in audit.body["data"]["content"]

@@ -265,8 +265,27 @@ COMMAND_DESCRIPTIONS = {
     "videoadmin": "videobot administration (admins only)",
     "admin_queue": "Every waiting and rendering job, with owners (admins only)",
     "admin_run": "Any admin command, e.g. ban 1234 spamming (admins only)",
+    "admin_quota": "Show, set or reset a user's credits, or set the default (admins only)",
+    "admin_ban": "Ban a user: their waiting jobs are cancelled and refunded (admins only)",
+    "admin_unban": "Lift a ban (admins only)",
+    "admin_cancel": "Cancel any job (admins only)",
+    "admin_pause": "Stop starting jobs; running ones finish (admins only)",
+    "admin_resume": "Start jobs again (admins only)",
+    "admin_stats": "Usage numbers (admins only)",
+    "admin_audit": "The last admin actions (admins only)",
+    "admin_workers": "The generator processes, their jobs and heartbeats (admins only)",
 }
 ADMIN_RUN_OPTION_DESCRIPTION = "As after /admin: quota, ban, unban, queue, cancel, pause, ..."
+#: The typed options of the `/videoadmin` sub-commands.
+ADMIN_OPTION_DESCRIPTIONS = {
+    "action": "show, set or reset a user's credits; default sets everyone's allowance",
+    "user": "The user",
+    "credits": "Credits per window (set, default)",
+    "window": "The window of a user's allowance, e.g. 24h or 7d (set)",
+    "reason": "Why (recorded in the audit log)",
+    "job": "Job id",
+    "since": "Period, e.g. 24h or 7d (default 24h)",
+}
 VIDEO_OPTION_DESCRIPTIONS = {
     "prompt": "What the clip shows",
     "negative_prompt": "What to keep out of the clip",

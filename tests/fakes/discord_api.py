@@ -129,7 +129,12 @@ class FakeDiscord:
         typed = [_option(key, value) for key, value in (options or {}).items()]
         if subcommand is not None:
             typed = [{"name": subcommand, "type": 1, "options": typed}]
-        data = {"id": str(self._snowflake()), "name": name, "type": 1, "options": typed}
+        data: dict[str, Any] = {"id": str(self._snowflake()), "name": name, "type": 1,
+                                "options": typed}
+        picked = [value for value in (options or {}).values() if isinstance(value, FakeUser)]
+        if picked:
+            # A user option carries the id; the user itself comes in `resolved`.
+            data["resolved"] = {"users": {str(u.id): u.payload() for u in picked}}
         if not dm:
             data["guild_id"] = str(GUILD_ID)
         return await self._interact(user, 2, data, dm, attachment_size_limit)
@@ -332,6 +337,8 @@ class FakeDiscord:
 
 
 def _option(name: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, FakeUser):
+        return {"name": name, "type": 6, "value": str(value.id)}
     kind = 4 if isinstance(value, int) else 10 if isinstance(value, float) else 3
     return {"name": name, "type": kind, "value": value}
 
