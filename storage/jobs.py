@@ -556,23 +556,27 @@ async def ensure_user(conn: AsyncConnection, user: UserRef, now: datetime) -> in
 
 
 async def _upsert_user(conn: AsyncConnection, user: UserRef, now: datetime) -> Row[Any]:
-    """`ensure_user` in one statement: (id, display name), the name updated when given."""
+    """`ensure_user` in one statement: (id, display name), the names updated when given."""
     statement = _USER_UPSERTS.get(conn.dialect.name)
     if statement is None:
         statement = _user_upsert(conn)
     return (await conn.execute(statement, {
         "platform": user.platform, "platform_user_id": user.platform_user_id,
-        "display_name": user.display_name, "created_at": now,
+        "display_name": user.display_name, "username": user.username.lower(),
+        "created_at": now,
     })).one()
 
 
 def _user_upsert(conn: AsyncConnection) -> Any:
     new = dialect_insert(conn)(User)
-    # Updating the row (its name, else nothing) also locks it, on PostgreSQL.
-    name = case((new.excluded.display_name == "", User.display_name),
-                else_=new.excluded.display_name)
+    # Updating the row (its names, else nothing) also locks it, on PostgreSQL.
+    names = {
+        column: case((getattr(new.excluded, column) == "", getattr(User, column)),
+                     else_=getattr(new.excluded, column))
+        for column in ("display_name", "username")
+    }
     statement = new.on_conflict_do_update(
-        index_elements=["platform", "platform_user_id"], set_={"display_name": name},
+        index_elements=["platform", "platform_user_id"], set_=names,
     ).returning(User.id, User.display_name)
     _USER_UPSERTS[conn.dialect.name] = statement
     return statement

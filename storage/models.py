@@ -73,12 +73,17 @@ class User(Base):
     """One platform identity, e.g. `telegram:12345`."""
 
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("platform", "platform_user_id", name="uq_users_identity"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "platform_user_id", name="uq_users_identity"),
+        Index("ix_users_platform_username", "platform", "username"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     platform: Mapped[str] = mapped_column(String(32))
     platform_user_id: Mapped[str] = mapped_column(String(128))
     display_name: Mapped[str] = mapped_column(String(256), default="")
+    #: The platform's handle, lower case, without "@" (Telegram usernames); "" if none.
+    username: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

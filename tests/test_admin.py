@@ -173,3 +173,26 @@ async def test_admin_workers_lists_the_registry_and_is_refused_to_others(
     assert "gpu1 cuda:0 (pid 7, v0.1.0): starting" in listing.text
     refused = await core.handle(UserRef("console", "mallory"), "/admin workers")
     assert "gpu1" not in refused.text
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    ("ban spamming", "ban telegram:7 spamming"),
+    ("ban", "ban telegram:7"),
+    ("ban @someone else", "ban @someone else"),
+    ("ban telegram:9 flood", "ban telegram:9 flood"),
+    ("unban", "unban telegram:7"),
+    ("unban 9", "unban 9"),
+    ("quota show", "quota show telegram:7"),
+    ("quota reset", "quota reset telegram:7"),
+    ("quota set 50", "quota set telegram:7 50"),
+    ("quota set 50 --window 7d", "quota set telegram:7 50 --window 7d"),
+    ("quota set 9 50", "quota set 9 50"),
+    ("quota default 30", "quota default 30"),
+])
+def test_a_reply_names_the_user_an_admin_command_leaves_out(words: str, expected: str) -> None:
+    from bot.core.admin import _NAMES_A_USER, _with_replied_user
+
+    name, *rest = words.split()
+    if name in _NAMES_A_USER:
+        rest = _with_replied_user(name, rest, UserRef("telegram", "7"))
+    assert " ".join([name, *rest]) == expected

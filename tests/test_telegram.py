@@ -476,3 +476,52 @@ async def test_a_refused_token_stops_start_without_showing_it(
     await adapter.stop()
     assert "not-the-right-token" not in str(refused.value)
     assert "not-the-right-token" not in caplog.text
+
+
+async def answer_to(api: FakeTelegram, message: dict[str, Any], tries: int = 250) -> str:
+    """The text of the bot's reply to `message`."""
+    for _ in range(tries):
+        for call in api.calls_of("sendMessage"):
+            if call.params.get("reply_parameters", {}).get("message_id") == message["message_id"]:
+                return str(call.params["text"])
+        await asyncio.sleep(0.02)
+    raise AssertionError("no answer")
+
+
+async def test_admins_name_users_by_username_or_by_replying_to_them(bot: Bot) -> None:
+    api = bot.api
+    spam = api.push_message(chat_id=GROUP, user_id=BOB, chat_type="supergroup",
+                            username="Bob_the_spammer", text=f"/video a dog {SMALL}")
+    await bot.ack_of(spam)
+    assert len(await bot.store.active_jobs()) == 1
+
+    unknown = api.push_message(chat_id=GROUP, user_id=ADMIN, chat_type="supergroup",
+                               text="/admin quota show @nobody_here")
+    assert await answer_to(api, unknown) == (
+        "Sorry: I have not seen @nobody_here on telegram: they must write to me once, or name "
+        "them by numeric id.")
+
+    by_name = api.push_message(chat_id=GROUP, user_id=ADMIN, chat_type="supergroup",
+                               text="/admin ban @bob_THE_spammer flooding")
+    assert await answer_to(api, by_name) == (
+        f"telegram:{BOB} is banned; 1 waiting jobs cancelled and refunded.")
+    assert await bot.store.active_jobs() == []
+
+    # A reply names the user: the replied-to message's author.
+    by_reply = api.push_message(chat_id=GROUP, user_id=ADMIN, chat_type="supergroup",
+                                text="/admin quota set 50 --window 7d", reply_to=spam)
+    assert await answer_to(api, by_reply) == f"telegram:{BOB} now has 50 credits per 168 h."
+    unban = api.push_message(chat_id=GROUP, user_id=ADMIN, chat_type="supergroup",
+                             text="/admin unban", reply_to=spam)
+    assert (await answer_to(api, unban)).startswith(f"telegram:{BOB}")
+
+    # Not an admin: a bare /admin in a group may be another bot's, and is left alone; one
+    # addressed to this bot is refused; neither changes anything.
+    bare = api.push_message(chat_id=GROUP, user_id=ALICE, chat_type="supergroup",
+                            text="/admin ban", reply_to=spam)
+    refused = api.push_message(chat_id=GROUP, user_id=ALICE, chat_type="supergroup",
+                               text=f"/admin@{BOT_USERNAME} ban", reply_to=spam)
+    assert await answer_to(api, refused) == replies.ADMIN_ONLY
+    with pytest.raises(AssertionError, match="no answer"):
+        await answer_to(api, bare, tries=5)
+    assert (await bot.store.quota(UserRef("telegram", str(BOB)))).credits == 50

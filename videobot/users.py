@@ -19,6 +19,8 @@ class UserRef:
     platform: str
     platform_user_id: str
     display_name: str = ""
+    #: The platform's handle without "@" (a Telegram username), for `/admin … @name`.
+    username: str = ""
 
     @property
     def key(self) -> str:

@@ -352,7 +352,9 @@ class TelegramAdapter:
         target = {"chat_id": message.chat_id, "message_id": message.message_id,
                   "nsfw_allowed": message.chat_id in self.config.nsfw_chats}
         async with self._answering(message.chat_id, message.message_id):
-            reply = await self.core.handle(_user(sender), text, target)
+            reply = await self.core.handle(_user(sender), text, target,
+                                           replied_to=_replied_to(message),
+                                           admin=sender.id in self.config.admins)
             await self._post_reply(message.chat_id, message.message_id, reply)
 
     def _command_text(self, message: Message) -> str | None:
@@ -366,9 +368,14 @@ class TelegramAdapter:
         name, _, addressee = text[1:command.length].partition("@")
         if addressee and addressee.lower() != (self.app.bot.username or "").lower():
             return None
-        if not private and name.lower() not in COMMAND_NAMES:
-            return None
-        return text
+        if private or addressee or name.lower() in COMMAND_NAMES:
+            return text
+        # A bare /admin in a group is ours when one of our admins sends it (other bots use
+        # the name too); anyone else must address it, /admin@ThisBot.
+        sender = message.from_user
+        if name.lower() == "admin" and sender is not None and sender.id in self.config.admins:
+            return text
+        return None
 
     async def _on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -601,7 +608,14 @@ class TelegramAdapter:
 
 
 def _user(sender: Any) -> UserRef:
-    return UserRef(PLATFORM, str(sender.id), sender.full_name)
+    return UserRef(PLATFORM, str(sender.id), sender.full_name, sender.username or "")
+
+
+def _replied_to(message: Message) -> UserRef | None:
+    """The author of the message `message` replies to (not a bot, not a channel post)."""
+    original = message.reply_to_message
+    author = original.from_user if original is not None else None
+    return _user(author) if author is not None and not author.is_bot else None
 
 
 def _status_text(job: JobRecord, progress_line: str) -> str:

@@ -11,12 +11,14 @@ from bot.core import replies
 from bot.core.errors import CommandError
 from storage.admin import AdminStore
 from storage.jobs import JobStore
+from storage.users import UserDirectory
 from storage.workers import WorkerRegistry
 from videobot.config import Config
 from videobot.users import BadUserName, UserRef, parse_user
 
 SHELL = "shell"
 _MENTION = re.compile(r"^<@!?(\d+)>$")
+_USERNAME = re.compile(r"^@[A-Za-z0-9_]{1,64}$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 3600}
 
@@ -38,6 +40,7 @@ class AdminCommands:
     def __init__(self, *, store: JobStore, config: Config) -> None:
         self.store = store
         self.admin_store = AdminStore(store)
+        self.directory = UserDirectory(store)
         self.config = config
         self._commands: dict[str, Callable[[UserRef, list[str]], Awaitable[str]]] = {
             "quota": self.quota, "ban": self.ban, "unban": self.unban, "queue": self.queue,
@@ -45,11 +48,16 @@ class AdminCommands:
             "stats": self.stats, "audit": self.audit, "workers": self.workers,
         }
 
-    async def run(self, actor: UserRef, args: str) -> str:
+    async def run(self, actor: UserRef, args: str, replied_to: UserRef | None = None) -> str:
+        """Run `/admin args`. `replied_to`: the author of the message the admin's command
+        replies to (Telegram), who is the user of a command that names none."""
         words = args.split()
         if not words or words[0].lower() not in self._commands:
             return replies.ADMIN_HELP
-        return await self._commands[words[0].lower()](actor, words[1:])
+        name, rest = words[0].lower(), words[1:]
+        if replied_to is not None and name in _NAMES_A_USER:
+            rest = _with_replied_user(name, rest, replied_to)
+        return await self._commands[name](actor, rest)
 
     async def quota(self, actor: UserRef, words: list[str]) -> str:
         action, rest = (words[0].lower(), words[1:]) if words else ("", [])
@@ -57,14 +65,14 @@ class AdminCommands:
             await self.admin_store.set_default_quota(actor.key, _credits(rest[0]))
             return replies.quota_default_set(_credits(rest[0]))
         if action == "show" and len(rest) == 1:
-            user = target_user(rest[0], actor)
+            user = await self.target_user(rest[0], actor)
             return replies.quota_summary(await self.store.quota(user), user.key)
         if action == "reset" and len(rest) == 1:
-            user = target_user(rest[0], actor)
+            user = await self.target_user(rest[0], actor)
             await self.admin_store.reset_quota(actor.key, user)
             return replies.quota_reset(user.key)
         if action == "set" and len(rest) in (2, 4) and rest[2:3] in ([], ["--window"]):
-            user, credits = target_user(rest[0], actor), _credits(rest[1])
+            user, credits = await self.target_user(rest[0], actor), _credits(rest[1])
             window = duration(rest[3]) / timedelta(hours=1) if len(rest) == 4 else None
             await self.admin_store.set_quota(actor.key, user, credits, window)
             return replies.quota_set(user.key, credits, window)
@@ -73,15 +81,36 @@ class AdminCommands:
     async def ban(self, actor: UserRef, words: list[str]) -> str:
         if not words:
             raise CommandError("write /admin ban <user> [reason]")
-        user = target_user(words[0], actor)
+        user = await self.target_user(words[0], actor)
         cancelled = await self.admin_store.ban(actor.key, user, " ".join(words[1:]))
         return replies.banned(user.key, cancelled)
 
     async def unban(self, actor: UserRef, words: list[str]) -> str:
         if len(words) != 1:
             raise CommandError("write /admin unban <user>")
-        user = target_user(words[0], actor)
+        user = await self.target_user(words[0], actor)
         return replies.unbanned(user.key, await self.admin_store.unban(actor.key, user))
+
+    async def target_user(self, text: str, actor: UserRef) -> UserRef:
+        """A user as chat names them: `@name` (a username the bot has seen), a mention, a
+        numeric id on the actor's platform, or `<platform>:<id>` (`telegram:@name` too)."""
+        text = text.strip()
+        platform, sep, rest = text.partition(":")
+        if _USERNAME.match(text) and actor.platform != SHELL:
+            return await self._by_username(actor.platform, text)
+        if sep and _USERNAME.match(rest):
+            return await self._by_username(platform, rest)
+        return target_user(text, actor)
+
+    async def _by_username(self, platform: str, username: str) -> UserRef:
+        found = await self.directory.by_username(platform, username)
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise CommandError(f"I have not seen {username} on {platform}: they must write to "
+                               "me once, or name them by numeric id")
+        raise CommandError(f"{username} has been the name of more than one {platform} user; "
+                           "name them by numeric id")
 
     async def queue(self, _actor: UserRef, _words: list[str]) -> str:
         listing = replies.admin_queue_listing(await self.store.active_jobs())
@@ -116,6 +145,31 @@ class AdminCommands:
 
     async def audit(self, _actor: UserRef, _words: list[str]) -> str:
         return replies.audit_listing(await self.admin_store.audit())
+
+
+#: The commands whose first word after their action names a user.
+_NAMES_A_USER = ("quota", "ban", "unban")
+
+
+def _with_replied_user(name: str, words: list[str], replied_to: UserRef) -> list[str]:
+    """Put the replied-to user in where the words name no user: `ban spamming`, `unban`,
+    `quota show`, `quota set 50`."""
+    user = replied_to.key
+    if name == "ban" and not (words and _names_a_user(words[0])):
+        return [user, *words]
+    if name == "unban" and not words:
+        return [user]
+    if name == "quota" and words:
+        action, rest = words[0].lower(), words[1:]
+        short = {"show": [], "reset": []}.get(action) == rest or (
+            action == "set" and (len(rest) == 1 or (len(rest) == 3 and rest[1] == "--window")))
+        if short:
+            return [words[0], user, *rest]
+    return words
+
+
+def _names_a_user(word: str) -> bool:
+    return bool(_USERNAME.match(word) or _MENTION.match(word) or ":" in word)
 
 
 def target_user(text: str, actor: UserRef) -> UserRef:

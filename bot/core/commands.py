@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from bot.core import replies
@@ -44,6 +45,8 @@ class Core:
         self.config = config
         self.admin_commands = AdminCommands(store=store, config=config)
         self.blocklist = Blocklist.from_config(config.moderation)
+        #: Usernames recorded by this process, by user key: each is written once.
+        self._usernames: dict[str, str] = {}
         self._handlers: dict[str, Handler] = {
             "video": self.video,
             "status": self.status,
@@ -58,18 +61,24 @@ class Core:
         }
 
     async def handle(self, user: UserRef, text: str,
-                     reply_target: dict[str, Any] | None = None) -> Reply:
+                     reply_target: dict[str, Any] | None = None, *,
+                     replied_to: UserRef | None = None, admin: bool = False) -> Reply:
         """Answer one line of chat. Never raises: a `CommandError` or refusal becomes its
-        reason; anything else is logged and answered with one fixed sentence."""
+        reason; anything else is logged and answered with one fixed sentence. `replied_to`:
+        the author of the message this one replies to (an admin command's default user);
+        `admin`: the adapter knows the user is an admin (else the config's lists decide)."""
         command = parse_command(text)
         if command is None:
             return Reply(replies.NOT_A_COMMAND)
         handler = self._handlers.get(command.name)
         if handler is None:
             return Reply(replies.unknown_command(command.name))
+        if command.name == "admin":
+            handler = partial(self.admin_command, replied_to=replied_to, admin=admin)
         target = reply_target or {}
         return await self._guarded(
-            f"command /{command.name}", user, lambda: handler(user, command.args, target)
+            f"command /{command.name}", user, lambda: self._remembered(
+                user, handler(user, command.args, target), command.name == "video")
         )
 
     async def video(self, user: UserRef, args: str, reply_target: dict[str, Any]) -> Reply:
@@ -110,21 +119,43 @@ class Core:
     async def history(self, user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
         return Reply(replies.history_listing(await self.store.jobs_of(user, limit=10)))
 
-    async def admin_command(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
+    async def admin_command(self, user: UserRef, args: str, _target: dict[str, Any], *,
+                            replied_to: UserRef | None = None, admin: bool = False) -> Reply:
         """`/admin …`, for the admins the config names; anyone else changes nothing."""
-        if not is_admin(user, self.config):
+        if not (admin or is_admin(user, self.config)):
             return Reply(replies.ADMIN_ONLY)
-        return await self._admin_run(user, args)
+        return await self._admin_run(user, args, replied_to)
 
-    async def admin_request(self, user: UserRef, args: str, *, admin: bool) -> Reply:
+    async def admin_request(self, user: UserRef, args: str, *, admin: bool,
+                            replied_to: UserRef | None = None) -> Reply:
         """`/admin args` from an adapter that also knows admins the config cannot name (a
         Discord role); never raises, like `handle`."""
         if not (admin or is_admin(user, self.config)):
             return Reply(replies.ADMIN_ONLY)
-        return await self._guarded("command /admin", user, lambda: self._admin_run(user, args))
+        return await self._guarded("command /admin", user,
+                                   lambda: self._admin_run(user, args, replied_to))
 
-    async def _admin_run(self, user: UserRef, args: str) -> Reply:
-        return Reply(await self.admin_commands.run(user, args))
+    async def _admin_run(self, user: UserRef, args: str,
+                         replied_to: UserRef | None = None) -> Reply:
+        if replied_to is not None:
+            await self._remember(replied_to)
+        return Reply(await self.admin_commands.run(user, args, replied_to))
+
+    async def _remembered(self, user: UserRef, answer: Awaitable[Reply],
+                          submits: bool) -> Reply:
+        """`answer`, having recorded the user's username if it is new to this process (a
+        submission records it anyway), so that admins can name them `@name`."""
+        if not submits:
+            await self._remember(user)
+        reply = await answer
+        if submits and reply.job is not None:
+            self._usernames[user.key] = user.username
+        return reply
+
+    async def _remember(self, user: UserRef) -> None:
+        if user.username and self._usernames.get(user.key) != user.username:
+            await self.admin_commands.directory.remember(user)
+            self._usernames[user.key] = user.username
 
     async def rerun(self, user: UserRef, job_id: int, *, new_seed: bool,
                     reply_target: dict[str, Any] | None = None, admin: bool = False) -> Reply:

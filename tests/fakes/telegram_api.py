@@ -92,22 +92,30 @@ class FakeTelegram:
     # -- what a test does ------------------------------------------------------------------
 
     def push_message(self, *, chat_id: int, user_id: int, text: str, chat_type: str = "private",
-                     first_name: str = "Alice", is_bot: bool = False) -> dict[str, Any]:
-        """A user writes `text`; returns the message (a `/command` gets its entity)."""
+                     first_name: str = "Alice", is_bot: bool = False, username: str = "",
+                     reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A user writes `text` (as a reply to `reply_to`); returns the message (a `/command`
+        gets its entity)."""
         message = self.user_message(chat_id=chat_id, user_id=user_id, text=text,
-                                    chat_type=chat_type, first_name=first_name, is_bot=is_bot)
+                                    chat_type=chat_type, first_name=first_name, is_bot=is_bot,
+                                    username=username, reply_to=reply_to)
         self.push_update({"message": message})
         return message
 
     def user_message(self, *, chat_id: int, user_id: int, text: str, chat_type: str = "private",
-                     first_name: str = "Alice", is_bot: bool = False) -> dict[str, Any]:
+                     first_name: str = "Alice", is_bot: bool = False, username: str = "",
+                     reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
         """A message from a user, stored as if Telegram had it, not yet pushed."""
         message_id = next(self._message_ids[chat_id])
+        sender: dict[str, Any] = {"id": user_id, "is_bot": is_bot, "first_name": first_name}
+        if username:
+            sender["username"] = username
         message: dict[str, Any] = {
             "message_id": message_id, "date": int(time.time()), "text": text,
-            "chat": _chat(chat_id, chat_type, first_name),
-            "from": {"id": user_id, "is_bot": is_bot, "first_name": first_name},
+            "chat": _chat(chat_id, chat_type, first_name), "from": sender,
         }
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
         if text.startswith("/"):
             length = len(text.split(" ", 1)[0])
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
