@@ -2,7 +2,8 @@
 
 Delivery is at-least-once and idempotent per job: a job is marked delivered only after its
 adapter posted it, and `mark_delivered` records it once; after a restart, whatever finished
-and was not delivered is delivered then.
+and was not delivered is delivered then. A clip that was posted while the database could not
+record it is not posted again: the loop remembers it and retries only the record.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class DeliveryLoop:
         self._shown: dict[int, tuple[str, int | None, int]] = {}
         self._retry_at: dict[int, float] = {}
         self._failures: dict[int, int] = {}
+        self._posted: set[int] = set()  # posted to the chat, delivery not recorded yet
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until `stop` is set, waking early on the events signal."""
@@ -54,7 +56,9 @@ class DeliveryLoop:
     async def tick(self) -> None:
         """One pass: show progress, deliver what finished."""
         await self._show_progress()
-        for job in await self.store.undelivered(list(self.adapters)):
+        undelivered = await self.store.undelivered(list(self.adapters))
+        self._posted &= {job.id for job in undelivered}
+        for job in undelivered:
             await self._deliver(job)
 
     async def _show_progress(self) -> None:
@@ -77,6 +81,14 @@ class DeliveryLoop:
         self._shown = {k: v for k, v in self._shown.items() if k in live}
 
     async def _deliver(self, job: JobRecord) -> None:
+        if job.id not in self._posted:
+            await self._post(job)
+        if job.id in self._posted:
+            await self.store.mark_delivered(job.id)
+            self._posted.discard(job.id)
+
+    async def _post(self, job: JobRecord) -> None:
+        """Post the job's result to its chat, or schedule a retry with backoff."""
         if time.monotonic() < self._retry_at.get(job.id, 0.0):
             return
         try:
@@ -91,7 +103,7 @@ class DeliveryLoop:
             return
         self._retry_at.pop(job.id, None)
         self._failures.pop(job.id, None)
-        await self.store.mark_delivered(job.id)
+        self._posted.add(job.id)
 
     async def _with_local_clip(self, job: JobRecord) -> JobRecord:
         """The job with its clip as files on this host: a clip stored in the database (by a

@@ -11,6 +11,7 @@ import socket
 from generator.backends.loader import ResidentBackend
 from generator.worker import Worker
 from storage.connect import close_store, open_store
+from storage.db import DATABASE_UNAVAILABLE, is_unavailable
 from storage.workers import WorkerRegistry
 from videobot import __version__
 from videobot.config import Config
@@ -66,10 +67,20 @@ async def run_worker(config: Config, *, device: str, burst: bool = False) -> int
     finally:
         beating.cancel()
         await asyncio.gather(beating, return_exceptions=True)
-        await registry.beat(worker.worker_id, status=WorkerRegistry.STOPPED,
-                            current_job_id=None)
+        await _say_stopped(registry, worker.worker_id)
         backends.close()
         await close_store(store)
+
+
+async def _say_stopped(registry: WorkerRegistry, worker_id: str) -> None:
+    """Mark this worker stopped, if the database can be reached: a failure here must not
+    hide the error that ended the worker, nor keep its connections open."""
+    try:
+        await registry.beat(worker_id, status=WorkerRegistry.STOPPED, current_job_id=None)
+    except DATABASE_UNAVAILABLE as exc:
+        if not is_unavailable(exc):
+            raise
+        log.warning("could not mark worker %s stopped (database unreachable)", worker_id)
 
 
 async def _beat(registry: WorkerRegistry, worker: Worker, ready: asyncio.Event,

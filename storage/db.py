@@ -28,6 +28,12 @@ POSTGRES_COMMAND_TIMEOUT_S = 20.0
 #: tells a lost connection from a mistake (a missing table is a DBAPIError too).
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (DBAPIError, OSError)
 
+#: SQLSTATEs of a PostgreSQL server that is away for now: a connection exception (class 08),
+#: a shutdown (57P01 admin, 57P02 crash), a server starting or stopping (57P03), too many
+#: connections (53300).
+POSTGRES_UNAVAILABLE_CLASS = "08"
+POSTGRES_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300"})
+
 
 def is_unavailable(exc: BaseException) -> bool:
     """Whether `exc` means the database cannot be reached right now (worth a retry)."""
@@ -39,8 +45,22 @@ def is_unavailable(exc: BaseException) -> bool:
         return True
     if "database is locked" in str(exc.orig):  # SQLite: a writer held on past the busy timeout
         return True
-    name = type(exc.orig).__name__
-    return any(word in name for word in ("Connection", "CannotConnect", "AdminShutdown"))
+    # SQLAlchemy translates asyncpg's errors into generic classes (a server that is shutting
+    # down refuses a connect with a plain `Error`): judge by the SQLSTATE and the driver's own
+    # error, which the translation keeps as its cause.
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    if sqlstate.startswith(POSTGRES_UNAVAILABLE_CLASS) or sqlstate in POSTGRES_UNAVAILABLE:
+        return True
+    driver_error = getattr(exc.orig, "__cause__", None) or exc.orig
+    if isinstance(driver_error, OSError):
+        return True
+    # InternalClientError: asyncpg's protocol fell out of step, as when a server on its way
+    # down sends FATAL to a connection between two statements of a transaction.
+    name = type(driver_error).__name__
+    return any(word in name for word in ("Connection", "CannotConnect", "AdminShutdown",
+                                         "InternalClient"))
+
+
 READ_ONLY = "videobot_read_only"
 
 

@@ -189,7 +189,8 @@ class PostgresListener(_EventListener):
             try:
                 self._connection = await asyncpg.connect(self.dsn)
                 await self._listen_until_lost(self._connection)
-            except (OSError, asyncpg.PostgresError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # InterfaceError: the connection closed before LISTEN could be sent.
                 log.warning("LISTEN %s: %s; polling until it reconnects", self.channel, exc)
             await self._close()
             await asyncio.sleep(RECONNECT_DELAY_S)
