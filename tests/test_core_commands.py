@@ -347,11 +347,22 @@ class BrokenStore:
     def clock(self) -> NoReturn:
         raise RuntimeError("secret detail: disk on fire")
 
+    @property
+    def engine(self) -> Any:
+        return BrokenEngine()
+
     def __getattr__(self, name: str) -> Any:
         async def fail(*_args: Any, **_kwargs: Any) -> NoReturn:
             raise RuntimeError("secret detail: disk on fire")
 
         return fail
+
+
+class BrokenEngine:
+    """An engine whose every use fails the same way."""
+
+    def __getattr__(self, name: str) -> NoReturn:
+        raise RuntimeError("secret detail: disk on fire")
 
 
 async def test_an_internal_error_is_logged_and_answered_with_one_sentence(
@@ -399,3 +410,28 @@ async def test_an_adult_preset_only_where_the_chat_allows_it(
     assert await row_counts(store) == (0, 0)
     accepted = await core.handle(ALICE, "/video a ball --preset adult", {"nsfw_allowed": True})
     assert accepted.job is not None and accepted.job.request.preset == "adult"
+
+
+async def test_a_preset_no_running_worker_takes_is_refused_and_nothing_is_queued(
+    core: Core, store: JobStore, clock: FakeClock
+) -> None:
+    from storage.workers import WorkerRegistry
+
+    # No worker has registered: the job waits for one.
+    assert (await core.handle(ALICE, "/video a red ball --preset demo")).job is not None
+    registry = WorkerRegistry(store.engine, clock=clock)
+    await registry.register(worker_id="gpu1:1:cuda:0", host="gpu1", pid=1, device="cuda:0",
+                            presets=["tiny"], version="1")
+    await registry.beat("gpu1:1:cuda:0", status=WorkerRegistry.READY, current_job_id=None)
+    fresh = Core(store=store, config=core.config)  # no cached look at the registry
+    before = await row_counts(store)
+    reply = await fresh.handle(ALICE, "/video a red ball --preset demo")
+    assert reply.job is None
+    assert reply.text == ("Sorry: no running worker takes the preset demo (they take: tiny); "
+                          "pick one of those with --preset, or ask an admin.")
+    assert await row_counts(store) == before
+    assert (await fresh.handle(ALICE, "/video a red ball --preset tiny")).job is not None
+    # A worker silent for three heartbeats no longer counts: jobs wait for a new one.
+    clock.advance(3 * core.config.queue.heartbeat_seconds + 1)
+    later = Core(store=store, config=core.config)
+    assert (await later.handle(ALICE, "/video a red ball --preset demo")).job is not None

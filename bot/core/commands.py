@@ -15,6 +15,7 @@ from bot.core.errors import INTERNAL_ERROR, CommandError
 from bot.core.moderation import Blocklist
 from bot.core.parsing import VideoOptions, parse_command, parse_video_options
 from bot.core.requests import build_request
+from bot.core.serving import ServedPresets
 from storage.errors import StoreError
 from storage.jobs import JobStore
 from storage.records import JobRecord
@@ -45,6 +46,7 @@ class Core:
         self.config = config
         self.admin_commands = AdminCommands(store=store, config=config)
         self.blocklist = Blocklist.from_config(config.moderation)
+        self.served = ServedPresets(store, heartbeat_seconds=config.queue.heartbeat_seconds)
         #: Usernames recorded by this process, by user key: each is written once.
         self._usernames: dict[str, str] = {}
         self._handlers: dict[str, Handler] = {
@@ -203,6 +205,9 @@ class Core:
     async def _submit(self, user: UserRef, request: RenderRequest, notes: list[str],
                       reply_target: dict[str, Any]) -> Reply:
         await self._moderate(user, request)
+        served = await self.served.presets()
+        if served is not None and request.preset not in served:
+            raise CommandError(replies.preset_not_served(request.preset, served))
         preset = self.config.preset(request.preset)
         if preset.nsfw and not reply_target.get("nsfw_allowed", False):
             raise CommandError(replies.nsfw_only(preset.name))

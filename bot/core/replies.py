@@ -3,7 +3,7 @@ one place, so that they read the same on every platform."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from storage.admin import AuditRecord, Stats
@@ -241,6 +241,12 @@ def workers_listing(workers: Sequence[WorkerRecord], now: datetime) -> str:
         lines.append(f"  {worker.host} {worker.device} (pid {worker.pid}, v{worker.version}): "
                      f"{doing}; last heartbeat {age} s ago; presets {', '.join(worker.presets)}")
     return "\n".join(lines)
+
+
+def preset_not_served(preset: str, served: Collection[str]) -> str:
+    available = ", ".join(sorted(served)) or "none"
+    return (f"no running worker takes the preset {preset} (they take: {available}); "
+            "pick one of those with --preset, or ask an admin")
 
 
 def cancel_requested(job: JobRecord) -> str:
