@@ -1,7 +1,8 @@
 """Fair scheduling: the next job goes to the user with the fewest running jobs, then the one
-served least recently, then the oldest job. The claim orders by these keys in SQL; `fair_order`
-replays the same choice in Python, and queue positions count it in SQL (`position_query`,
-checked against the replay), so that what users are told matches what the workers do."""
+served least recently, then the one of the higher tier priority, then the oldest job. The
+claim orders by these keys in SQL; `fair_order` replays the same choice in Python, and queue
+positions count it in SQL (`position_query`, checked against the replay), so that what users
+are told matches what the workers do."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sqlalchemy import Select, bindparam, case, func, literal, select, true, tup
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Job, JobStatus, UTCDateTime
+from storage.models import Job, JobStatus, User, UTCDateTime
 
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -42,8 +43,13 @@ def owner_last_served() -> ColumnElement[Any]:
     )
 
 
+def owner_priority() -> ColumnElement[Any]:
+    """The priority of the candidate job's owner's tier (higher goes first)."""
+    return select(User.priority).where(User.id == Job.user_id).scalar_subquery()
+
+
 def claim_order() -> tuple[Any, ...]:
-    return (running_of_owner(), owner_last_served(), Job.created_at, Job.id)
+    return (running_of_owner(), owner_last_served(), -owner_priority(), Job.created_at, Job.id)
 
 
 @dataclass(frozen=True)
@@ -56,13 +62,16 @@ class Waiting:
 
 
 def fair_order(waiting: Sequence[Waiting], running: dict[int, int],
-               last_served: dict[int, datetime]) -> list[int]:
+               last_served: dict[int, datetime],
+               priority: dict[int, int] | None = None) -> list[int]:
     """The ids of `waiting` in the order successive claims would take them, if nothing
-    finished meanwhile."""
+    finished meanwhile. `priority`: each user's tier priority (default 0)."""
+    priority = priority or {}
     by_user: dict[int, list[Waiting]] = defaultdict(list)
     for job in sorted(waiting, key=lambda j: (j.created_at, j.job_id)):
         by_user[job.user_id].append(job)
-    heap = [_key(user, jobs[0], running, last_served, 0) for user, jobs in by_user.items()]
+    heap = [_key(user, jobs[0], running, last_served, priority, 0)
+            for user, jobs in by_user.items()]
     heapq.heapify(heap)
     order: list[int] = []
     served = 0
@@ -73,15 +82,16 @@ def fair_order(waiting: Sequence[Waiting], running: dict[int, int],
         running[user] = running.get(user, 0) + 1
         served += 1
         if jobs:
-            heapq.heappush(heap, _key(user, jobs[0], running, last_served, served))
+            heapq.heappush(heap, _key(user, jobs[0], running, last_served, priority, served))
     return order
 
 
-def _key(user: int, head: Waiting, running: dict[int, int],
-         last_served: dict[int, datetime], served: int) -> tuple[Any, ...]:
+def _key(user: int, head: Waiting, running: dict[int, int], last_served: dict[int, datetime],
+         priority: dict[int, int], served: int) -> tuple[Any, ...]:
     # A user served in this replay was served after every real start: (1, n) > (0, time).
     served_at = (1, served) if served else (0, last_served.get(user, NEVER))
-    return (running.get(user, 0), served_at, head.created_at, head.job_id, user)
+    return (running.get(user, 0), served_at, -priority.get(user, 0), head.created_at,
+            head.job_id, user)
 
 
 @cache
@@ -113,6 +123,8 @@ def position_query() -> Select[Any]:
             .scalar_subquery(),
             literal(NEVER, UTCDateTime()),
         ).label("served"),
+        select(User.priority).where(User.id == turns.c.user_id)
+        .scalar_subquery().label("priority"),
     ).where(turns.c.turn == 1).cte("heads")
     me = (
         select(heads, (turns.c.turn - 1).label("ahead"))
@@ -121,9 +133,11 @@ def position_query() -> Select[Any]:
         .cte("me")
         .prefix_with("MATERIALIZED")  # else SQLite looks the job up again for every user
     )
-    # (-r_v, b_v) < (-r_u, b_u) without the minus signs: (r_u, b_v) < (r_v, b_u).
-    goes_first = tuple_(me.c.running, heads.c.served, heads.c.created_at, heads.c.id) < tuple_(
-        heads.c.running, me.c.served, me.c.created_at, me.c.id)
+    # (-r_v, b_v, -p_v, c_v) < (-r_u, b_u, -p_u, c_u) without the minus signs:
+    # (r_u, b_v, p_u, c_v) < (r_v, b_u, p_v, c_u).
+    goes_first = tuple_(
+        me.c.running, heads.c.served, me.c.priority, heads.c.created_at, heads.c.id,
+    ) < tuple_(heads.c.running, me.c.served, heads.c.priority, me.c.created_at, me.c.id)
     rounds = me.c.running + me.c.ahead - heads.c.running + case((goes_first, 1), else_=0)
     ahead = case((rounds <= 0, 0), (rounds >= heads.c.waiting, heads.c.waiting), else_=rounds)
     return select(1 + func.sum(ahead)).select_from(heads).join(me, true())

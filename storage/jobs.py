@@ -73,6 +73,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: A quota tier as the job store records it: (name, priority); ("", 0) for none.
+Tier = tuple[str, int]
+NO_TIER: Tier = ("", 0)
+
+
 @dataclass(frozen=True)
 class Submitted:
     """A job just queued, with what its acknowledgement tells: where it waits (1 for the next
@@ -114,10 +119,12 @@ class JobStore:
         reply_target: dict[str, Any] | None = None,
         max_queued_per_user: int,
         cost: float = 0.0,
+        tier: Tier = NO_TIER,
     ) -> JobRecord:
         """Queue a job for `user`, refusing with `TooManyQueued` in the same transaction."""
         submitted = await self.submit(user, request, notes=notes, reply_target=reply_target,
-                                      max_queued_per_user=max_queued_per_user, cost=cost)
+                                      max_queued_per_user=max_queued_per_user, cost=cost,
+                                      tier=tier)
         return submitted.job
 
     async def submit(
@@ -129,14 +136,16 @@ class JobStore:
         reply_target: dict[str, Any] | None = None,
         max_queued_per_user: int,
         cost: float = 0.0,
+        tier: Tier = NO_TIER,
     ) -> Submitted:
         """`enqueue`, returning with the job its queue position and the credits left, from the
         one transaction (a burst of commands then costs one round of the write lock each, of a
         few statements). The job's `cost` in credits is charged in that transaction; every
-        limit is checked there too."""
+        limit is checked there too. The user's `tier` (name, priority) is recorded with it:
+        it sets their allowance and their place among users the round-robin serves equally."""
         now = self.clock()
         async with write_transaction(self.engine) as conn:
-            owner = await _upsert_user(conn, user, now)
+            owner = await _upsert_user(conn, user, now, tier)
             credits = await self._check_limits(conn, owner.id, now, max_queued_per_user, cost)
             row = (await conn.execute(_INSERT_JOB, {
                 "user_id": owner.id, "platform": user.platform, "status": JobStatus.QUEUED,
@@ -525,8 +534,13 @@ async def _fair_queue(conn: AsyncConnection) -> list[int]:
         select(Job.user_id, func.max(Job.started_at)).where(Job.started_at.is_not(None))
         .group_by(Job.user_id)
     )
+    priority = await conn.execute(
+        select(User.id, User.priority).where(User.priority != 0,
+                                             User.id.in_({job.user_id for job in waiting}))
+    )
     return fair_order(waiting, {u: int(n) for u, n in running},
-                      {u: at for u, at in served if at is not None})
+                      {u: at for u, at in served if at is not None},
+                      {u: int(p) for u, p in priority})
 
 
 def _out_of_credits(cost: float, state: quotas.QuotaState) -> str:
@@ -555,34 +569,38 @@ async def ensure_user(conn: AsyncConnection, user: UserRef, now: datetime) -> in
     return (await _upsert_user(conn, user, now)).id
 
 
-async def _upsert_user(conn: AsyncConnection, user: UserRef, now: datetime) -> Row[Any]:
-    """`ensure_user` in one statement: (id, display name), the names updated when given."""
-    statement = _USER_UPSERTS.get(conn.dialect.name)
+async def _upsert_user(conn: AsyncConnection, user: UserRef, now: datetime,
+                       tier: Tier | None = None) -> Row[Any]:
+    """`ensure_user` in one statement: (id, display name), the names updated when given, and
+    the tier set when given (a submission; an admin naming a user leaves it)."""
+    key = (conn.dialect.name, tier is not None)
+    statement = _USER_UPSERTS.get(key)
     if statement is None:
-        statement = _user_upsert(conn)
+        statement = _USER_UPSERTS[key] = _user_upsert(conn, with_tier=tier is not None)
+    name, priority = tier if tier is not None else NO_TIER
     return (await conn.execute(statement, {
         "platform": user.platform, "platform_user_id": user.platform_user_id,
         "display_name": user.display_name, "username": user.username.lower(),
-        "created_at": now,
+        "tier": name, "priority": priority, "created_at": now,
     })).one()
 
 
-def _user_upsert(conn: AsyncConnection) -> Any:
+def _user_upsert(conn: AsyncConnection, *, with_tier: bool) -> Any:
     new = dialect_insert(conn)(User)
     # Updating the row (its names, else nothing) also locks it, on PostgreSQL.
-    names = {
+    values: dict[str, Any] = {
         column: case((getattr(new.excluded, column) == "", getattr(User, column)),
                      else_=getattr(new.excluded, column))
         for column in ("display_name", "username")
     }
-    statement = new.on_conflict_do_update(
-        index_elements=["platform", "platform_user_id"], set_=names,
+    if with_tier:
+        values |= {"tier": new.excluded.tier, "priority": new.excluded.priority}
+    return new.on_conflict_do_update(
+        index_elements=["platform", "platform_user_id"], set_=values,
     ).returning(User.id, User.display_name)
-    _USER_UPSERTS[conn.dialect.name] = statement
-    return statement
 
 
-_USER_UPSERTS: dict[str, Any] = {}
+_USER_UPSERTS: dict[tuple[str, bool], Any] = {}
 
 
 def _identity(user: UserRef) -> tuple[Any, ...]:

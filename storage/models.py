@@ -84,6 +84,9 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(256), default="")
     #: The platform's handle, lower case, without "@" (Telegram usernames); "" if none.
     username: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    #: The quota tier of the user's last submission ("" for none), and its priority.
+    tier: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

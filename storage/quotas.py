@@ -13,9 +13,10 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import Label
 
-from storage.models import Charge, QuotaOverride, Setting
+from storage.models import Charge, QuotaOverride, Setting, User
 from storage.settings import DEFAULT_CREDITS, get_setting
 from videobot.config import QuotasConfig
+from videobot.tiers import allowance
 
 _CHARGE = insert(Charge)
 
@@ -62,6 +63,7 @@ def balance_columns(user_id: Any, since: Any) -> tuple[Label[Any], ...]:
         .scalar_subquery().label("own_window_hours"),
         select(Setting.value).where(Setting.key == DEFAULT_CREDITS)
         .scalar_subquery().label("default_credits"),
+        select(User.tier).where(User.id == user_id).scalar_subquery().label("tier"),
         select(func.coalesce(func.sum(Charge.credits), 0.0))
         .where(Charge.user_id == user_id, Charge.charged_at >= since,
                Charge.refunded_at.is_(None))
@@ -75,10 +77,10 @@ async def balance(conn: AsyncConnection, row: Row[Any], *, user_id: int,
     configured window; a user with a window of their own costs one more statement."""
     if row.own_credits is not None:
         credits = float(row.own_credits)
-    elif row.default_credits is not None:
-        credits = float(row.default_credits)
     else:
-        credits = quotas.credits
+        default = (float(row.default_credits) if row.default_credits is not None
+                   else quotas.credits)
+        credits = allowance(default, row.tier or "", quotas)
     start = window_start(quotas, row.own_window_hours or quotas.window_hours, now)
     spent = row.spent
     if start != window_start(quotas, quotas.window_hours, now):
@@ -152,7 +154,8 @@ async def _allowance(conn: AsyncConnection, user_id: int,
     )).first()
     if row is not None:
         return row.credits, row.window_hours or quotas.window_hours
-    return await default_credits(conn, quotas), quotas.window_hours
+    tier = await conn.scalar(select(User.tier).where(User.id == user_id))
+    return allowance(await default_credits(conn, quotas), tier or "", quotas), quotas.window_hours
 
 
 async def default_credits(conn: AsyncConnection, quotas: QuotasConfig) -> float:

@@ -270,3 +270,24 @@ def test_each_ready_preset_loads_and_its_defaults_fit_its_family(name: str,
     at_most = defaults.replace(frames=preset.max_frames)
     assert round_to_family(at_most, family)[0].frames == preset.max_frames
     assert preset.model and "/" in preset.model  # a hub id, as the comments say
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[quotas.tiers.gold]\ncredits = -1\n", "quotas.tiers.gold.credits: must be zero or more"),
+    ("[quotas.tiers.gold]\npriority = 1000\n", "quotas.tiers.gold.priority: must be between"),
+    ('[quotas.tiers.gold]\nusers = ["bob"]\n', "quotas.tiers.gold.users: 'bob' is not a user"),
+    ("[quotas.tiers.gold]\nroles = [1]\n", "quotas.tiers.gold.roles: unknown key"),
+    ("[quotas]\ntiers = 3\n", "quotas.tiers: must be a table"),
+])
+def test_bad_tiers_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_config(write(tmp_path, text), environ={})
+
+
+def test_tiers_load(tmp_path: Path) -> None:
+    text = ('[quotas.tiers.gold]\ncredits = 100\npriority = 1\nusers = ["telegram:5"]\n'
+            "telegram_chats = [-100]\ndiscord_roles = [7]\n")
+    gold = load_config(write(tmp_path, text), environ={}).quotas.tiers["gold"]
+    assert (gold.name, gold.credits, gold.priority, gold.users) == ("gold", 100.0, 1,
+                                                                   ("telegram:5",))
+    assert gold.groups() == {"telegram-chat:-100", "discord-role:7"}

@@ -16,7 +16,7 @@ from storage.admin import AdminStore
 from storage.db import read_transaction, write_transaction
 from storage.fairness import NEVER, Waiting, fair_order
 from storage.jobs import JobStore
-from storage.models import Charge, Job, JobStatus
+from storage.models import Charge, Job, JobStatus, User
 from tests.conftest import FakeClock
 from tests.quota_helpers import request, roomy_config, submit
 from videobot.config import Config, QuotasConfig
@@ -103,13 +103,18 @@ async def test_positions_are_the_replayed_claim_order(store: JobStore, clock: Fa
     start = clock.now
     for seed in range(40):
         rng = random.Random(seed)
+        # Half the queues have users of several tiers (a user's tier is that of their last
+        # submission, and the same for all their waiting jobs).
+        tiers = {user.key: ("", 0) if seed % 2 else (f"t{n}", n)
+                 for user in users for n in [rng.randrange(-1, 2)]}
         async with write_transaction(store.engine) as conn:
             await conn.execute(delete(Charge))
             await conn.execute(delete(Job))
         for _ in range(rng.randrange(1, 20)):
             clock.now = start + timedelta(seconds=rng.randrange(3))
-            submitted = await store.submit(rng.choice(users), request(), cost=1,
-                                           max_queued_per_user=1000)
+            user = rng.choice(users)
+            submitted = await store.submit(user, request(), cost=1, max_queued_per_user=1000,
+                                           tier=tiers[user.key])
             if rng.random() < 0.3:  # it started at once: rendering, or already done
                 status = rng.choice([JobStatus.RUNNING, JobStatus.SUCCEEDED])
                 await _started(store, submitted.job.id, status,
@@ -133,6 +138,7 @@ async def _replayed_order(store: JobStore) -> list[int]:
     async with read_transaction(store.engine) as conn:
         rows = (await conn.execute(select(Job.id, Job.user_id, Job.status, Job.created_at,
                                           Job.started_at))).all()
+        priority = {u: p for u, p in (await conn.execute(select(User.id, User.priority)))}
     running: defaultdict[int, int] = defaultdict(int)
     served: dict[int, datetime] = {}
     for row in rows:
@@ -141,4 +147,27 @@ async def _replayed_order(store: JobStore) -> list[int]:
             served[row.user_id] = max(served.get(row.user_id, NEVER), row.started_at)
     waiting = [Waiting(row.id, row.user_id, row.created_at) for row in rows
                if row.status == JobStatus.QUEUED]
-    return fair_order(waiting, dict(running), served)
+    return fair_order(waiting, dict(running), served, priority)
+
+
+def test_fair_order_breaks_ties_between_equally_served_users_by_tier_priority() -> None:
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    waiting = [Waiting(1, 10, t), Waiting(2, 10, t), Waiting(3, 20, t.replace(minute=1))]
+    assert fair_order(waiting, {}, {}) == [1, 3, 2]
+    assert fair_order(waiting, {}, {}, {20: 1}) == [3, 1, 2]
+    # Priority does not beat the round-robin: a user served less recently still goes first.
+    assert fair_order(waiting, {}, {20: t}, {20: 1}) == [1, 3, 2]
+
+
+async def test_a_higher_tier_is_claimed_first_among_users_never_served(
+    store: JobStore, clock: FakeClock
+) -> None:
+    plain, supporter = UserRef("console", "plain"), UserRef("console", "supporter")
+    first = await store.submit(plain, request(), max_queued_per_user=10)
+    clock.advance(1)
+    second = await store.submit(supporter, request(), max_queued_per_user=10,
+                                tier=("supporters", 1))
+    assert (first.position, second.position) == (1, 1)
+    assert await store.queue_position(first.job.id) == 2
+    claimed = await store.claim_next_job("w")
+    assert claimed is not None and claimed.id == second.job.id

@@ -16,7 +16,7 @@ from storage.jobs import JobStore
 from storage.models import Charge, Job
 from tests.conftest import FakeClock
 from tests.quota_helpers import refunded, request, roomy_config, submit
-from videobot.config import Config, PresetConfig, QuotasConfig
+from videobot.config import Config, PresetConfig, QuotasConfig, config_from_dict
 from videobot.costs import credit_cost
 from videobot.users import UserRef
 
@@ -150,3 +150,37 @@ async def test_quota_and_history_commands(store: JobStore, config: Config) -> No
     assert refusal.job is None
     assert refusal.text.startswith("Sorry: this clip costs 50 credits and you have 19 left of "
                                    "20 per 24 h; that is more than your whole allowance")
+
+
+async def test_a_tier_raises_the_allowance_of_users_it_names_or_groups(
+    tmp_path: Path, database_url: str
+) -> None:
+    from storage.connect import close_store, open_store
+
+    config = config_from_dict({
+        "data_dir": str(tmp_path / "data"), "default_preset": "tiny",
+        "database": {"url": database_url},
+        "quotas": {"credits": 2, "tiers": {
+            "supporters": {"credits": 5, "priority": 1, "telegram_chats": [-100]},
+            "staff": {"credits": 50, "priority": 2, "users": ["telegram:9"]},
+        }},
+    })
+    store = await open_store(config)
+    try:
+        core = Core(store=store, config=config)
+        plain = UserRef("telegram", "1")
+        in_chat = UserRef("telegram", "2", groups=frozenset({"telegram-chat:-100"}))
+        staff = UserRef("telegram", "9", groups=frozenset({"telegram-chat:-100"}))
+        for user, expected in ((plain, "1 credit left"), (in_chat, "4 credits left"),
+                               (staff, "49 credits left")):
+            reply = await core.handle(user, "/video a red ball")
+            assert reply.job is not None, reply.text
+            assert reply.text.endswith(f"Cost: 1 credit; {expected}."), reply.text
+        assert (await store.quota(in_chat)).credits == 5
+        # The same user writing from elsewhere is back on the default allowance.
+        elsewhere = UserRef("telegram", "2")
+        refused = await core.handle(elsewhere, "/video a red ball")
+        assert refused.job is not None  # 2 - 1 spent = 1 left: still enough
+        assert (await core.handle(elsewhere, "/video a red ball")).job is None
+    finally:
+        await close_store(store)

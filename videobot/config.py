@@ -176,6 +176,24 @@ class DiscordConfig:
 
 
 @dataclass(frozen=True)
+class TierConfig:
+    """A group of users with a larger allowance and a higher scheduling priority: named
+    users, members of Telegram chats (when they write from that chat), Discord roles."""
+
+    name: str = ""
+    credits: float = 0.0
+    priority: int = 0
+    users: tuple[str, ...] = ()
+    telegram_chats: tuple[int, ...] = ()
+    discord_roles: tuple[int, ...] = ()
+
+    def groups(self) -> frozenset[str]:
+        """The memberships that put a user in this tier (see `UserRef.groups`)."""
+        return frozenset((*(f"telegram-chat:{chat}" for chat in self.telegram_chats),
+                          *(f"discord-role:{role}" for role in self.discord_roles)))
+
+
+@dataclass(frozen=True)
 class QuotasConfig:
     """Credits per window and the other per-user and global limits on submissions."""
 
@@ -186,6 +204,8 @@ class QuotasConfig:
     max_queue_length: int = 0
     min_interval_seconds: float = 0.0
     refund_cancel_mid_render: bool = False
+    #: `[quotas.tiers.NAME]` tables.
+    tiers: Mapping[str, TierConfig] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def daily_reset(self) -> bool:
@@ -340,6 +360,18 @@ def _build_presets(raw: Any) -> Mapping[str, PresetConfig]:
     return MappingProxyType(presets)
 
 
+def _build_tiers(raw: Any, where: str) -> Mapping[str, TierConfig]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: must be a table of [{where}.NAME] tables")
+    tiers = {}
+    for name, body in raw.items():
+        if isinstance(body, dict) and "name" in body:
+            raise ConfigError(f"{where}.{name}.name: unknown key (the name is the table's)")
+        body = {**body, "name": name} if isinstance(body, dict) else body
+        tiers[name] = _build(TierConfig, body, f"{where}.{name}")
+    return MappingProxyType(tiers)
+
+
 def _build(cls: type, raw: Any, where: str) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: must be a table")
@@ -362,6 +394,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: must be a list of strings")
         return tuple(value)
+    if hint == Mapping[str, TierConfig]:
+        return _build_tiers(value, where)
     if hint == Mapping[str, str | int | float | bool]:
         if not isinstance(value, dict) or not all(
             isinstance(v, str | int | float | bool) for v in value.values()
@@ -435,6 +469,18 @@ def _validate_quotas(quotas: QuotasConfig) -> None:
     _not_negative(quotas.max_running_per_user, "quotas.max_running_per_user")
     _not_negative(quotas.max_queue_length, "quotas.max_queue_length")
     _not_negative(quotas.min_interval_seconds, "quotas.min_interval_seconds")
+    for tier in quotas.tiers.values():
+        where = f"quotas.tiers.{tier.name}"
+        _not_negative(tier.credits, f"{where}.credits")
+        if not -100 <= tier.priority <= 100:
+            raise ConfigError(f"{where}.priority: must be between -100 and 100")
+        for user in tier.users:
+            from videobot.users import BadUserName, parse_user
+
+            try:
+                parse_user(user)
+            except BadUserName as exc:
+                raise ConfigError(f"{where}.users: {exc}") from None
 
 
 def _validate_moderation(moderation: ModerationConfig) -> None:

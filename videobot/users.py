@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _PLATFORM = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
@@ -21,6 +21,9 @@ class UserRef:
     display_name: str = ""
     #: The platform's handle without "@" (a Telegram username), for `/admin … @name`.
     username: str = ""
+    #: Where the user writes from and what they hold, for quota tiers: "telegram-chat:ID",
+    #: "discord-role:ID". Not part of who they are.
+    groups: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def key(self) -> str:

@@ -388,7 +388,10 @@ class DiscordAdapter:
 
 
 def _user(interaction: discord.Interaction) -> UserRef:
-    return UserRef(PLATFORM, str(interaction.user.id), interaction.user.display_name)
+    """The caller as the core names them, with their roles here (for quota tiers)."""
+    roles = getattr(interaction.user, "roles", ())
+    return UserRef(PLATFORM, str(interaction.user.id), interaction.user.display_name,
+                   groups=frozenset(f"discord-role:{role.id}" for role in roles))
 
 
 def _buttons(job_id: int, *actions: str) -> discord.ui.View:

@@ -352,7 +352,7 @@ class TelegramAdapter:
         target = {"chat_id": message.chat_id, "message_id": message.message_id,
                   "nsfw_allowed": message.chat_id in self.config.nsfw_chats}
         async with self._answering(message.chat_id, message.message_id):
-            reply = await self.core.handle(_user(sender), text, target,
+            reply = await self.core.handle(_user(sender, message.chat_id), text, target,
                                            replied_to=_replied_to(message),
                                            admin=sender.id in self.config.admins)
             await self._post_reply(message.chat_id, message.message_id, reply)
@@ -402,7 +402,7 @@ class TelegramAdapter:
 
     async def _press(self, query: CallbackQuery, message: Message, action: str,
                      job_id: int) -> Reply:
-        user = _user(query.from_user)
+        user = _user(query.from_user, message.chat_id)
         admin = query.from_user.id in self.config.admins
         if action == CANCEL:
             return await self.core.cancel_job(user, job_id, admin=admin)
@@ -607,8 +607,10 @@ class TelegramAdapter:
         raise AssertionError("unreachable")
 
 
-def _user(sender: Any) -> UserRef:
-    return UserRef(PLATFORM, str(sender.id), sender.full_name, sender.username or "")
+def _user(sender: Any, chat_id: int | None = None) -> UserRef:
+    """The sender as the core names them; `chat_id`: where they write from (quota tiers)."""
+    groups = frozenset({f"telegram-chat:{chat_id}"}) if chat_id is not None else frozenset()
+    return UserRef(PLATFORM, str(sender.id), sender.full_name, sender.username or "", groups)
 
 
 def _replied_to(message: Message) -> UserRef | None:

@@ -17,11 +17,12 @@ from bot.core.parsing import VideoOptions, parse_command, parse_video_options
 from bot.core.requests import build_request
 from bot.core.serving import ServedPresets
 from storage.errors import StoreError
-from storage.jobs import JobStore
+from storage.jobs import NO_TIER, JobStore
 from storage.records import JobRecord
 from videobot.config import Config
 from videobot.costs import credit_cost
 from videobot.params import RenderRequest
+from videobot.tiers import tier_of
 from videobot.users import UserRef
 
 log = logging.getLogger(__name__)
@@ -211,10 +212,12 @@ class Core:
         preset = self.config.preset(request.preset)
         if preset.nsfw and not reply_target.get("nsfw_allowed", False):
             raise CommandError(replies.nsfw_only(preset.name))
+        tier = tier_of(user, self.config.quotas)
         submitted = await self.store.submit(
             user, request, notes=notes, reply_target=reply_target,
             max_queued_per_user=self.config.limits.max_queued_per_user,
             cost=credit_cost(request, preset),
+            tier=(tier.name, tier.priority) if tier is not None else NO_TIER,
         )
         job = submitted.job
         text = replies.acknowledgement(job, submitted.position, submitted.credits_left,

@@ -1,4 +1,4 @@
-"""usernames, so that admins can name users as in chat (@name)
+"""usernames (admins name users as in chat, @name) and quota tiers
 
 Revision ID: 0004
 Revises: 0003
@@ -21,6 +21,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("username", sa.String(length=64), server_default="", nullable=False)
         )
+        batch_op.add_column(
+            sa.Column("tier", sa.String(length=64), server_default="", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("priority", sa.Integer(), server_default="0", nullable=False)
+        )
         batch_op.create_index("ix_users_platform_username", ["platform", "username"],
                               unique=False)
 
@@ -28,4 +34,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index("ix_users_platform_username")
+        batch_op.drop_column("priority")
+        batch_op.drop_column("tier")
         batch_op.drop_column("username")
