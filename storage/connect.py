@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from storage import migrate
-from storage.db import create_engine
+from storage.db import create_engine, dispose
 from storage.jobs import Clock, JobStore, utcnow
 from videobot.config import Config
 
@@ -34,6 +34,6 @@ async def open_store(config: Config, *, clock: Clock = utcnow) -> JobStore:
 async def close_store(store: JobStore) -> None:
     """Close the pool; a connection to a server that went away must not hold up an exit."""
     try:
-        await asyncio.wait_for(store.engine.dispose(), DISPOSE_TIMEOUT_S)
+        await asyncio.wait_for(dispose(store.engine), DISPOSE_TIMEOUT_S)
     except TimeoutError:
         log.warning("closing the database connections timed out; exiting anyway")

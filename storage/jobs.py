@@ -31,11 +31,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage import quotas
-from storage.db import dialect_insert, read_transaction, write_transaction
+from storage.db import dialect_insert, read_transaction, run_write, write_transaction
 from storage.errors import (
     JobAlreadyFinished,
     JobNotFound,
@@ -144,33 +144,35 @@ class JobStore:
         limit is checked there too. The user's `tier` (name, priority) is recorded with it:
         it sets their allowance and their place among users the round-robin serves equally."""
         now = self.clock()
-        async with write_transaction(self.engine) as conn:
-            owner = await _upsert_user(conn, user, now, tier)
-            credits = await self._check_limits(conn, owner.id, now, max_queued_per_user, cost)
-            row = (await conn.execute(_INSERT_JOB, {
+
+        def insert_and_charge(conn: Connection) -> tuple[Any, Row[Any], quotas.Balance, Any]:
+            owner = _upsert_user(conn, user, now, tier)
+            credits = self._check_limits(conn, owner.id, now, max_queued_per_user, cost)
+            row = conn.execute(_INSERT_JOB, {
                 "user_id": owner.id, "platform": user.platform, "status": JobStatus.QUEUED,
                 **request.to_dict(), "notes": list(notes), "reply_target": reply_target or {},
                 "attempts": 0, "max_attempts": self.max_attempts, "progress_step": 0,
                 "progress_total": request.steps, "cancel_requested": False, "created_at": now,
-            })).mappings().one()
+            }).mappings().one()
             if cost > 0:
-                await quotas.charge(conn, job_id=row["id"], user_id=owner.id, credits=cost,
-                                    now=now)
-            position = await conn.scalar(position_query(), {"job_id": row["id"]})
+                quotas.charge(conn, job_id=row["id"], user_id=owner.id, credits=cost, now=now)
+            return row, owner, credits, conn.scalar(position_query(), {"job_id": row["id"]})
+
+        row, owner, credits, position = await run_write(self.engine, insert_and_charge)
         await self.signals.notify(JOBS)
         job = _record({**row, "platform_user_id": user.platform_user_id,
                        "display_name": owner.display_name, "video_path": None, "cost": cost})
         assert position is not None  # the job is waiting: nothing else saw it yet
         return Submitted(job, int(position), credits.after(cost).left)
 
-    async def _check_limits(self, conn: AsyncConnection, user_id: int, now: datetime,
-                            max_queued_per_user: int, cost: float) -> quotas.Balance:
+    def _check_limits(self, conn: Connection, user_id: int, now: datetime,
+                      max_queued_per_user: int, cost: float) -> quotas.Balance:
         """Refuse a submission that breaks a limit, naming it and when it frees up; else the
         user's credits before this job. One statement reads every limit."""
         interval, limit = self.quotas.min_interval_seconds, self.quotas.max_queue_length
         since = quotas.window_start(self.quotas, self.quotas.window_hours, now)
-        row = (await conn.execute(_limits_query(bool(interval), bool(limit)),
-                                  {"user_id": user_id, "since": since})).one()
+        row = conn.execute(_limits_query(bool(interval), bool(limit)),
+                           {"user_id": user_id, "since": since}).one()
         if row.ban is not None:
             raise UserBanned(row.ban)
         if row.active >= max_queued_per_user:
@@ -181,9 +183,9 @@ class JobStore:
                 raise TooSoon(interval, interval - waited)
         if limit and row.queued >= limit:
             raise QueueFull(limit)
-        credits = await quotas.balance(conn, row, user_id=user_id, quotas=self.quotas, now=now)
+        credits = quotas.balance(conn, row, user_id=user_id, quotas=self.quotas, now=now)
         if cost > credits.left + 1e-9:
-            state = await quotas.quota_state(conn, user_id, self.quotas, now, needed=cost)
+            state = quotas.quota_state(conn, user_id, self.quotas, now, needed=cost)
             raise OutOfCredits(_out_of_credits(cost, state))
         return credits
 
@@ -193,10 +195,10 @@ class JobStore:
         async with read_transaction(self.engine) as conn:
             user_id = await conn.scalar(select(User.id).where(*_identity(user)))
             if user_id is None:
-                credits = await quotas.default_credits(conn, self.quotas)
+                credits = await conn.run_sync(quotas.default_credits, self.quotas)
                 return quotas.QuotaState(credits, 0.0, self.quotas.window_hours,
                                          self.quotas.daily_reset, None)
-            return await quotas.quota_state(conn, user_id, self.quotas, now)
+            return await conn.run_sync(quotas.quota_state, user_id, self.quotas, now)
 
     async def get(self, job_id: int) -> JobRecord | None:
         async with read_transaction(self.engine) as conn:
@@ -272,6 +274,16 @@ class JobStore:
                                         {"job_id": job_id, "patch": json.dumps(values)})
         if result.rowcount != 1:
             raise JobNotFound(f"there is no job #{job_id}")
+
+    async def update_reply_targets(self, patches: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """`update_reply_target` for many jobs in one transaction and one statement (run for
+        each patch, in order); a job that is gone is skipped."""
+        if not patches:
+            return
+        async with write_transaction(self.engine) as conn:
+            await conn.execute(_reply_target_merge(conn.dialect.name), [
+                {"job_id": job_id, "patch": json.dumps(values)} for job_id, values in patches
+            ])
 
     async def undelivered(self, platforms: Collection[str]) -> list[JobRecord]:
         """Finished jobs whose result has not reached the chat yet, oldest first."""
@@ -566,11 +578,11 @@ async def ensure_user(conn: AsyncConnection, user: UserRef, now: datetime) -> in
     """The user's row id, inserting the row if needed, and locked for this transaction so
     that concurrent submissions of one user are counted one after the other (SQLite's
     BEGIN IMMEDIATE already serialises them)."""
-    return (await _upsert_user(conn, user, now)).id
+    return (await conn.run_sync(_upsert_user, user, now)).id
 
 
-async def _upsert_user(conn: AsyncConnection, user: UserRef, now: datetime,
-                       tier: Tier | None = None) -> Row[Any]:
+def _upsert_user(conn: Connection, user: UserRef, now: datetime,
+                 tier: Tier | None = None) -> Row[Any]:
     """`ensure_user` in one statement: (id, display name), the names updated when given, and
     the tier set when given (a submission; an admin naming a user leaves it)."""
     key = (conn.dialect.name, tier is not None)
@@ -578,14 +590,14 @@ async def _upsert_user(conn: AsyncConnection, user: UserRef, now: datetime,
     if statement is None:
         statement = _USER_UPSERTS[key] = _user_upsert(conn, with_tier=tier is not None)
     name, priority = tier if tier is not None else NO_TIER
-    return (await conn.execute(statement, {
+    return conn.execute(statement, {
         "platform": user.platform, "platform_user_id": user.platform_user_id,
         "display_name": user.display_name, "username": user.username.lower(),
         "tier": name, "priority": priority, "created_at": now,
-    })).one()
+    }).one()
 
 
-def _user_upsert(conn: AsyncConnection, *, with_tier: bool) -> Any:
+def _user_upsert(conn: Connection, *, with_tier: bool) -> Any:
     new = dialect_insert(conn)(User)
     # Updating the row (its names, else nothing) also locks it, on PostgreSQL.
     values: dict[str, Any] = {

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import Label
 
 from storage.models import Charge, QuotaOverride, Setting, User
-from storage.settings import DEFAULT_CREDITS, get_setting
+from storage.settings import DEFAULT_CREDITS
 from videobot.config import QuotasConfig
 from videobot.tiers import allowance
 
@@ -71,8 +71,8 @@ def balance_columns(user_id: Any, since: Any) -> tuple[Label[Any], ...]:
     )
 
 
-async def balance(conn: AsyncConnection, row: Row[Any], *, user_id: int,
-                  quotas: QuotasConfig, now: datetime) -> Balance:
+def balance(conn: Connection, row: Row[Any], *, user_id: int, quotas: QuotasConfig,
+            now: datetime) -> Balance:
     """The balance from a row of `balance_columns` selected with `since` the start of the
     configured window; a user with a window of their own costs one more statement."""
     if row.own_credits is not None:
@@ -84,20 +84,21 @@ async def balance(conn: AsyncConnection, row: Row[Any], *, user_id: int,
     start = window_start(quotas, row.own_window_hours or quotas.window_hours, now)
     spent = row.spent
     if start != window_start(quotas, quotas.window_hours, now):
-        spent = await conn.scalar(
+        spent = conn.scalar(
             select(func.coalesce(func.sum(Charge.credits), 0.0))
             .where(Charge.user_id == user_id, Charge.charged_at >= start,
                    Charge.refunded_at.is_(None)))
     return Balance(credits, round(float(spent or 0.0), 2))
 
 
-async def quota_state(conn: AsyncConnection, user_id: int, quotas: QuotasConfig,
-                      now: datetime, *, needed: float = 0.0) -> QuotaState:
+def quota_state(conn: Connection, user_id: int, quotas: QuotasConfig, now: datetime, *,
+                needed: float = 0.0) -> QuotaState:
     """The user's allowance and usage; `next_credit_at` is when `needed` credits (or, with 0,
-    the next credit) will be free again, None when nothing is spent."""
-    credits, window_hours = await _allowance(conn, user_id, quotas)
+    the next credit) will be free again, None when nothing is spent. (Synchronous, like the
+    submission that calls it; async code runs it with `run_sync`.)"""
+    credits, window_hours = _allowance(conn, user_id, quotas)
     start = window_start(quotas, window_hours, now)
-    charges = (await conn.execute(
+    charges = (conn.execute(
         select(Charge.credits, Charge.charged_at)
         .where(Charge.user_id == user_id, Charge.charged_at >= start,
                Charge.refunded_at.is_(None))
@@ -121,9 +122,9 @@ def window_start(quotas: QuotasConfig, window_hours: float, now: datetime) -> da
     return reset if reset <= now else reset - timedelta(days=1)
 
 
-async def charge(conn: AsyncConnection, *, job_id: int, user_id: int, credits: float,
-                 now: datetime) -> None:
-    await conn.execute(_CHARGE, {"job_id": job_id, "user_id": user_id, "credits": credits,
+def charge(conn: Connection, *, job_id: int, user_id: int, credits: float,
+           now: datetime) -> None:
+    conn.execute(_CHARGE, {"job_id": job_id, "user_id": user_id, "credits": credits,
                                  "charged_at": now, "refunded_at": None})
 
 
@@ -146,21 +147,20 @@ async def spent_since(conn: AsyncConnection, since: datetime) -> float:
     return round(float(total or 0.0), 2)
 
 
-async def _allowance(conn: AsyncConnection, user_id: int,
-                     quotas: QuotasConfig) -> tuple[float, float]:
-    row = (await conn.execute(
+def _allowance(conn: Connection, user_id: int, quotas: QuotasConfig) -> tuple[float, float]:
+    row = (conn.execute(
         select(QuotaOverride.credits, QuotaOverride.window_hours)
         .where(QuotaOverride.user_id == user_id)
     )).first()
     if row is not None:
         return row.credits, row.window_hours or quotas.window_hours
-    tier = await conn.scalar(select(User.tier).where(User.id == user_id))
-    return allowance(await default_credits(conn, quotas), tier or "", quotas), quotas.window_hours
+    tier = conn.scalar(select(User.tier).where(User.id == user_id))
+    return allowance(default_credits(conn, quotas), tier or "", quotas), quotas.window_hours
 
 
-async def default_credits(conn: AsyncConnection, quotas: QuotasConfig) -> float:
+def default_credits(conn: Connection, quotas: QuotasConfig) -> float:
     """The allowance of users with no override: an admin's `quota default`, else config."""
-    default = await get_setting(conn, DEFAULT_CREDITS)
+    default = conn.scalar(select(Setting.value).where(Setting.key == DEFAULT_CREDITS))
     return float(default) if default is not None else quotas.credits
 
 

@@ -8,7 +8,7 @@ import multiprocessing
 import time
 from dataclasses import dataclass
 
-from storage.db import create_engine
+from storage.db import create_engine, dispose
 from storage.jobs import JobStore
 from storage.records import ClipRecord
 from videobot.params import RenderRequest
@@ -33,7 +33,7 @@ async def enqueue(url: str, count: int) -> None:
             await store.enqueue(UserRef("bench", str(index % 50)), REQUEST,
                                 max_queued_per_user=count)
     finally:
-        await store.engine.dispose()
+        await dispose(store.engine)
 
 
 async def _drain(url: str, worker: str, seconds: float, refill: bool) -> LoadResult:
@@ -61,7 +61,7 @@ async def _drain(url: str, worker: str, seconds: float, refill: bool) -> LoadRes
             except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
     finally:
-        await store.engine.dispose()
+        await dispose(store.engine)
     return LoadResult(finished, errors)
 
 

@@ -80,6 +80,7 @@ from generator.encode import ClipTooLarge
 from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.records import JobRecord
+from storage.reply_targets import ReplyTargetSaver
 from videobot.config import TelegramConfig
 from videobot.users import UserRef
 
@@ -233,6 +234,8 @@ class TelegramAdapter:
         self.upload_limit = upload_limit_bytes(config)
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._views: dict[int, _JobView] = {}
+        #: Status message ids, saved in shared transactions (a burst posts many at once).
+        self._status_ids = ReplyTargetSaver(store)
         self._throttle = _ProgressThrottle(config.progress_interval_seconds, self._edit_progress)
         self._redactor = SecretRedactor(config.token)
         self._webhook: web.AppRunner | None = None
@@ -581,7 +584,7 @@ class TelegramAdapter:
         view = self._view(job) or _JobView(chat_id, None, None)
         view.status_message_id = message_id
         self._views[job.id] = view
-        await self.store.update_reply_target(job.id, status_message_id=message_id)
+        await self._status_ids.save(job.id, status_message_id=message_id)
 
     async def _remember_result(self, job: JobRecord, view: _JobView, message_id: int) -> None:
         # In memory first: if the database write fails, the retried delivery still knows.
