@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -41,8 +42,9 @@ async def run_worker(config: Config, *, device: str, burst: bool = False) -> int
                             pid=os.getpid(), device=device, presets=worker.claimable_presets(),
                             version=__version__)
     ready = asyncio.Event()
+    stop_beating = asyncio.Event()
     beating = asyncio.create_task(
-        _beat(registry, worker, ready, config.queue.heartbeat_seconds)
+        _beat(registry, worker, ready, config.queue.heartbeat_seconds, stop_beating)
     )
     loop = asyncio.get_running_loop()
     signals_seen = 0
@@ -65,7 +67,8 @@ async def run_worker(config: Config, *, device: str, burst: bool = False) -> int
         log.info("worker %s ready on %s", worker.worker_id, device)
         return await worker.run(burst=burst)
     finally:
-        beating.cancel()
+        # Told to stop, not cancelled mid-write (see Worker.process).
+        stop_beating.set()
         await asyncio.gather(beating, return_exceptions=True)
         await _say_stopped(registry, worker.worker_id)
         backends.close()
@@ -84,9 +87,9 @@ async def _say_stopped(registry: WorkerRegistry, worker_id: str) -> None:
 
 
 async def _beat(registry: WorkerRegistry, worker: Worker, ready: asyncio.Event,
-                seconds: float) -> None:
-    """Tell the registry this worker lives, every `seconds`, idle or busy."""
-    while True:
+                seconds: float, stop: asyncio.Event) -> None:
+    """Tell the registry this worker lives, every `seconds`, idle or busy, until `stop`."""
+    while not stop.is_set():
         if not ready.is_set():
             status = WorkerRegistry.STARTING
         else:
@@ -96,4 +99,5 @@ async def _beat(registry: WorkerRegistry, worker: Worker, ready: asyncio.Event,
                                 current_job_id=worker.current_job_id)
         except Exception:
             log.warning("worker heartbeat failed; retrying", exc_info=True)
-        await asyncio.sleep(seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)

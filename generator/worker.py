@@ -8,6 +8,7 @@ watches for cancels and stops a render that runs past its preset's time limit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -145,11 +146,14 @@ class Worker:
         log.info("job %s attempt %s: claimed by %s", job.id, job.attempt, self.worker_id)
         state = RenderState(total=job.request.steps)
         self.current, self.current_job_id = state, job.id
-        heartbeat = asyncio.create_task(self._keep_lease(job, state))
+        rendered = asyncio.Event()
+        heartbeat = asyncio.create_task(self._keep_lease(job, state, rendered))
         try:
             outcome = await self._render_and_store(job, state)
         finally:
-            heartbeat.cancel()
+            # Told to stop, not cancelled: a task cancelled inside a SQLite transaction can
+            # leave its connection holding the write lock, and every writer then waits.
+            rendered.set()
             await asyncio.gather(heartbeat, return_exceptions=True)
             self.current, self.current_job_id = None, None
         await self._record_or_drop(job, state, outcome)
@@ -198,13 +202,18 @@ class Worker:
             render_seconds=0.0, in_database=self.clips_in_database,
         )
 
-    async def _keep_lease(self, job: ClaimedJob, state: RenderState) -> None:
-        """Renew the lease every heartbeat, and write progress as it moves."""
+    async def _keep_lease(self, job: ClaimedJob, state: RenderState,
+                          rendered: asyncio.Event) -> None:
+        """Renew the lease every heartbeat, and write progress as it moves, until `rendered`
+        is set (then the finishing write takes over)."""
         heartbeat = self.config.queue.heartbeat_seconds
         written_step = -1
         last_renewal = time.monotonic()
         while True:
-            await asyncio.sleep(PROGRESS_INTERVAL_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(rendered.wait(), PROGRESS_INTERVAL_S)
+            if rendered.is_set():
+                return
             moved = state.step != written_step
             if not moved and time.monotonic() - last_renewal < heartbeat:
                 continue
