@@ -12,6 +12,7 @@ from typing import Any, TextIO
 from bot.adapters.base import ChatAdapter
 from bot.adapters.console import ConsoleAdapter
 from bot.core.commands import Core
+from bot.core.serving import local_worker_presets
 from bot.delivery import DeliveryLoop
 from bot.maintenance import run_maintenance
 from bot.supervisor import WorkerSupervisor
@@ -27,7 +28,8 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
     """Run until a stop signal, or, with the console chat, until its input ends and its jobs
     are delivered. Returns the exit code."""
     store = await open_store(config)
-    core = Core(store=store, config=config)
+    core = Core(store=store, config=config,
+                local_presets=local_worker_presets(config) if start_workers else None)
     adapters: dict[str, ChatAdapter] = {}
     console = None
     if config.console.enabled:

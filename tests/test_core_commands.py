@@ -435,3 +435,20 @@ async def test_a_preset_no_running_worker_takes_is_refused_and_nothing_is_queued
     clock.advance(3 * core.config.queue.heartbeat_seconds + 1)
     later = Core(store=store, config=core.config)
     assert (await later.handle(ALICE, "/video a red ball --preset demo")).job is not None
+
+
+async def test_before_any_worker_registers_the_local_workers_presets_decide(
+    store: JobStore, config: Config
+) -> None:
+    from bot.core.serving import local_worker_presets
+
+    # `videobot run` with the embedded defaults: one local worker, keeping its first preset.
+    assert local_worker_presets(config) == {"tiny"}
+    core = Core(store=store, config=config, local_presets=local_worker_presets(config))
+    refused = await core.handle(ALICE, "/video a red ball --preset demo")
+    assert refused.job is None
+    assert "no running worker takes the preset demo (they take: tiny)" in refused.text
+    assert (await core.handle(ALICE, "/video a red ball --preset tiny")).job is not None
+    switching = dataclasses.replace(
+        config, worker=dataclasses.replace(config.worker, switch_presets=True))
+    assert local_worker_presets(switching) == {"tiny", "demo"}

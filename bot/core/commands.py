@@ -42,12 +42,16 @@ Handler = Callable[[UserRef, str, dict[str, Any]], Awaitable[Reply]]
 class Core:
     """Platform-neutral command handling: parse, validate, submit, build the reply text."""
 
-    def __init__(self, *, store: JobStore, config: Config) -> None:
+    def __init__(self, *, store: JobStore, config: Config,
+                 local_presets: frozenset[str] | None = None) -> None:
+        """`local_presets`: what the workers this process starts will take (`videobot run`),
+        so that a preset none of them takes is refused even before they register."""
         self.store = store
         self.config = config
         self.admin_commands = AdminCommands(store=store, config=config)
         self.blocklist = Blocklist.from_config(config.moderation)
-        self.served = ServedPresets(store, heartbeat_seconds=config.queue.heartbeat_seconds)
+        self.served = ServedPresets(store, heartbeat_seconds=config.queue.heartbeat_seconds,
+                                    local=local_presets)
         #: Usernames recorded by this process, by user key: each is written once.
         self._usernames: dict[str, str] = {}
         self._handlers: dict[str, Handler] = {

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from storage.jobs import JobStore
 from storage.workers import WorkerRecord, WorkerRegistry
+from videobot.config import Config
 
 #: How long one look at the registry is trusted (a burst of commands reads it once).
 CACHE_SECONDS = 2.0
@@ -18,20 +19,29 @@ SILENT_HEARTBEATS = 3
 class ServedPresets:
     """The presets of the workers that are alive now, read from the registry."""
 
-    def __init__(self, store: JobStore, *, heartbeat_seconds: float) -> None:
+    def __init__(self, store: JobStore, *, heartbeat_seconds: float,
+                 local: frozenset[str] | None = None) -> None:
         self.store = store
         self.silence = timedelta(seconds=heartbeat_seconds * SILENT_HEARTBEATS)
+        #: What the workers this process starts will take, until one has registered.
+        self.local = local
         self._cached: tuple[float, frozenset[str] | None] = (-CACHE_SECONDS, None)
 
     async def presets(self) -> frozenset[str] | None:
-        """The presets live workers take, or None when no worker is alive (one may be
-        starting, or run elsewhere later: jobs wait for it)."""
+        """The presets live workers take; while none is alive, those the local workers will
+        take (they are starting), or None when none runs here (jobs wait for one)."""
         read_at, presets = self._cached
         if time.monotonic() - read_at >= CACHE_SECONDS:
             registry = WorkerRegistry(self.store.engine, clock=self.store.clock)
             presets = served_by(await registry.all(), self.store.clock(), self.silence)
             self._cached = (time.monotonic(), presets)
-        return presets
+        return presets if presets is not None else self.local
+
+
+def local_worker_presets(config: Config) -> frozenset[str]:
+    """The presets the workers `videobot run` starts will take (see `Worker.claimable`)."""
+    served = config.worker.served_presets(config)
+    return frozenset(served if config.worker.switch_presets else served[:1])
 
 
 def served_by(workers: list[WorkerRecord], now: datetime,
