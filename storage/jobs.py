@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage import quotas
-from storage.db import dialect_insert, read_transaction, run_write, write_transaction
+from storage.db import dialect_insert, read_transaction, write_transaction
 from storage.errors import (
     JobAlreadyFinished,
     JobNotFound,
@@ -54,6 +54,7 @@ from storage.fairness import (
     position_query,
     running_of_owner,
 )
+from storage.group_commit import GroupCommit
 from storage.models import Ban, Charge, Clip, Job, JobStatus, User, UTCDateTime
 from storage.records import ClaimedJob, ClipRecord, JobRecord
 from storage.settings import is_paused
@@ -104,6 +105,8 @@ class JobStore:
         self.engine = engine
         self.quotas = quota_config or QuotasConfig()
         self.signals = Signals(engine)
+        #: Submissions arriving together share a transaction (SQLite's one writer).
+        self._submissions = GroupCommit(engine)
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
         self.clock = clock
@@ -158,12 +161,23 @@ class JobStore:
                 quotas.charge(conn, job_id=row["id"], user_id=owner.id, credits=cost, now=now)
             return row, owner, credits, conn.scalar(position_query(), {"job_id": row["id"]})
 
-        row, owner, credits, position = await run_write(self.engine, insert_and_charge)
+        row, owner, credits, position = await self._submissions.run(insert_and_charge)
         await self.signals.notify(JOBS)
         job = _record({**row, "platform_user_id": user.platform_user_id,
                        "display_name": owner.display_name, "video_path": None, "cost": cost})
         assert position is not None  # the job is waiting: nothing else saw it yet
         return Submitted(job, int(position), credits.after(cost).left)
+
+    async def warm_up(self) -> None:
+        """Open the writer's connection and compile the submission's queries, so that the
+        first `/video` after a start does not pay for them (a burst queues behind it)."""
+        def read(conn: Connection) -> None:
+            interval, limit = self.quotas.min_interval_seconds, self.quotas.max_queue_length
+            conn.execute(_limits_query(bool(interval), bool(limit)),
+                         {"user_id": -1, "since": self.clock()}).all()
+            conn.execute(position_query(), {"job_id": -1}).all()
+
+        await self._submissions.run(read)
 
     def _check_limits(self, conn: Connection, user_id: int, now: datetime,
                       max_queued_per_user: int, cost: float) -> quotas.Balance:

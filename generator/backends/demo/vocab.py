@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from generator.backends.demo import captions
@@ -67,8 +67,12 @@ class Vocab:
     def unknown(self, text: str) -> list[str]:
         """The words of `text` this vocabulary does not know, in order, without repeats
         (harmless function words such as "an" are not reported)."""
-        known = set(self.tokens) | HARMLESS
+        known = self._known
         return list(dict.fromkeys(w for w in words(text) if w not in known))
+
+    @cached_property
+    def _known(self) -> frozenset[str]:
+        return frozenset(self.tokens) | HARMLESS
 
 
 @lru_cache(maxsize=1)
