@@ -36,6 +36,7 @@ from generator.backends.diffusers_backend import (  # noqa: E402
     DiffusersBackend,
     resolve_model,
     to_uint8_frames,
+    torch_dtype,
 )
 from videobot.config import PresetConfig, load_config  # noqa: E402
 from videobot.params import RenderRequest  # noqa: E402
@@ -98,10 +99,8 @@ def describe(preset: PresetConfig) -> str:
 
 def vanilla_pipeline(preset: PresetConfig, device: str, models_dir: Path) -> Any:
     """The pipeline as diffusers' model card loads it: dtype, on the device, nothing else."""
-    dtypes = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-    dtype = torch.float32 if device == "cpu" else dtypes[preset.dtype]
     pipe = DiffusionPipeline.from_pretrained(resolve_model(preset.model, models_dir),
-                                             dtype=dtype)
+                                             dtype=torch_dtype(preset.dtype, device))
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
 

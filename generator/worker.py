@@ -82,9 +82,7 @@ class Worker:
     def claimable_presets(self) -> tuple[str, ...]:
         """The presets whose jobs this worker takes now: all it serves if it may switch
         models, else only its resident one."""
-        if self.config.worker.switch_presets:
-            return self.served
-        return (self.backends.preset or self.served[0],)
+        return self.config.worker.claimable(self.config, self.backends.preset)
 
     async def prepare(self) -> None:
         """Load the first served preset's model, and with `worker.warm_up` render one step at

@@ -88,6 +88,12 @@ class WorkerConfig:
         first = [config.default_preset] if config.default_preset in served else []
         return tuple(first + [name for name in served if name not in first])
 
+    def claimable(self, config: Config, resident: str | None = None) -> tuple[str, ...]:
+        """The presets a worker takes jobs for: all it serves if it may switch models, else
+        only its resident one (before it has loaded one, the first it serves)."""
+        served = self.served_presets(config)
+        return served if self.switch_presets else (resident or served[0],)
+
 
 @dataclass(frozen=True)
 class PresetConfig:

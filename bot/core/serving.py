@@ -39,9 +39,8 @@ class ServedPresets:
 
 
 def local_worker_presets(config: Config) -> frozenset[str]:
-    """The presets the workers `videobot run` starts will take (see `Worker.claimable`)."""
-    served = config.worker.served_presets(config)
-    return frozenset(served if config.worker.switch_presets else served[:1])
+    """The presets the workers `videobot run` starts will take, before they load a model."""
+    return frozenset(config.worker.claimable(config))
 
 
 def served_by(workers: list[WorkerRecord], now: datetime,

@@ -62,7 +62,7 @@ class DiffusersBackend:
     def load(cls, preset: PresetConfig, *, device: str, models_dir: Path) -> DiffusersBackend:
         """Load `preset.model` (a local folder, a hub id or `builtin:NAME`) onto `device`."""
         source = resolve_model(preset.model, models_dir)
-        dtype = _torch_dtype(preset.dtype, device)
+        dtype = torch_dtype(preset.dtype, device)
         _quiet_loading()
         pipe = _from_pretrained(preset, source, dtype, models_dir)
         pipe.set_progress_bar_config(disable=True)
@@ -227,7 +227,8 @@ def _from_pretrained(preset: PresetConfig, source: str, dtype: torch.dtype,
                                                **{_DTYPE_KWARG: dtype})
 
 
-def _torch_dtype(name: str, device: str) -> torch.dtype:
+def torch_dtype(name: str, device: str) -> torch.dtype:
+    """The torch dtype a preset names, float32 on a CPU for float16 (unsupported there)."""
     dtype = _DTYPES[name]
     if dtype == torch.float16 and torch.device(device).type == "cpu":
         log.warning("float16 is not supported on cpu: loading in float32 instead")
