@@ -94,6 +94,7 @@ async def run(interactions: int, users: int) -> int:
     with tempfile.TemporaryDirectory(prefix="videobot-discord-bench-") as folder:
         config = bench_config(Path(folder), fake, interactions)
         store = await open_store(config)
+        await store.warm_up()  # as `videobot run` does
         try:
             return await measure(fake, config, store, interactions, users)
         finally:

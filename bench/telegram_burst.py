@@ -123,6 +123,7 @@ async def burst(commands: int, users: int, data_dir: Path, same_process: bool) -
     config = config_from_dict({"data_dir": str(data_dir),
                                "limits": {"max_queued_per_user": commands}})
     store = await open_store(config)
+    await store.warm_up()  # as `videobot run` does
     async with fake_api(same_process) as api:
         adapter = TelegramAdapter(
             core=Core(store=store, config=config), store=store, work_dir=data_dir / "uploads",

@@ -28,6 +28,8 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
     """Run until a stop signal, or, with the console chat, until its input ends and its jobs
     are delivered. Returns the exit code."""
     store = await open_store(config)
+    # The bot takes bursts of submissions; a worker or a shell command has no use for this.
+    await store.warm_up()
     core = Core(store=store, config=config,
                 local_presets=local_worker_presets(config) if start_workers else None)
     adapters: dict[str, ChatAdapter] = {}

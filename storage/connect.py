@@ -22,15 +22,13 @@ async def open_store(config: Config, *, clock: Clock = utcnow) -> JobStore:
     except BaseException:
         await engine.dispose()
         raise
-    store = JobStore(
+    return JobStore(
         engine,
         lease_seconds=config.queue.lease_seconds,
         max_attempts=config.queue.max_attempts,
         clock=clock,
         quota_config=config.quotas,
     )
-    await store.warm_up()
-    return store
 
 
 async def close_store(store: JobStore) -> None:
