@@ -1,7 +1,7 @@
 """Fair scheduling: the next job goes to the user with the fewest running jobs, then the one
 served least recently, then the one of the higher tier priority, then the oldest job. The
 claim orders by these keys in SQL; `fair_order` replays the same choice in Python, and queue
-positions count it in SQL (`position_query`, checked against the replay), so that what users
+positions count it in SQL (`positions_query`, checked against the replay), so that what users
 are told matches what the workers do."""
 
 from __future__ import annotations
@@ -95,9 +95,11 @@ def _key(user: int, head: Waiting, running: dict[int, int], last_served: dict[in
 
 
 @cache
-def position_query() -> Select[Any]:
-    """The queue position (1 for the next claim) of the waiting job `:job_id`, or NULL when it
-    is not waiting: `fair_order`'s answer, counted in one statement instead of replayed.
+def positions_query() -> Select[Any]:
+    """(job id, queue position) of each waiting job of `:job_ids` (1 for the next claim); a job
+    that is not waiting has no row. `fair_order`'s answer, counted in one statement instead of
+    replayed: the work of the statement is mostly the whole queue's, so a batch of jobs costs
+    about what one does.
 
     The replay serves in rounds: the `m`-th waiting job (from 0) of a user with `r` jobs
     rendering is served in round `r + m`. Within a round, jobs go by `m`, then by when their
@@ -127,9 +129,9 @@ def position_query() -> Select[Any]:
         .scalar_subquery().label("priority"),
     ).where(turns.c.turn == 1).cte("heads")
     me = (
-        select(heads, (turns.c.turn - 1).label("ahead"))
+        select(heads, turns.c.id.label("job_id"), (turns.c.turn - 1).label("ahead"))
         .join_from(turns, heads, heads.c.user_id == turns.c.user_id)
-        .where(turns.c.id == bindparam("job_id"))
+        .where(turns.c.id.in_(bindparam("job_ids", expanding=True)))
         .cte("me")
         .prefix_with("MATERIALIZED")  # else SQLite looks the job up again for every user
     )
@@ -140,4 +142,5 @@ def position_query() -> Select[Any]:
     ) < tuple_(heads.c.running, me.c.served, heads.c.priority, me.c.created_at, me.c.id)
     rounds = me.c.running + me.c.ahead - heads.c.running + case((goes_first, 1), else_=0)
     ahead = case((rounds <= 0, 0), (rounds >= heads.c.waiting, heads.c.waiting), else_=rounds)
-    return select(1 + func.sum(ahead)).select_from(heads).join(me, true())
+    return (select(me.c.job_id, (1 + func.sum(ahead)).label("position"))
+            .select_from(heads).join(me, true()).group_by(me.c.job_id))

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage import quotas
-from storage.db import dialect_insert, read_transaction, write_transaction
+from storage.db import dialect_insert, read_transaction, run_write, write_transaction
 from storage.errors import (
     JobAlreadyFinished,
     JobNotFound,
@@ -51,7 +51,7 @@ from storage.fairness import (
     Waiting,
     claim_order,
     fair_order,
-    position_query,
+    positions_query,
     running_of_owner,
 )
 from storage.group_commit import GroupCommit
@@ -89,6 +89,20 @@ class Submitted:
     credits_left: float
 
 
+#: A submission's own rows, written in its savepoint: the job, its owner, their credits before.
+_Inserted = tuple[Any, Row[Any], quotas.Balance]
+#: ... and the job's queue position, counted once for the batch it was committed in.
+_Queued = tuple[_Inserted, int]
+
+
+def _with_positions(conn: Connection, inserted: Sequence[_Inserted]) -> list[_Queued]:
+    """The queue position of each job just inserted, from one statement for them all: the
+    position once the whole batch is in (jobs queued together may go before one another)."""
+    rows = conn.execute(positions_query(), {"job_ids": [row["id"] for row, _, _ in inserted]})
+    positions = {job_id: int(position) for job_id, position in rows}
+    return [(submission, positions[submission[0]["id"]]) for submission in inserted]
+
+
 class JobStore:
     """The job table, for the bot (enqueue, cancel, deliver) and the workers (claim, lease,
     finish)."""
@@ -105,8 +119,9 @@ class JobStore:
         self.engine = engine
         self.quotas = quota_config or QuotasConfig()
         self.signals = Signals(engine)
-        #: Submissions arriving together share a transaction (SQLite's one writer).
-        self._submissions = GroupCommit(engine)
+        #: Submissions arriving together share a transaction (SQLite's one writer), and one
+        #: count of the queue positions.
+        self._submissions: GroupCommit[_Inserted, _Queued] = GroupCommit(engine, _with_positions)
         self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
         self.clock = clock
@@ -148,7 +163,7 @@ class JobStore:
         it sets their allowance and their place among users the round-robin serves equally."""
         now = self.clock()
 
-        def insert_and_charge(conn: Connection) -> tuple[Any, Row[Any], quotas.Balance, Any]:
+        def insert_and_charge(conn: Connection) -> _Inserted:
             owner = _upsert_user(conn, user, now, tier)
             credits = self._check_limits(conn, owner.id, now, max_queued_per_user, cost)
             row = conn.execute(_INSERT_JOB, {
@@ -159,13 +174,12 @@ class JobStore:
             }).mappings().one()
             if cost > 0:
                 quotas.charge(conn, job_id=row["id"], user_id=owner.id, credits=cost, now=now)
-            return row, owner, credits, conn.scalar(position_query(), {"job_id": row["id"]})
+            return row, owner, credits
 
-        row, owner, credits, position = await self._submissions.run(insert_and_charge)
+        (row, owner, credits), position = await self._submissions.run(insert_and_charge)
         await self.signals.notify(JOBS)
         job = _record({**row, "platform_user_id": user.platform_user_id,
                        "display_name": owner.display_name, "video_path": None, "cost": cost})
-        assert position is not None  # the job is waiting: nothing else saw it yet
         return Submitted(job, int(position), credits.after(cost).left)
 
     async def warm_up(self) -> None:
@@ -175,9 +189,9 @@ class JobStore:
             interval, limit = self.quotas.min_interval_seconds, self.quotas.max_queue_length
             conn.execute(_limits_query(bool(interval), bool(limit)),
                          {"user_id": -1, "since": self.clock()}).all()
-            conn.execute(position_query(), {"job_id": -1}).all()
+            conn.execute(positions_query(), {"job_ids": [-1]}).all()
 
-        await self._submissions.run(read)
+        await run_write(self.engine, read)
 
     def _check_limits(self, conn: Connection, user_id: int, now: datetime,
                       max_queued_per_user: int, cost: float) -> quotas.Balance:
@@ -252,8 +266,8 @@ class JobStore:
     async def queue_position(self, job_id: int) -> int | None:
         """1 for the next job to be claimed; None when the job is not waiting."""
         async with read_transaction(self.engine) as conn:
-            position = await conn.scalar(position_query(), {"job_id": job_id})
-        return None if position is None else int(position)
+            rows = (await conn.execute(positions_query(), {"job_ids": [job_id]})).all()
+        return int(rows[0].position) if rows else None
 
     async def request_cancel(self, job_id: int, user: UserRef | None) -> JobRecord:
         """Cancel a queued job at once, or ask the worker to stop a running one. `user=None`
@@ -294,10 +308,13 @@ class JobStore:
         each patch, in order); a job that is gone is skipped."""
         if not patches:
             return
-        async with write_transaction(self.engine) as conn:
-            await conn.execute(_reply_target_merge(conn.dialect.name), [
+
+        def merge(conn: Connection) -> None:
+            conn.execute(_reply_target_merge(conn.dialect.name), [
                 {"job_id": job_id, "patch": json.dumps(values)} for job_id, values in patches
             ])
+
+        await run_write(self.engine, merge)
 
     async def undelivered(self, platforms: Collection[str]) -> list[JobRecord]:
         """Finished jobs whose result has not reached the chat yet, oldest first."""

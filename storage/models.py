@@ -97,6 +97,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_status_created", "status", "created_at"),
         Index("ix_jobs_user_status", "user_id", "status"),
+        Index("ix_jobs_user_started", "user_id", "started_at"),  # when a user was last served
         Index("ix_jobs_undelivered", "platform", "delivered_at", "status"),
     )
 

@@ -9,14 +9,18 @@ burst of N commands costs N submissions plus a few writes, not 2N.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from storage.jobs import JobStore
 
+log = logging.getLogger(__name__)
+
 
 class ReplyTargetSaver:
     """`save` returns once the values are in the database; saves made meanwhile share one
-    transaction."""
+    transaction. `save_soon` queues a save without waiting for it (a failure is logged), and
+    `flush` waits for every queued save."""
 
     def __init__(self, store: JobStore) -> None:
         self.store = store
@@ -24,11 +28,21 @@ class ReplyTargetSaver:
         self._writer: asyncio.Task[None] | None = None
 
     async def save(self, job_id: int, **values: Any) -> None:
+        await asyncio.shield(self._queue(job_id, values))
+
+    def save_soon(self, job_id: int, **values: Any) -> None:
+        self._queue(job_id, values).add_done_callback(_log_failure)
+
+    async def flush(self) -> None:
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    def _queue(self, job_id: int, values: dict[str, Any]) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((job_id, values, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all(), name="reply-target-saver")
-        await asyncio.shield(done)
+        return done
 
     async def _write_all(self) -> None:
         while self._pending:
@@ -43,3 +57,9 @@ class ReplyTargetSaver:
                 for _, _, done in batch:
                     if not done.done():
                         done.set_result(None)
+
+
+def _log_failure(done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.error("saving a status message's id failed (a restarted bot will post a new one)",
+                  exc_info=done.exception())

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.core import replies
 from bot.core.commands import Core
@@ -435,6 +436,28 @@ async def test_a_preset_no_running_worker_takes_is_refused_and_nothing_is_queued
     clock.advance(3 * core.config.queue.heartbeat_seconds + 1)
     later = Core(store=store, config=core.config)
     assert (await later.handle(ALICE, "/video a red ball --preset demo")).job is not None
+
+
+async def test_a_burst_of_commands_reads_the_worker_registry_once(
+    core: Core, store: JobStore
+) -> None:
+    """Commands arriving while the registry is being read wait for that read (a burst used to
+    read it once per command, each a transaction of its own, which tripled its CPU)."""
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM workers" in statement:
+            reads.append(statement)
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        replies_ = await asyncio.gather(*(
+            core.handle(UserRef("console", f"user{n}"), f"/video a red ball {n}")
+            for n in range(20)))
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", count)
+    assert all(reply.job is not None for reply in replies_)
+    assert len(reads) == 1
 
 
 async def test_before_any_worker_registers_the_local_workers_presets_decide(

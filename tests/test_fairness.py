@@ -127,6 +127,30 @@ async def test_positions_are_the_replayed_claim_order(store: JobStore, clock: Fa
         assert positions == list(range(1, len(order) + 1)), seed
 
 
+async def test_jobs_queued_together_are_told_their_places_with_all_of_them_in(
+    store: JobStore, clock: FakeClock
+) -> None:
+    """On SQLite, submissions arriving together share one transaction and one count of the
+    positions, made once all of them are in: each is told its place in the replayed order
+    of the queue as committed, although a later one of the batch may go before it."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL commits each submission alone, with the positions of then")
+    await store.submit(ALICE, request(), max_queued_per_user=100)
+    # Alice's second job is submitted first, but Bob's first goes before it.
+    together = await asyncio.gather(store.submit(ALICE, request(), max_queued_per_user=100),
+                                    store.submit(BOB, request(), max_queued_per_user=100))
+    assert [submitted.position for submitted in together] == [3, 2]
+    users = [UserRef("console", f"user{n}") for n in range(6)]
+    for seed in range(20):
+        rng = random.Random(seed)
+        clock.advance(1)
+        batch = await asyncio.gather(*(
+            store.submit(rng.choice(users), request(), max_queued_per_user=100)
+            for _ in range(rng.randrange(1, 12))))
+        order = await _replayed_order(store)
+        assert [s.position for s in batch] == [order.index(s.job.id) + 1 for s in batch], seed
+
+
 async def _started(store: JobStore, job_id: int, status: str, at: datetime) -> None:
     async with write_transaction(store.engine) as conn:
         await conn.execute(update(Job).where(Job.id == job_id)

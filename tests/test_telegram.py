@@ -4,6 +4,7 @@ with the real core, delivery loop and job store (SQLite), and real clips from th
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import itertools
 import logging
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import av
@@ -452,6 +454,46 @@ async def test_the_token_never_reaches_the_logs(api: FakeTelegram, store: JobSto
     assert "<token>" in caplog.text  # httpx logged the request URLs...
     assert api.token not in caplog.text  # ...without the token
     assert all(api.token not in record.getMessage() for record in caplog.records)
+
+
+async def test_calls_go_through_the_proxy_the_environment_names(
+        api: FakeTelegram, store: JobStore, config: Config,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`HTTP(S)_PROXY` and `NO_PROXY` are honoured, a login in the proxy's URL included. The
+    fake stands in for the proxy: an HTTP proxy is sent each request with its full URL."""
+    port = urlsplit(api.base_url).port
+    monkeypatch.setenv("HTTP_PROXY", f"http://bot:s%40cret@127.0.0.1:{port}")
+    adapter = await started_bot(api, store, config, api_base_url="http://telegram.invalid/bot")
+    try:
+        api.push_message(chat_id=ALICE, user_id=ALICE, text="/help")
+        await api.wait_for("sendMessage")
+    finally:
+        await adapter.stop()
+    login = base64.b64encode(b"bot:s@cret").decode()
+    for call in (api.calls_of("getMe")[0], api.calls_of("sendMessage")[0]):
+        assert call.headers["Host"] == "telegram.invalid"
+        assert call.headers["Proxy-Authorization"] == f"Basic {login}"
+    # HTTPS through the proxy: the login goes with the CONNECT (refused here, so no start).
+    connects: list[bytes] = []
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connects.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    proxy = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    proxy_port = proxy.sockets[0].getsockname()[1]
+    monkeypatch.setenv("HTTPS_PROXY", f"http://bot:s%40cret@127.0.0.1:{proxy_port}")
+    async with proxy:
+        with pytest.raises(TelegramStartError, match="could not reach the Bot API"):
+            await started_bot(api, store, config, api_base_url="https://telegram.invalid/bot")
+    assert connects[0].startswith(b"CONNECT telegram.invalid:443 ")
+    assert f"Proxy-Authorization: Basic {login}".encode() in connects[0]
+    # Named in NO_PROXY: straight to the server (which, here, does not exist).
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,telegram.invalid")
+    with pytest.raises(TelegramStartError, match="could not reach the Bot API"):
+        await started_bot(api, store, config, api_base_url="http://telegram.invalid/bot")
 
 
 async def test_polling_stops_promptly(api: FakeTelegram, store: JobStore,

@@ -258,12 +258,16 @@ class TelegramAdapter:
         app = self._build_application(calls, polls)
         try:
             await app.initialize()
-        except InvalidToken:
+        except (InvalidToken, NetworkError) as exc:
             # `app` counts as not initialized: close by hand.
             await asyncio.gather(calls.shutdown(), polls.shutdown())
             self._redactor.remove()
+            if isinstance(exc, InvalidToken):
+                raise TelegramStartError(
+                    "Telegram refused telegram.token; check it with @BotFather") from None
             raise TelegramStartError(
-                "Telegram refused telegram.token; check it with @BotFather") from None
+                f"could not reach the Bot API at telegram.api_base_url ({exc.message}); "
+                "check the address and any HTTPS_PROXY / NO_PROXY setting") from None
         self._app = app
         await self._call(lambda: app.bot.set_my_commands(
             [BotCommand(name, replies.COMMAND_DESCRIPTIONS[name]) for name in MENU_COMMANDS]))
@@ -288,6 +292,7 @@ class TelegramAdapter:
                 await app.stop()
             await app.shutdown()
             self._app = None
+        await self._status_ids.flush()
         self._redactor.remove()
 
     def _build_application(self, calls: AiohttpRequest,
@@ -423,7 +428,8 @@ class TelegramAdapter:
             chat_id, _clip(reply.text, MESSAGE_LIMIT), reply_markup=markup,
             reply_parameters=_reply_to(reply_to)))
         if new_job and job is not None:
-            await self._remember_status(job, chat_id, sent.message_id)
+            # The chat's next command need not wait for the id to reach the database.
+            self._remember_status_soon(job, chat_id, sent.message_id)
 
     @asynccontextmanager
     async def _answering(self, chat_id: int, message_id: int) -> AsyncIterator[None]:
@@ -581,10 +587,18 @@ class TelegramAdapter:
         return view
 
     async def _remember_status(self, job: JobRecord, chat_id: int, message_id: int) -> None:
+        self._status_view(job, chat_id, message_id)
+        await self._status_ids.save(job.id, status_message_id=message_id)
+
+    def _remember_status_soon(self, job: JobRecord, chat_id: int, message_id: int) -> None:
+        """`_remember_status`, in memory at once and in the database soon (`stop` waits)."""
+        self._status_view(job, chat_id, message_id)
+        self._status_ids.save_soon(job.id, status_message_id=message_id)
+
+    def _status_view(self, job: JobRecord, chat_id: int, message_id: int) -> None:
         view = self._view(job) or _JobView(chat_id, None, None)
         view.status_message_id = message_id
         self._views[job.id] = view
-        await self._status_ids.save(job.id, status_message_id=message_id)
 
     async def _remember_result(self, job: JobRecord, view: _JobView, message_id: int) -> None:
         # In memory first: if the database write fails, the retried delivery still knows.

@@ -1,10 +1,19 @@
 """python-telegram-bot's Bot API calls on aiohttp (already our webhook server) instead of its
 default httpx: the same requests for about a third of the CPU each, which a burst of commands
-feels (and httpx tries to import the missing `sniffio` on every call)."""
+feels (and httpx tries to import the missing `sniffio` on every call).
+
+The proxy comes from the environment (`HTTPS_PROXY`, `NO_PROXY`, ...), looked up once per host
+as httpx does when its client is made, not on every call: aiohttp's `trust_env` looks it up,
+and reads `~/.netrc`, in a worker thread for each request, two thread handoffs per call that
+queue beside the database's."""
 
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
@@ -29,6 +38,8 @@ class AiohttpRequest(BaseRequest):
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
         self._session: aiohttp.ClientSession | None = None
+        #: The proxy of each origin ("https://api.telegram.org"), None for a direct connection.
+        self._proxies: dict[str, _Proxy] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -37,7 +48,7 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size), trust_env=True,
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT})
 
     async def shutdown(self) -> None:
@@ -64,9 +75,15 @@ class AiohttpRequest(BaseRequest):
         timeout = aiohttp.ClientTimeout(
             sock_read=read, sock_connect=connect,
             connect=None if connect is None or pool is None else connect + pool)
+        parts = urlsplit(url)
+        proxy = self._proxies.get(origin := f"{parts.scheme}://{parts.netloc}")
+        if proxy is None:
+            proxy = self._proxies[origin] = _env_proxy(parts.scheme, parts.hostname)
         try:
-            async with self._session.request(method, url, data=_body(request_data),
-                                             timeout=timeout) as response:
+            async with self._session.request(
+                method, url, data=_body(request_data), timeout=timeout,
+                **proxy.options(parts.scheme),
+            ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:  # before ClientError: aiohttp's timeouts are both
             raise TimedOut from exc
@@ -85,6 +102,37 @@ def _body(request_data: RequestData | None) -> Any:
     for name, (filename, content, mimetype) in files.items():
         form.add_field(name, content, filename=filename, content_type=mimetype)
     return form
+
+
+@dataclass(frozen=True)
+class _Proxy:
+    """How to reach an origin: through `url` (with `headers` for its login), or directly."""
+
+    url: str | None = None
+    headers: dict[str, str] | None = None
+
+    def options(self, scheme: str) -> dict[str, Any]:
+        """aiohttp's request keywords: the login goes with the CONNECT of an HTTPS request,
+        and with the request itself when a plain HTTP one is sent through the proxy."""
+        if self.url is None:
+            return {}
+        login = "proxy_headers" if scheme == "https" else "headers"
+        return {"proxy": self.url, login: self.headers}
+
+
+def _env_proxy(scheme: str, host: str | None) -> _Proxy:
+    """The environment's proxy for `scheme://host` (the variables urllib and httpx read)."""
+    if host is None or proxy_bypass(host):
+        return _Proxy()
+    address = getproxies().get(scheme)
+    if not address:
+        return _Proxy()
+    proxy = urlsplit(address)
+    if proxy.username is None:
+        return _Proxy(address)
+    login = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}".encode()
+    bare = proxy._replace(netloc=proxy.netloc.rpartition("@")[2]).geturl()
+    return _Proxy(bare, {"Proxy-Authorization": f"Basic {base64.b64encode(login).decode()}"})
 
 
 def _given(value: Any, default: float | None) -> float | None:

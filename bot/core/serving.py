@@ -3,6 +3,7 @@ wait forever, so the bot refuses it and says which presets are served."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime, timedelta
 
@@ -26,16 +27,28 @@ class ServedPresets:
         #: What the workers this process starts will take, until one has registered.
         self.local = local
         self._cached: tuple[float, frozenset[str] | None] = (-CACHE_SECONDS, None)
+        #: The read under way: commands arriving meanwhile wait for it instead of each
+        #: reading the registry (a burst of commands would otherwise read it once each).
+        self._reading: asyncio.Future[frozenset[str] | None] | None = None
 
     async def presets(self) -> frozenset[str] | None:
         """The presets live workers take; while none is alive, those the local workers will
         take (they are starting), or None when none runs here (jobs wait for one)."""
         read_at, presets = self._cached
         if time.monotonic() - read_at >= CACHE_SECONDS:
+            if self._reading is None:
+                self._reading = asyncio.ensure_future(self._read())
+            presets = await asyncio.shield(self._reading)
+        return presets if presets is not None else self.local
+
+    async def _read(self) -> frozenset[str] | None:
+        try:
             registry = WorkerRegistry(self.store.engine, clock=self.store.clock)
             presets = served_by(await registry.all(), self.store.clock(), self.silence)
             self._cached = (time.monotonic(), presets)
-        return presets if presets is not None else self.local
+            return presets
+        finally:
+            self._reading = None
 
 
 def local_worker_presets(config: Config) -> frozenset[str]:

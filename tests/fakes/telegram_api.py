@@ -29,11 +29,12 @@ _TEXT_PARAMS = {"text", "caption", "callback_query_id", "secret_token", "url", "
 
 @dataclass
 class Call:
-    """One request the bot made: its method, decoded parameters and uploaded files."""
+    """One request the bot made: its method, decoded parameters, uploaded files and headers."""
 
     method: str
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
 
 
@@ -175,7 +176,7 @@ class FakeTelegram:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         params, files = await _read_body(request)
-        self.calls.append(Call(method, params, files))
+        self.calls.append(Call(method, params, files, dict(request.headers)))
         failure = self._failures.get(method)
         if failure is not None and failure.times > 0:
             failure.times -= 1
