@@ -26,6 +26,10 @@ ADMIN_ROLE_ID = 730000000000000001
 DEFAULT_LIMIT = 10 * 1024 * 1024
 DISCORD_EPOCH_MS = 1420070400000
 
+#: Connections waiting to be accepted. aiohttp's 128 is less than a burst opens at once
+#: (discord.py's client has no connection limit): the rest would wait for a SYN retry, 1 s.
+LISTEN_BACKLOG = 1024
+
 
 @dataclass
 class Recorded:
@@ -96,7 +100,7 @@ class FakeDiscord:
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=LISTEN_BACKLOG)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 

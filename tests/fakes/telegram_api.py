@@ -26,6 +26,10 @@ BOT_USERNAME = "VideoTestBot"
 #: Values that are text even when they look like JSON (a prompt of "42" stays a string).
 _TEXT_PARAMS = {"text", "caption", "callback_query_id", "secret_token", "url", "data"}
 
+#: Connections waiting to be accepted. aiohttp's 128 is less than a burst opens at once
+#: (the bot may open up to 256): the rest would wait for a SYN retry, 1 s.
+LISTEN_BACKLOG = 1024
+
 
 @dataclass
 class Call:
@@ -79,7 +83,7 @@ class FakeTelegram:
         app.router.add_post("/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=LISTEN_BACKLOG)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
