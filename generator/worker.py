@@ -13,7 +13,9 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from generator.backends.base import GenerationFailed, GenerationStopped
 from generator.backends.loader import ResidentBackend
@@ -84,6 +86,15 @@ class Worker:
         models, else only its resident one."""
         return self.config.worker.claimable(self.config, self.backends.preset)
 
+    def _affinity(self) -> dict[str, Any]:
+        """How a worker that may switch models favours the one it has loaded (see
+        `JobStore.claim_next_job`); nothing for a worker that keeps one model."""
+        loaded = self.backends.preset
+        if not self.config.worker.switch_presets or loaded is None:
+            return {}
+        return {"loaded": loaded,
+                "switch_after": timedelta(seconds=self.config.worker.switch_after_seconds)}
+
     async def prepare(self) -> None:
         """Load the first served preset's model, and with `worker.warm_up` render one step at
         its default size, so that no lease runs while the model loads and the first job
@@ -121,8 +132,8 @@ class Worker:
             self._wakeup = wakeup
             while not self.stopping.is_set():
                 try:
-                    job = await self.store.claim_next_job(self.worker_id,
-                                                          self.claimable_presets())
+                    job = await self.store.claim_next_job(
+                        self.worker_id, self.claimable_presets(), **self._affinity())
                 except DATABASE_UNAVAILABLE as exc:
                     if not is_unavailable(exc):
                         raise

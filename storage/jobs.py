@@ -217,16 +217,21 @@ class JobStore:
             raise OutOfCredits(_out_of_credits(cost, state))
         return credits
 
-    async def quota(self, user: UserRef) -> quotas.QuotaState:
-        """A user's allowance, usage and when credits come back."""
+    async def quota(self, user: UserRef, tier: str | None = None) -> quotas.QuotaState:
+        """A user's allowance, usage and when credits come back. `tier`: the name of the tier
+        a submission of theirs would count in now ("" for none), which may differ from that
+        of their last submission (made in another chat, or before a role changed); None: the
+        last submission's."""
         now = self.clock()
         async with read_transaction(self.engine) as conn:
             user_id = await conn.scalar(select(User.id).where(*_identity(user)))
             if user_id is None:
-                credits = await conn.run_sync(quotas.default_credits, self.quotas)
+                default = await conn.run_sync(quotas.default_credits, self.quotas)
+                credits = quotas.allowance(default, tier or "", self.quotas)
                 return quotas.QuotaState(credits, 0.0, self.quotas.window_hours,
                                          self.quotas.daily_reset, None)
-            return await conn.run_sync(quotas.quota_state, user_id, self.quotas, now)
+            return await conn.run_sync(quotas.quota_state, user_id, self.quotas, now,
+                                       tier=tier)
 
     async def get(self, job_id: int) -> JobRecord | None:
         async with read_transaction(self.engine) as conn:
@@ -356,12 +361,21 @@ class JobStore:
     # -- the worker's side ------------------------------------------------------------------
 
     async def claim_next_job(
-        self, worker_id: str, presets: Collection[str] | None = None
+        self, worker_id: str, presets: Collection[str] | None = None, *,
+        loaded: str | None = None, switch_after: timedelta | None = None,
     ) -> ClaimedJob | None:
-        """Atomically take the next claimable job (queued, or running with an expired lease)."""
+        """Atomically take the next claimable job (queued, or running with an expired lease)
+        of `presets` (None: any). A worker with the preset `loaded` in memory, which may load
+        another, passes `switch_after`: the loaded preset's jobs then go first, and a job for
+        another preset only once it has waited that long (then it takes its turn among them),
+        so that a mixed queue does not make the worker swap models for every job."""
         now = self.clock()
+        order = claim_order()
+        if loaded is not None and switch_after is not None:
+            not_yet = and_(Job.preset != loaded, Job.created_at > now - switch_after)
+            order = (case((not_yet, 1), else_=0), *order)
         candidates = (
-            select(Job.id).where(_claimable(now)).order_by(*claim_order()).limit(1)
+            select(Job.id).where(_claimable(now)).order_by(*order).limit(1)
         )
         if presets is not None:
             candidates = candidates.where(Job.preset.in_(list(presets)))

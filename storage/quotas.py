@@ -92,11 +92,12 @@ def balance(conn: Connection, row: Row[Any], *, user_id: int, quotas: QuotasConf
 
 
 def quota_state(conn: Connection, user_id: int, quotas: QuotasConfig, now: datetime, *,
-                needed: float = 0.0) -> QuotaState:
+                needed: float = 0.0, tier: str | None = None) -> QuotaState:
     """The user's allowance and usage; `next_credit_at` is when `needed` credits (or, with 0,
-    the next credit) will be free again, None when nothing is spent. (Synchronous, like the
+    the next credit) will be free again, None when nothing is spent. `tier`: the tier to
+    count the allowance in (None: the one recorded with the user). (Synchronous, like the
     submission that calls it; async code runs it with `run_sync`.)"""
-    credits, window_hours = _allowance(conn, user_id, quotas)
+    credits, window_hours = _allowance(conn, user_id, quotas, tier)
     start = window_start(quotas, window_hours, now)
     charges = (conn.execute(
         select(Charge.credits, Charge.charged_at)
@@ -147,14 +148,16 @@ async def spent_since(conn: AsyncConnection, since: datetime) -> float:
     return round(float(total or 0.0), 2)
 
 
-def _allowance(conn: Connection, user_id: int, quotas: QuotasConfig) -> tuple[float, float]:
+def _allowance(conn: Connection, user_id: int, quotas: QuotasConfig,
+               tier: str | None = None) -> tuple[float, float]:
     row = (conn.execute(
         select(QuotaOverride.credits, QuotaOverride.window_hours)
         .where(QuotaOverride.user_id == user_id)
     )).first()
     if row is not None:
         return row.credits, row.window_hours or quotas.window_hours
-    tier = conn.scalar(select(User.tier).where(User.id == user_id))
+    if tier is None:
+        tier = conn.scalar(select(User.tier).where(User.id == user_id))
     return allowance(default_credits(conn, quotas), tier or "", quotas), quotas.window_hours
 
 

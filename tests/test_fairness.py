@@ -151,6 +151,28 @@ async def test_jobs_queued_together_are_told_their_places_with_all_of_them_in(
         assert [s.position for s in batch] == [order.index(s.job.id) + 1 for s in batch], seed
 
 
+async def test_a_loaded_models_jobs_go_first_until_another_has_waited_too_long(
+    store: JobStore, clock: FakeClock
+) -> None:
+    """`switch_after`: a worker with `a` loaded takes `a`'s jobs ahead of their turn, and a
+    job for another preset once it has waited that long, in its turn among them."""
+    wait = timedelta(seconds=120)
+    other = await store.enqueue(ALICE, request().replace(preset="b"), max_queued_per_user=10)
+    clock.advance(1)
+    mine = await store.enqueue(BOB, request().replace(preset="a"), max_queued_per_user=10)
+    claimed = await store.claim_next_job("w", loaded="a", switch_after=wait)
+    assert claimed is not None and claimed.id == mine.id
+    await store.finish_failed(claimed.id, claimed.attempt, "done")  # out of the way
+    clock.advance(1)
+    later = await store.enqueue(CAROL, request().replace(preset="a"), max_queued_per_user=10)
+    clock.advance(wait.total_seconds())
+    # Alice's job has now waited longer than `wait`: it goes in its turn, before Carol's.
+    claimed = await store.claim_next_job("w", loaded="a", switch_after=wait)
+    assert claimed is not None and claimed.id == other.id
+    claimed = await store.claim_next_job("w", loaded="a", switch_after=wait)
+    assert claimed is not None and claimed.id == later.id
+
+
 async def _started(store: JobStore, job_id: int, status: str, at: datetime) -> None:
     async with write_transaction(store.engine) as conn:
         await conn.execute(update(Job).where(Job.id == job_id)

@@ -182,5 +182,14 @@ async def test_a_tier_raises_the_allowance_of_users_it_names_or_groups(
         refused = await core.handle(elsewhere, "/video a red ball")
         assert refused.job is not None  # 2 - 1 spent = 1 left: still enough
         assert (await core.handle(elsewhere, "/video a red ball")).job is None
+        # /quota counts in the tier of where it is asked from, as a /video from there would:
+        # before any submission too, and after one made elsewhere.
+        newcomer = UserRef("telegram", "3", groups=frozenset({"telegram-chat:-100"}))
+        assert (await core.handle(newcomer, "/quota")).text == (
+            "You have 5 credits left: 0 used of 5 per 24 h.")
+        assert (await core.handle(elsewhere, "/quota")).text.startswith(
+            "You have 0 credits left: 2 used of 2 per 24 h.")
+        assert (await core.handle(in_chat, "/quota")).text.startswith(
+            "You have 3 credits left: 2 used of 5 per 24 h.")
     finally:
         await close_store(store)

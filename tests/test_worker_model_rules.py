@@ -90,7 +90,8 @@ async def test_a_worker_that_may_not_switch_keeps_its_first_preset(
 async def test_a_worker_that_may_switch_unloads_before_it_loads(
     tmp_path: Path, database_url: str
 ) -> None:
-    config = make_config(tmp_path, database_url, switch_presets=True)
+    # Jobs in their turn, whatever the model loaded: here every job means a switch.
+    config = make_config(tmp_path, database_url, switch_presets=True, switch_after_seconds=0)
     store = await open_store(config)
     try:
         models = Models(a=StripesBackend(), b=StripesBackend())
@@ -101,6 +102,29 @@ async def test_a_worker_that_may_switch_unloads_before_it_loads(
         assert worker.claimable_presets() == ("a", "b")
         assert await worker.run(burst=True) == 2
         assert models.events == ["load a", "close a", "load b", "close b", "load a"]
+    finally:
+        await close_store(store)
+
+
+async def test_a_worker_that_may_switch_takes_its_loaded_models_jobs_first(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A mixed queue costs one switch, not one per job: the loaded preset's jobs go ahead of
+    their turn while the other preset's have waited less than `switch_after_seconds`."""
+    config = make_config(tmp_path, database_url, switch_presets=True)
+    store = await open_store(config)
+    try:
+        models = Models(a=StripesBackend(), b=StripesBackend())
+        worker = make_worker(store, config, models)
+        await worker.prepare()
+        users = [UserRef("console", name) for name in ("u1", "u2", "u3", "u4")]
+        jobs = [await store.enqueue(user, request(preset), max_queued_per_user=10)
+                for user, preset in zip(users, "baba", strict=True)]
+        assert await worker.run(burst=True) == 4
+        done = sorted([await store.require(job.id) for job in jobs],
+                      key=lambda job: job.started_at or job.created_at)
+        assert [job.request.preset for job in done] == ["a", "a", "b", "b"]
+        assert models.events == ["load a", "close a", "load b"]
     finally:
         await close_store(store)
 

@@ -79,6 +79,10 @@ class WorkerConfig:
     #: May one worker unload its model to load another preset's? Otherwise a worker keeps its
     #: first preset (the default one, if it serves it) and takes only that preset's jobs.
     switch_presets: bool = False
+    #: A worker that may switch keeps taking its loaded model's jobs, ahead of their turn,
+    #: while every job for another preset has waited less than this; an older one is taken
+    #: in its turn (0: always in turn, switching whenever the next job needs another model).
+    switch_after_seconds: float = 120.0
     #: Render one step at start, so that the first job does not pay for compilation.
     warm_up: bool = True
 
@@ -444,6 +448,7 @@ def _validate(config: Config) -> None:
         raise ConfigError("queue.heartbeat_seconds: must be positive and below lease_seconds")
     _not_negative(config.worker.restart_delay_seconds, "worker.restart_delay_seconds")
     _not_negative(config.worker.shutdown_grace_seconds, "worker.shutdown_grace_seconds")
+    _not_negative(config.worker.switch_after_seconds, "worker.switch_after_seconds")
     if not config.console.user.strip() or ":" in config.console.user:
         raise ConfigError("console.user: must be a non-empty name without ':'")
     if config.storage.clips not in {"auto", "database", "files"}:

@@ -121,7 +121,9 @@ class Core:
         return Reply(replies.HELP)
 
     async def quota(self, user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
-        return Reply(replies.quota_summary(await self.store.quota(user)))
+        tier = tier_of(user, self.config.quotas)  # where they ask from, as a /video would
+        return Reply(replies.quota_summary(
+            await self.store.quota(user, tier.name if tier is not None else "")))
 
     async def history(self, user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
         return Reply(replies.history_listing(await self.store.jobs_of(user, limit=10)))
