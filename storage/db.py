@@ -189,9 +189,9 @@ async def read_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection
             yield connection
 
 
-def dialect_insert(conn: AsyncConnection | Connection) -> Any:
-    """The `insert` of the connection's dialect, which has `on_conflict_do_*`."""
-    if conn.dialect.name == "postgresql":
+def insert_of(dialect: str) -> Any:
+    """The `insert` of the dialect named `dialect`, which has `on_conflict_do_*`."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
         return postgresql_insert
@@ -203,5 +203,5 @@ def dialect_insert(conn: AsyncConnection | Connection) -> Any:
 async def upsert(conn: AsyncConnection, model: Any, key: dict[str, Any],
                  values: dict[str, Any]) -> None:
     """Insert the row `key` with `values`, or update `values` where that key exists."""
-    statement = dialect_insert(conn)(model).values(**key, **values)
+    statement = insert_of(conn.dialect.name)(model).values(**key, **values)
     await conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=values))

@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.batches import Batches, Outcomes
 from storage.db import run_write
 
 T = TypeVar("T")
@@ -41,49 +42,26 @@ class GroupCommit(Generic[T, R]):
     def __init__(self, engine: AsyncEngine, finish: Finish[T, R]) -> None:
         self.engine = engine
         self.finish = finish
-        self._pending: list[tuple[Work[T], asyncio.Future[R]]] = []
-        self._runner: asyncio.Task[None] | None = None
+        self._batches: Batches[Work[T], R] = Batches(self._commit, name="group-commit")
 
     async def run(self, work: Work[T]) -> R:
         """`finish` of the result of `work(connection)`, committed (or the exception)."""
         if self.engine.dialect.name != "sqlite":
             return await run_write(self.engine, partial(_alone, work=work, finish=self.finish))
-        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._pending.append((work, done))
-        if self._runner is None or self._runner.done():
-            self._runner = asyncio.create_task(self._run_all(), name="group-commit")
-        return await asyncio.shield(done)
+        return await asyncio.shield(self._batches.add(work))
 
-    async def _run_all(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            pieces = [work for work, _ in batch]
-            try:
-                outcomes = await run_write(self.engine, partial(
-                    _each, pieces=pieces, finish=self.finish))
-            except Exception as exc:  # the transaction itself failed: every piece did
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            for (_, done), (ok, value) in zip(batch, outcomes, strict=True):
-                if done.done():
-                    continue
-                if ok:
-                    done.set_result(value)
-                else:
-                    done.set_exception(value)
+    async def _commit(self, pieces: list[Work[T]]) -> Outcomes:
+        return await run_write(self.engine, partial(_each, pieces=pieces, finish=self.finish))
 
 
 def _alone(conn: Connection, *, work: Work[T], finish: Finish[T, R]) -> R:
     return finish(conn, [work(conn)])[0]
 
 
-def _each(conn: Connection, *, pieces: list[Work[T]], finish: Finish[T, R]
-          ) -> list[tuple[bool, Any]]:
+def _each(conn: Connection, *, pieces: list[Work[T]], finish: Finish[T, R]) -> Outcomes:
     """Run each piece in a savepoint, then `finish` the successful ones: for each piece
     (True, its finished result) or (False, the exception it raised)."""
-    outcomes: list[tuple[bool, Any]] = []
+    outcomes: Outcomes = []
     for work in pieces:
         conn.exec_driver_sql(_SAVEPOINT)
         try:

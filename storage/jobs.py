@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage import quotas
-from storage.db import dialect_insert, read_transaction, run_write, write_transaction
+from storage.db import insert_of, read_transaction, run_write, write_transaction
 from storage.errors import (
     JobAlreadyFinished,
     JobNotFound,
@@ -630,20 +630,17 @@ def _upsert_user(conn: Connection, user: UserRef, now: datetime,
                  tier: Tier | None = None) -> Row[Any]:
     """`ensure_user` in one statement: (id, display name), the names updated when given, and
     the tier set when given (a submission; an admin naming a user leaves it)."""
-    key = (conn.dialect.name, tier is not None)
-    statement = _USER_UPSERTS.get(key)
-    if statement is None:
-        statement = _USER_UPSERTS[key] = _user_upsert(conn, with_tier=tier is not None)
     name, priority = tier if tier is not None else NO_TIER
-    return conn.execute(statement, {
+    return conn.execute(_user_upsert(conn.dialect.name, with_tier=tier is not None), {
         "platform": user.platform, "platform_user_id": user.platform_user_id,
         "display_name": user.display_name, "username": user.username.lower(),
         "tier": name, "priority": priority, "created_at": now,
     }).one()
 
 
-def _user_upsert(conn: Connection, *, with_tier: bool) -> Any:
-    new = dialect_insert(conn)(User)
+@cache
+def _user_upsert(dialect: str, *, with_tier: bool) -> Any:
+    new = insert_of(dialect)(User)
     # Updating the row (its names, else nothing) also locks it, on PostgreSQL.
     values: dict[str, Any] = {
         column: case((getattr(new.excluded, column) == "", getattr(User, column)),
@@ -656,8 +653,6 @@ def _user_upsert(conn: Connection, *, with_tier: bool) -> Any:
         index_elements=["platform", "platform_user_id"], set_=values,
     ).returning(User.id, User.display_name)
 
-
-_USER_UPSERTS: dict[tuple[str, bool], Any] = {}
 
 
 def _identity(user: UserRef) -> tuple[Any, ...]:

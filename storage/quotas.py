@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Select, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import Label
@@ -64,11 +64,15 @@ def balance_columns(user_id: Any, since: Any) -> tuple[Label[Any], ...]:
         select(Setting.value).where(Setting.key == DEFAULT_CREDITS)
         .scalar_subquery().label("default_credits"),
         select(User.tier).where(User.id == user_id).scalar_subquery().label("tier"),
-        select(func.coalesce(func.sum(Charge.credits), 0.0))
-        .where(Charge.user_id == user_id, Charge.charged_at >= since,
-               Charge.refunded_at.is_(None))
-        .scalar_subquery().label("spent"),
+        _spent(user_id, since).scalar_subquery().label("spent"),
     )
+
+
+def _spent(user_id: Any, since: Any) -> Select[Any]:
+    """The credits a user spent since `since` (refunded charges do not count)."""
+    return (select(func.coalesce(func.sum(Charge.credits), 0.0))
+            .where(Charge.user_id == user_id, Charge.charged_at >= since,
+                   Charge.refunded_at.is_(None)))
 
 
 def balance(conn: Connection, row: Row[Any], *, user_id: int, quotas: QuotasConfig,
@@ -84,10 +88,7 @@ def balance(conn: Connection, row: Row[Any], *, user_id: int, quotas: QuotasConf
     start = window_start(quotas, row.own_window_hours or quotas.window_hours, now)
     spent = row.spent
     if start != window_start(quotas, quotas.window_hours, now):
-        spent = conn.scalar(
-            select(func.coalesce(func.sum(Charge.credits), 0.0))
-            .where(Charge.user_id == user_id, Charge.charged_at >= start,
-                   Charge.refunded_at.is_(None)))
+        spent = conn.scalar(_spent(user_id, start))
     return Balance(credits, round(float(spent or 0.0), 2))
 
 
@@ -126,7 +127,7 @@ def window_start(quotas: QuotasConfig, window_hours: float, now: datetime) -> da
 def charge(conn: Connection, *, job_id: int, user_id: int, credits: float,
            now: datetime) -> None:
     conn.execute(_CHARGE, {"job_id": job_id, "user_id": user_id, "credits": credits,
-                                 "charged_at": now, "refunded_at": None})
+                           "charged_at": now, "refunded_at": None})
 
 
 async def refund(conn: AsyncConnection, job_ids: Collection[int], now: datetime) -> None:

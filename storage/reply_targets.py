@@ -12,9 +12,13 @@ import asyncio
 import logging
 from typing import Any
 
+from storage.batches import Batches, Outcomes
 from storage.jobs import JobStore
 
 log = logging.getLogger(__name__)
+
+#: (job id, the values to merge into its reply target).
+_Patch = tuple[int, dict[str, Any]]
 
 
 class ReplyTargetSaver:
@@ -24,39 +28,20 @@ class ReplyTargetSaver:
 
     def __init__(self, store: JobStore) -> None:
         self.store = store
-        self._pending: list[tuple[int, dict[str, Any], asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._batches: Batches[_Patch, None] = Batches(self._write, name="reply-target-saver")
 
     async def save(self, job_id: int, **values: Any) -> None:
-        await asyncio.shield(self._queue(job_id, values))
+        await asyncio.shield(self._batches.add((job_id, values)))
 
     def save_soon(self, job_id: int, **values: Any) -> None:
-        self._queue(job_id, values).add_done_callback(_log_failure)
+        self._batches.add((job_id, values)).add_done_callback(_log_failure)
 
     async def flush(self) -> None:
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
+        await self._batches.drain()
 
-    def _queue(self, job_id: int, values: dict[str, Any]) -> asyncio.Future[None]:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((job_id, values, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_all(), name="reply-target-saver")
-        return done
-
-    async def _write_all(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                await self.store.update_reply_targets([(job, values) for job, values, _ in batch])
-            except Exception as exc:
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-            else:
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
+    async def _write(self, patches: list[_Patch]) -> Outcomes:
+        await self.store.update_reply_targets(patches)
+        return [(True, None)] * len(patches)
 
 
 def _log_failure(done: asyncio.Future[None]) -> None:

@@ -52,7 +52,7 @@ class StripesBackend:
 def stand_in_worker(store: JobStore, config: Config, backend: StripesBackend, *,
                     worker_id: str = "w1", clips_dir: Path | None = None) -> Worker:
     """An in-process worker whose every preset renders with `backend`."""
-    cache = ResidentBackend(device="cpu", models_dir=config.data_dir / "models",
-                         loader=lambda _preset: backend)
-    return Worker(store=store, config=config, backends=cache, worker_id=worker_id,
+    resident = ResidentBackend(device="cpu", models_dir=config.data_dir / "models",
+                               loader=lambda _preset: backend)
+    return Worker(store=store, config=config, backends=resident, worker_id=worker_id,
                   clips_dir=clips_dir or config.data_dir / "clips")

@@ -360,26 +360,25 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _build_presets(raw: Any) -> Mapping[str, PresetConfig]:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError("presets: must be a table of at least one [presets.NAME]")
-    presets = {}
-    for name, body in raw.items():
-        if isinstance(body, dict) and "name" in body:
-            raise ConfigError(f"presets.{name}.name: unknown key (the name is the table's, "
-                              f"[presets.{name}])")
-        body = {**body, "name": name} if isinstance(body, dict) else body
-        presets[name] = _build(PresetConfig, body, f"presets.{name}")
-    return MappingProxyType(presets)
+    return _build_named(PresetConfig, raw, "presets")
 
 
 def _build_tiers(raw: Any, where: str) -> Mapping[str, TierConfig]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: must be a table of [{where}.NAME] tables")
-    tiers = {}
+    return _build_named(TierConfig, raw, where)
+
+
+def _build_named(cls: type, raw: dict[str, Any], where: str) -> Mapping[str, Any]:
+    """`[where.NAME]` tables as `cls` objects by name, each with its table's name."""
+    built = {}
     for name, body in raw.items():
         if isinstance(body, dict) and "name" in body:
-            raise ConfigError(f"{where}.{name}.name: unknown key (the name is the table's)")
+            raise ConfigError(f"{where}.{name}.name: unknown key (the name is the table's, "
+                              f"[{where}.{name}])")
         body = {**body, "name": name} if isinstance(body, dict) else body
-        tiers[name] = _build(TierConfig, body, f"{where}.{name}")
-    return MappingProxyType(tiers)
+        built[name] = _build(cls, body, f"{where}.{name}")
+    return MappingProxyType(built)
 
 
 def _build(cls: type, raw: Any, where: str) -> Any:

@@ -357,10 +357,9 @@ class TelegramAdapter:
         text = self._command_text(message)
         if text is None:
             return
-        target = {"chat_id": message.chat_id, "message_id": message.message_id,
-                  "nsfw_allowed": message.chat_id in self.config.nsfw_chats}
         async with self._answering(message.chat_id, message.message_id):
-            reply = await self.core.handle(_user(sender, message.chat_id), text, target,
+            reply = await self.core.handle(_user(sender, message.chat_id), text,
+                                           self._reply_target(message),
                                            replied_to=_replied_to(message),
                                            admin=sender.id in self.config.admins)
             await self._post_reply(message.chat_id, message.message_id, reply)
@@ -414,10 +413,13 @@ class TelegramAdapter:
         admin = query.from_user.id in self.config.admins
         if action == CANCEL:
             return await self.core.cancel_job(user, job_id, admin=admin)
-        target = {"chat_id": message.chat_id, "message_id": message.message_id,
-                  "nsfw_allowed": message.chat_id in self.config.nsfw_chats}
         return await self.core.rerun(user, job_id, new_seed=action == REROLL,
-                                     reply_target=target, admin=admin)
+                                     reply_target=self._reply_target(message), admin=admin)
+
+    def _reply_target(self, message: Message) -> dict[str, Any]:
+        """Where the replies to a job submitted by `message` (or by a button on it) go."""
+        return {"chat_id": message.chat_id, "message_id": message.message_id,
+                "nsfw_allowed": message.chat_id in self.config.nsfw_chats}
 
     async def _post_reply(self, chat_id: int, reply_to: int, reply: Reply) -> None:
         """Answer in the chat; a new job's acknowledgement becomes its status message."""

@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes import LISTEN_BACKLOG
+
 TOKEN = "fake.bot-token.0123456789"
 APP_ID = 700000000000000001
 BOT_ID = 700000000000000002
@@ -25,11 +27,6 @@ CHANNEL_ID = 720000000000000001
 ADMIN_ROLE_ID = 730000000000000001
 DEFAULT_LIMIT = 10 * 1024 * 1024
 DISCORD_EPOCH_MS = 1420070400000
-
-#: Connections waiting to be accepted. aiohttp's 128 is less than a burst opens at once
-#: (discord.py's client has no connection limit): the rest would wait for a SYN retry, 1 s.
-LISTEN_BACKLOG = 1024
-
 
 @dataclass
 class Recorded:

@@ -20,16 +20,13 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_request import FileField
 
+from tests.fakes import LISTEN_BACKLOG
+
 TOKEN = "123456:AAH-fake-token-for-tests_0123456789"
 BOT_ID = 123456
 BOT_USERNAME = "VideoTestBot"
 #: Values that are text even when they look like JSON (a prompt of "42" stays a string).
 _TEXT_PARAMS = {"text", "caption", "callback_query_id", "secret_token", "url", "data"}
-
-#: Connections waiting to be accepted. aiohttp's 128 is less than a burst opens at once
-#: (the bot may open up to 256): the rest would wait for a SYN retry, 1 s.
-LISTEN_BACKLOG = 1024
-
 
 @dataclass
 class Call:
