@@ -130,7 +130,7 @@ def test_submit_worker_burst_and_status(tmp_path: Path, tiny_model: Path) -> Non
         (["submit", "x" * 10_000], "the prompt is 10000 characters long; the limit is 500"),
         (["submit", "a ball", "--user", "alice"], "is not a user: write <platform>:<id>"),
         (["submit", "a ball", "--preset", "huge"], "there is no preset 'huge'"),
-        (["status", "12345"], "there is no job #12345"),
+        (["status", "12345"], "no videobot data folder at"),
     ],
 )
 def test_cli_refuses_bad_input_and_changes_nothing(
