@@ -79,7 +79,7 @@ async def _say_stopped(registry: WorkerRegistry, worker_id: str) -> None:
     """Mark this worker stopped, if the database can be reached: a failure here must not
     hide the error that ended the worker, nor keep its connections open."""
     try:
-        await registry.beat(worker_id, status=WorkerRegistry.STOPPED, current_job_id=None)
+        await registry.beat(worker_id, status=WorkerRegistry.GONE, current_job_id=None)
     except DATABASE_UNAVAILABLE as exc:
         if not is_unavailable(exc):
             raise

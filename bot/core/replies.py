@@ -10,7 +10,7 @@ from storage.admin import AuditRecord, Stats
 from storage.models import JobStatus
 from storage.quotas import QuotaState
 from storage.records import JobRecord
-from storage.workers import WorkerRecord
+from storage.workers import WorkerRecord, WorkerRegistry
 from videobot.params import RenderRequest
 
 BAR_WIDTH = 10
@@ -229,18 +229,33 @@ def queue_listing(jobs: Sequence[JobRecord], viewer_key: str) -> str:
     return "\n".join(lines)
 
 
-def workers_listing(workers: Sequence[WorkerRecord], now: datetime) -> str:
-    """One line per registered worker: where, on what, doing what, last heard of when."""
+def workers_listing(workers: Sequence[WorkerRecord], now: datetime, lease: timedelta) -> str:
+    """One line per registered worker: where, on what, doing what, last heard of when. A
+    worker silent for longer than a lease is lost, whatever it last said."""
     if not workers:
         return "No worker has registered yet."
-    lines = [f"{len(workers)} workers:"]
+    lines = [f"{_count(len(workers), 'worker')}:"]
     for worker in workers:
-        doing = (f"rendering job #{worker.current_job_id}" if worker.current_job_id
-                 else worker.status)
         age = max(0, round((now - worker.heartbeat_at).total_seconds()))
         lines.append(f"  {worker.host} {worker.device} (pid {worker.pid}, v{worker.version}): "
-                     f"{doing}; last heartbeat {age} s ago; presets {', '.join(worker.presets)}")
+                     f"{_worker_doing(worker, now, lease, age)}; "
+                     f"presets {', '.join(worker.presets)}")
     return "\n".join(lines)
+
+
+def _worker_doing(worker: WorkerRecord, now: datetime, lease: timedelta, age: int) -> str:
+    state = worker.state(now, lease)
+    if state == WorkerRegistry.GONE:
+        return f"gone (exited {age} s ago)"
+    if state == WorkerRegistry.LOST:
+        return f"lost (no heartbeat for {age} s: killed, or cut off from the database)"
+    doing = f"rendering job #{worker.current_job_id}" if worker.current_job_id else state
+    return f"{doing}; last heartbeat {age} s ago"
+
+
+def _count(n: int, noun: str, plural: str = "") -> str:
+    """`1 job`, `2 jobs`."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def preset_not_served(preset: str, served: Collection[str]) -> str:
