@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", parents=[common], help="run one generator process")
     worker.add_argument("--device", help="torch device (default: the first of worker.devices)")
     worker.add_argument("--burst", action="store_true", help="drain the queue, then exit")
+    worker.add_argument("--supervised", action="store_true",
+                        help="stop, handing the job in hand back, when standard input ends "
+                             "(how `videobot run` starts its workers)")
     worker.set_defaults(handler=_worker)
 
     generate = commands.add_parser("generate", parents=[common],
@@ -159,7 +162,7 @@ def _worker(args: argparse.Namespace, config: Config) -> int:
     data_folder.prepare(config)
     setup_logging(config, None)
     asyncio.run(run_worker(config, device=args.device or config.worker.devices[0],
-                           burst=args.burst))
+                           burst=args.burst, supervised=args.supervised))
     return 0
 
 
@@ -224,7 +227,10 @@ def _status(args: argparse.Namespace, config: Config) -> int:
     else:
         from datetime import UTC, datetime
 
-        print(replies.status(job, position, datetime.now(UTC)))
+        from videobot.options import counts_steps
+
+        steps = counts_steps(config.presets, job.request.preset)
+        print(replies.status(job, position, datetime.now(UTC), counts_steps=steps))
     return 0
 
 

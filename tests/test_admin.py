@@ -134,10 +134,10 @@ async def test_the_admin_flow_typed_in_the_console(store: JobStore, config: Conf
     assert said[0] == "console:bob now has 2 credits."
     assert said[1] == ("console:bob has 1 credit left: 1 used of 2 per 24 h.\n"
                        "Credits come back from 2026-01-02 12:00 UTC.")
-    assert said[2] == (f"1 waiting or rendering:\n  job #{job.id} queued for console:bob: "
+    assert said[2] == (f"1 job waiting or rendering:\n  job #{job.id} queued for console:bob: "
                        "a red ball")
     assert said[3:6] == [replies.QUEUE_PAUSED, replies.QUEUE_RESUMED,
-                         f"Job #{job.id} cancelled."]
+                         f"Job #{job.id} cancelled; 1 credit refunded."]
     assert said[6] == "console:bob is banned; 0 waiting jobs cancelled and refunded."
     assert said[7].startswith("Last 1 h: 1 cancelled.\nCredits used: 0;")
     assert said[8].splitlines()[1:] == [

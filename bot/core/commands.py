@@ -21,6 +21,7 @@ from storage.jobs import NO_TIER, JobStore
 from storage.records import JobRecord
 from videobot.config import Config
 from videobot.costs import credit_cost
+from videobot.options import counts_steps
 from videobot.params import RenderRequest
 from videobot.tiers import tier_of
 from videobot.users import UserRef
@@ -102,7 +103,8 @@ class Core:
     async def status(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         job = await self._job_of(user, args, "status", active_only=False)
         position = await self.store.queue_position(job.id)
-        return Reply(replies.status(job, position, self.store.clock()), job)
+        steps = counts_steps(self.config.presets, job.request.preset)
+        return Reply(replies.status(job, position, self.store.clock(), counts_steps=steps), job)
 
     async def describe(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         """Video to text: what the demo model's captioner sees in a finished clip."""
