@@ -202,7 +202,8 @@ async def test_video_end_to_end(bot: Bot) -> None:
 async def test_commands_are_synced_with_the_config_caps(bot: Bot) -> None:
     [sync] = bot.fake.sent("PUT", rf"^/applications/\d+/guilds/{GUILD_ID}/commands$")
     commands = {command["name"]: command for command in sync.body}
-    assert set(commands) == {"video", "status", "cancel", "queue", "help", "videoadmin"}
+    assert set(commands) == {"video", "status", "cancel", "queue", "quota", "history",
+                             "describe", "help", "videoadmin"}
     options = {option["name"]: option for option in commands["video"]["options"]}
     preset = bot.config.preset()
     assert options["frames"]["max_value"] == preset.max_frames
@@ -345,6 +346,10 @@ async def test_text_commands_answer_only_the_caller(bot: Bot) -> None:
     for name, options, expected in (("help", {}, "videobot turns text"),
                                     ("queue", {}, f"job #{job_id} (yours)"),
                                     ("status", {"job": job_id}, f"Job #{job_id}: waiting"),
+                                    ("quota", {}, "credits left"),
+                                    ("history", {}, f"#{job_id} queued"),
+                                    ("describe", {"job": job_id},
+                                     f"job #{job_id} has no clip to describe (it is queued)"),
                                     ("cancel", {}, f"Job #{job_id} cancelled;")):
         callback = await ack(bot, await bot.fake.command(ALICE, name, options))
         assert expected in callback.body["data"]["content"], name

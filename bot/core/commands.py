@@ -28,6 +28,10 @@ from videobot.users import UserRef
 
 log = logging.getLogger(__name__)
 
+#: The commands every platform offers its users, in the order menus show them: the source of
+#: the console's, Telegram's and Discord's command lists (tests hold them to it).
+USER_COMMANDS = ("video", "status", "cancel", "queue", "quota", "history", "describe", "help")
+
 
 @dataclass(frozen=True)
 class Reply:
