@@ -4,10 +4,7 @@ option a model ignores is not applied, not charged, and the acknowledgement says
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from videobot.config import PresetConfig
+from typing import Protocol
 
 #: The options that change what a model renders, by the name users type (`--negative`).
 MODEL_OPTIONS = ("frames", "fps", "width", "height", "steps", "guidance", "seed", "negative")
@@ -19,6 +16,17 @@ BACKEND_OPTIONS = {
     "diffusers": MODEL_OPTIONS,
     "demo": ("frames", "fps", "width", "height", "seed"),
 }
+
+
+class PresetConfig(Protocol):
+    """What these rules read of a preset (videobot.config.PresetConfig; no import of it:
+    the config validates `used_options` with `MODEL_OPTIONS` from here)."""
+
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def used_options(self) -> tuple[str, ...]: ...
 
 
 def field_of(option: str) -> str:

@@ -53,8 +53,7 @@ PROMPT_REFUSED = "that prompt is not allowed here; the admins have been told"
 
 NO_JOBS = "you have no jobs yet; try /video a red ball bouncing"
 #: The console chat's first line on a terminal, and what its /help adds.
-CONSOLE_READY = ("videobot console chat: /video <prompt> makes a clip, /help lists the commands, "
-                 "/quit (or Ctrl-D) leaves.")
+CONSOLE_READY = "videobot console chat: /help lists the commands; /quit (or Ctrl-D) leaves."
 CONSOLE_HELP = "/quit, /exit    leave the console chat (Ctrl-D too)"
 NOT_A_COMMAND = "Commands start with /. Try /video a red ball bouncing, or /help."
 
@@ -98,8 +97,7 @@ def demo_unknown_words(unknown: Sequence[str]) -> str:
 
 def options_ignored(preset: str, options: Sequence[str]) -> str:
     """The note on a request with options its preset's model does not use."""
-    names = ", ".join(f"--{option}" for option in options)
-    return f"preset {preset} does not use {names}: ignored, and not charged"
+    return f"preset {preset} does not use --{', --'.join(options)}: ignored, and not charged"
 
 
 def credits(amount: float) -> str:
@@ -127,11 +125,8 @@ def history_listing(jobs: Sequence[JobRecord]) -> str:
     return "\n".join(lines)
 
 
-def _job_cost(job: JobRecord) -> str:
-    """What a job cost its user: `2 credits`, `free`, or `1 credit refunded`."""
-    if not job.cost:
-        return "free"
-    return f"{credits(job.cost)} refunded" if job.refunded else credits(job.cost)
+def _job_cost(job: JobRecord) -> str:  # `2 credits`, `free`, `1 credit refunded`
+    return "free" if not job.cost else credits(job.cost) + (" refunded" if job.refunded else "")
 
 
 def quota_set(user: str, amount: float, window_hours: float | None) -> str:
@@ -197,8 +192,7 @@ def _seconds(value: float | None) -> str:
 
 def progress(job: JobRecord, position: int | None, now: datetime, *,
              counts_steps: bool = True) -> str:
-    """One line on where a waiting or rendering job is. `counts_steps`: whether the preset's
-    model renders in denoising steps (the demo model does not: it shows a bar only)."""
+    """One line on where a waiting or rendering job is (a model without steps: a bar only)."""
     if job.status == JobStatus.QUEUED:
         return f"Job #{job.id}: waiting{_position_words(position)}."
     step, total = job.progress_step, max(job.progress_total, 1)
@@ -254,20 +248,18 @@ def queue_listing(jobs: Sequence[JobRecord], viewer_key: str) -> str:
 
 
 def workers_listing(workers: Sequence[WorkerRecord], now: datetime, lease: timedelta) -> str:
-    """One line per registered worker: where, on what, doing what, last heard of when. A
-    worker silent for longer than a lease is lost, whatever it last said."""
+    """One line per registered worker: where, on what, doing what (gone, lost), heard when."""
     if not workers:
         return "No worker has registered yet."
     lines = [f"{_count(len(workers), 'worker')}:"]
     for worker in workers:
-        age = max(0, round((now - worker.heartbeat_at).total_seconds()))
         lines.append(f"  {worker.host} {worker.device} (pid {worker.pid}, v{worker.version}): "
-                     f"{_worker_doing(worker, now, lease, age)}; "
-                     f"presets {', '.join(worker.presets)}")
+                     f"{_worker_doing(worker, now, lease)}; presets {', '.join(worker.presets)}")
     return "\n".join(lines)
 
 
-def _worker_doing(worker: WorkerRecord, now: datetime, lease: timedelta, age: int) -> str:
+def _worker_doing(worker: WorkerRecord, now: datetime, lease: timedelta) -> str:
+    age = max(0, round((now - worker.heartbeat_at).total_seconds()))
     state = worker.state(now, lease)
     if state == WorkerRegistry.GONE:
         return f"gone (exited {age} s ago)"
@@ -277,9 +269,8 @@ def _worker_doing(worker: WorkerRecord, now: datetime, lease: timedelta, age: in
     return f"{doing}; last heartbeat {age} s ago"
 
 
-def _count(n: int, noun: str, plural: str = "") -> str:
-    """`1 job`, `2 jobs`."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+def _count(n: int, noun: str) -> str:  # `1 job`, `2 jobs`
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def preset_not_served(preset: str, served: Collection[str]) -> str:
@@ -375,16 +366,13 @@ def admin_queue_listing(jobs: Sequence[JobRecord]) -> str:
 
 def console_goodbye(undelivered: int) -> str:
     """The console's answer to /quit."""
-    if not undelivered:
-        return "Bye."
-    return (f"Bye. {_count(undelivered, 'job')} of yours not delivered yet: "
-            "the next start delivers them.")
+    return "Bye." + (f" {_count(undelivered, 'job')} of yours not delivered yet: the next "
+                     "start delivers them." if undelivered else "")
 
 
 def console_closed(others: Sequence[str]) -> str:
     """Said when the console chat ends while other front doors keep the bot running."""
-    return (f"The console chat is closed; videobot goes on serving {', '.join(others)} "
-            "(Ctrl-C or SIGTERM stops it).")
+    return f"The console chat is closed; still serving {', '.join(others)} (Ctrl-C stops it)."
 
 
 def unknown_command(name: str) -> str:
