@@ -60,29 +60,10 @@ async def run_worker(config: Config, *, device: str, burst: bool = False,
         _beat(registry, worker, ready, config.queue.heartbeat_seconds, stop_beating)
     )
     loop = asyncio.get_running_loop()
-    signals_seen = 0
-
-    def on_signal() -> None:
-        nonlocal signals_seen
-        signals_seen += 1
-        if signals_seen > 1:
-            log.warning("second stop signal: exiting now; the job in hand returns on lease expiry")
-            os._exit(1)
-        log.info("stop signal: finishing the job in hand, claiming no more")
-        worker.request_stop()
-        loop.call_later(config.worker.shutdown_grace_seconds, worker.abandon_current)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal)
-    handing_back: list[asyncio.Task[None]] = []
-
-    def on_supervisor_gone() -> None:
-        log.info("the supervisor stopped or is gone: handing the job in hand back, exiting")
-        worker.request_stop()
-        handing_back.append(asyncio.create_task(_hand_back(worker)))
-
+    _stop_on_signals(loop, worker, config.worker.shutdown_grace_seconds)
+    hand_back = _HandBack(worker)
     if supervised:
-        _watch_for_end_of_input(loop, on_supervisor_gone)
+        _watch_for_end_of_input(loop, hand_back.start)
     try:
         await worker.prepare()
         ready.set()
@@ -92,8 +73,7 @@ async def run_worker(config: Config, *, device: str, burst: bool = False,
         # Told to stop, not cancelled mid-write (see Worker.process).
         stop_beating.set()
         await asyncio.gather(beating, return_exceptions=True)
-        for task in handing_back:
-            task.cancel()
+        hand_back.cancel()
         await _say_gone(registry, worker.worker_id)
         backends.close()
         await close_store(store)
@@ -128,12 +108,46 @@ def _watch_for_end_of_input(loop: asyncio.AbstractEventLoop,
     threading.Thread(target=read_until_end, name="supervisor-pipe", daemon=True).start()
 
 
-async def _hand_back(worker: Worker) -> None:
-    """Interrupt the job in hand, and any claimed while the stop was on its way, so that it
-    goes back to the queue at once (a release: the attempt does not count)."""
-    while True:
-        worker.abandon_current()
-        await asyncio.sleep(HAND_BACK_EVERY_S)
+def _stop_on_signals(loop: asyncio.AbstractEventLoop, worker: Worker, grace: float) -> None:
+    """SIGTERM, SIGINT: stop claiming, let the job in hand finish within `grace` seconds, then
+    release it; a second signal exits at once."""
+    seen = 0
+
+    def on_signal() -> None:
+        nonlocal seen
+        seen += 1
+        if seen > 1:
+            log.warning("second stop signal: exiting now; the job in hand returns on lease expiry")
+            os._exit(1)
+        log.info("stop signal: finishing the job in hand, claiming no more")
+        worker.request_stop()
+        loop.call_later(grace, worker.abandon_current)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+
+
+class _HandBack:
+    """The stop a supervisor asks for: claim no more and give the job in hand back at once (a
+    release: the attempt does not count), with any job claimed while the word was on its way."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        log.info("the supervisor stopped or is gone: handing the job in hand back, exiting")
+        self.worker.request_stop()
+        self.task = asyncio.create_task(self._interrupt_until_cancelled())
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    async def _interrupt_until_cancelled(self) -> None:
+        while True:
+            self.worker.abandon_current()
+            await asyncio.sleep(HAND_BACK_EVERY_S)
 
 
 async def _beat(registry: WorkerRegistry, worker: Worker, ready: asyncio.Event,
