@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot import data_folder
+from bot.cli_args import CliError, split_admin_words, take_global_options
 from bot.core.errors import CommandError
 from bot.core.parsing import VideoOptions
 from bot.core.requests import build_request
@@ -33,22 +34,23 @@ ADMIN_COMMANDS = {
     "audit": "the last admin actions",
     "workers": "the registered generator processes, their jobs and heartbeats",
 }
-
-
-class CliError(Exception):
-    """A reason to stop, printed as `videobot: <reason>`."""
+#: The admin commands that only read: they need existing data and never create any.
+ADMIN_READS = frozenset({"queue", "stats", "audit", "workers"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    head, admin_words = _split_admin_words(list(sys.argv[1:] if argv is None else argv))
+    try:
+        options, rest = take_global_options(sys.argv[1:] if argv is None else argv)
+    except CliError as exc:
+        print(f"videobot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    head, admin_words = split_admin_words(rest, list(ADMIN_COMMANDS))
     args = _parser().parse_args(head)
     if admin_words:
         args.words = admin_words
-    args.config = getattr(args, "config", None)
-    args.data_dir = getattr(args, "data_dir", None)
+    args.config, args.data_dir = options.config, options.data_dir
     try:
         config = load_config(args.config, data_dir=args.data_dir)
-        _check_data_dir(config.data_dir)
         return int(args.handler(args, config))
     except (CliError, ConfigError, CommandError, BadUserName) as exc:
         print(f"videobot: {exc}", file=sys.stderr)
@@ -59,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    # SUPPRESS: a sub-command's own default must not overwrite a value given before it.
+    # Declared for --help only: `take_global_options` takes them off the line, wherever they
+    # stand, before argparse reads it.
     common.add_argument("--config", type=Path, default=argparse.SUPPRESS,
                         help="TOML config (default: embedded defaults)")
     common.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
@@ -77,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", parents=[common], help="run one generator process")
     worker.add_argument("--device", help="torch device (default: the first of worker.devices)")
     worker.add_argument("--burst", action="store_true", help="drain the queue, then exit")
+    worker.add_argument("--supervised", action="store_true",
+                        help="stop, handing the job in hand back, when standard input ends "
+                             "(how `videobot run` starts its workers)")
     worker.set_defaults(handler=_worker)
 
     generate = commands.add_parser("generate", parents=[common],
@@ -126,30 +132,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _split_admin_words(argv: list[str]) -> tuple[list[str], list[str]]:
-    """Everything after `admin <name>` is the chat command's words, flags like `--since`
-    included (give --config and --data-dir before them)."""
-    first = _next_word(argv, 0)
-    if first is None or argv[first] != "admin":
-        return argv, []
-    name = _next_word(argv, first + 1)
-    if name is None or argv[name] not in ADMIN_COMMANDS:
-        return argv, []
-    return argv[:name + 1], argv[name + 1:]
-
-
-def _next_word(argv: list[str], index: int) -> int | None:
-    """The index of the next word that is neither a flag nor a flag's value."""
-    while index < len(argv):
-        if argv[index] in ("--config", "--data-dir"):
-            index += 2
-        elif argv[index].startswith("-"):
-            index += 1
-        else:
-            return index
-    return None
-
-
 def _add_video_flags(parser: argparse.ArgumentParser) -> None:
     for name in ("seed", "frames", "fps", "width", "height", "steps"):
         parser.add_argument(f"--{name}", type=int)
@@ -165,22 +147,10 @@ def _video_options(args: argparse.Namespace) -> VideoOptions:
     return VideoOptions(args.prompt, overrides)
 
 
-def _check_data_dir(data_dir: Path) -> None:
-    probe = data_dir / f".write-test-{os.getpid()}"
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise CliError(
-            f"the data folder {data_dir} is not writable ({exc.strerror or exc}); "
-            "choose another with --data-dir"
-        ) from None
-
-
 def _run(args: argparse.Namespace, config: Config) -> int:
     from bot.app import run_bot
 
+    data_folder.prepare(config)
     setup_logging(config, "videobot", quiet_stderr=config.console.enabled)
     return asyncio.run(run_bot(config, config_path=_absolute(args.config),
                                start_workers=not args.no_workers))
@@ -189,9 +159,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 def _worker(args: argparse.Namespace, config: Config) -> int:
     from generator.main import run_worker
 
+    data_folder.prepare(config)
     setup_logging(config, None)
     asyncio.run(run_worker(config, device=args.device or config.worker.devices[0],
-                           burst=args.burst))
+                           burst=args.burst, supervised=args.supervised))
     return 0
 
 
@@ -206,8 +177,9 @@ def _doctor(args: argparse.Namespace, config: Config) -> int:
 def _generate(args: argparse.Namespace, config: Config) -> int:
     from generator.oneshot import render_to_file
 
-    setup_logging(config, None, quiet_stderr=True)
     request, notes = build_request(_video_options(args), config)
+    data_folder.prepare(config)
+    setup_logging(config, None, quiet_stderr=True)
     for note in notes:
         print(f"note: {note}")
     clip = render_to_file(config, request, args.out)
@@ -221,6 +193,8 @@ def _submit(args: argparse.Namespace, config: Config) -> int:
     from bot.core.commands import Core
 
     user = parse_user(args.user)
+    build_request(_video_options(args), config)  # a refusal before anything is created
+    data_folder.prepare(config)
 
     async def submit() -> Any:
         async with _store(config) as store:
@@ -237,6 +211,8 @@ def _submit(args: argparse.Namespace, config: Config) -> int:
 def _status(args: argparse.Namespace, config: Config) -> int:
     from bot.core import replies
 
+    data_folder.require_existing(config)
+
     async def status() -> tuple[Any, int | None]:
         async with _store(config) as store:
             job = await store.get(args.job_id)
@@ -251,7 +227,10 @@ def _status(args: argparse.Namespace, config: Config) -> int:
     else:
         from datetime import UTC, datetime
 
-        print(replies.status(job, position, datetime.now(UTC)))
+        from videobot.options import counts_steps
+
+        steps = counts_steps(config.presets, job.request.preset)
+        print(replies.status(job, position, datetime.now(UTC), counts_steps=steps))
     return 0
 
 
@@ -270,9 +249,20 @@ def _admin_chat_command(args: argparse.Namespace, config: Config) -> int:
         async with _store(config) as store:
             return (await Core(store=store, config=config).handle(actor, line)).text
 
-    text = asyncio.run(run())
+    if _admin_reads(args.admin_name, args.words):
+        data_folder.require_existing(config)
+        text = asyncio.run(run())
+    else:
+        with data_folder.kept_if_succeeded(config) as outcome:
+            text = asyncio.run(run())
+            outcome.succeeded = not text.startswith("Sorry")
     print(text)
     return 1 if text.startswith("Sorry") else 0
+
+
+def _admin_reads(name: str, words: Sequence[str]) -> bool:
+    """Whether `/admin name words` only reads (and so must not create a data folder)."""
+    return name in ADMIN_READS or (name == "quota" and words[:1] == ["show"])
 
 
 def _train_demo(args: argparse.Namespace, config: Config) -> int:
@@ -290,6 +280,8 @@ def _train_demo(args: argparse.Namespace, config: Config) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace, config: Config) -> int:
+    data_folder.prepare(config)
+
     async def upgrade() -> None:
         async with _store(config):
             pass

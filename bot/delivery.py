@@ -22,6 +22,8 @@ from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.records import JobRecord
 from storage.wakeup import EVENTS
+from videobot.config import PresetConfig
+from videobot.options import counts_steps
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,11 @@ class DeliveryLoop:
     """Watches the job table for the platforms it has adapters for."""
 
     def __init__(self, *, store: JobStore, adapters: Mapping[str, ChatAdapter],
-                 clips_dir: Path, poll_interval: float = 0.5) -> None:
+                 clips_dir: Path, poll_interval: float = 0.5,
+                 presets: Mapping[str, PresetConfig] | None = None) -> None:
+        """`presets`: the configured ones, for how each model's progress is told."""
         self.store = store
+        self.presets = presets or {}
         self.clips_dir = clips_dir
         self.adapters = dict(adapters)
         self.poll_interval = poll_interval
@@ -72,7 +77,8 @@ class DeliveryLoop:
             if self._shown.get(job.id) == key:
                 continue
             self._shown[job.id] = key
-            text = replies.progress(job, position, now)
+            text = replies.progress(job, position, now,
+                                    counts_steps=counts_steps(self.presets, job.request.preset))
             try:
                 await self.adapters[job.user.platform].show_progress(job, text)
             except Exception:

@@ -524,7 +524,7 @@ _CLIP_COLUMNS = (
     Clip.height.label("clip_height"), Clip.frames.label("clip_frames"),
     Clip.fps.label("clip_fps"), Clip.duration_s, Clip.size_bytes, Clip.render_seconds,
     Clip.video_data.is_not(None).label("in_database"),
-    Charge.credits.label("cost"),
+    Charge.credits.label("cost"), Charge.refunded_at.is_not(None).label("refunded"),
 )
 
 
@@ -706,4 +706,5 @@ def _record(row: Mapping[Any, Any]) -> JobRecord:
         heartbeat_at=row["heartbeat_at"],
         clip=clip,
         cost=row["cost"] or 0.0,
+        refunded=bool(row.get("refunded")),
     )

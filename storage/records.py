@@ -53,6 +53,8 @@ class JobRecord:
     clip: ClipRecord | None = None
     #: Credits charged for the job (refunded or not); 0 when it was free.
     cost: float = 0.0
+    #: Whether the charge was given back (a failure, a cancel before the render began).
+    refunded: bool = False
 
     @property
     def is_final(self) -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import read_transaction, upsert, write_transaction
@@ -29,6 +29,16 @@ class WorkerRecord:
     started_at: datetime
     heartbeat_at: datetime
 
+    def state(self, now: datetime, lease: timedelta) -> str:
+        """What the worker is, as far as the registry can tell: `gone` (it exited and said
+        so), `lost` (silent for longer than a lease: killed, or cut off from the database),
+        else what it last reported (starting, ready, busy)."""
+        if self.status in WorkerRegistry.GONE_STATUSES:
+            return WorkerRegistry.GONE
+        if now - self.heartbeat_at > lease:
+            return WorkerRegistry.LOST
+        return self.status
+
 
 class WorkerRegistry:
     """Workers register at start, beat while alive (idle or busy), and sign off at exit."""
@@ -36,7 +46,12 @@ class WorkerRegistry:
     STARTING = "starting"
     READY = "ready"
     BUSY = "busy"
-    STOPPED = "stopped"
+    #: Written by a worker that exits cleanly.
+    GONE = "gone"
+    #: Never written: a worker whose heartbeat is older than a lease (see `state`).
+    LOST = "lost"
+    #: What rows of a gone worker say ("stopped" before the states had these names).
+    GONE_STATUSES = frozenset({GONE, "stopped"})
 
     def __init__(self, engine: AsyncEngine, *, clock: Clock) -> None:
         self.engine = engine
@@ -60,10 +75,14 @@ class WorkerRegistry:
                 )
             )
 
-    async def forget_stopped(self, older_than: datetime) -> int:
-        """Drop stopped or silent workers last heard of before `older_than`."""
+    async def prune(self, *, gone_for: timedelta, silent_for: timedelta) -> int:
+        """Forget workers that exited more than `gone_for` ago, and any silent for longer
+        than `silent_for` (lost ones); returns how many rows went."""
+        now = self.clock()
+        gone = Worker.status.in_(self.GONE_STATUSES) & (Worker.heartbeat_at < now - gone_for)
+        silent = Worker.heartbeat_at < now - silent_for
         async with write_transaction(self.engine) as conn:
-            result = await conn.execute(delete(Worker).where(Worker.heartbeat_at < older_than))
+            result = await conn.execute(delete(Worker).where(or_(gone, silent)))
         return int(result.rowcount or 0)
 
     async def all(self) -> list[WorkerRecord]:

@@ -202,7 +202,8 @@ async def test_video_end_to_end(bot: Bot) -> None:
 async def test_commands_are_synced_with_the_config_caps(bot: Bot) -> None:
     [sync] = bot.fake.sent("PUT", rf"^/applications/\d+/guilds/{GUILD_ID}/commands$")
     commands = {command["name"]: command for command in sync.body}
-    assert set(commands) == {"video", "status", "cancel", "queue", "help", "videoadmin"}
+    assert set(commands) == {"video", "status", "cancel", "queue", "quota", "history",
+                             "describe", "help", "videoadmin"}
     options = {option["name"]: option for option in commands["video"]["options"]}
     preset = bot.config.preset()
     assert options["frames"]["max_value"] == preset.max_frames
@@ -230,12 +231,13 @@ async def test_cancel_button(bot: Bot) -> None:
     job = await bot.store.require(job_id)
     press = await bot.fake.press(ALICE, f"vb:cancel:{job_id}", job.reply_target["message_id"])
     callback = await ack(bot, press)
-    assert callback.body["data"]["content"] == f"Job #{job_id} cancelled."
+    assert callback.body["data"]["content"] == f"Job #{job_id} cancelled; 0.12 credits refunded."
     assert callback.body["data"]["flags"] & 64
     await bot.until(lambda: bot.delivered(job_id))
     assert (await bot.store.require(job_id)).status == JobStatus.CANCELLED
     [notice] = bot.followups()
-    assert notice.body["content"] == f"Job #{job_id} was cancelled." and not notice.files
+    assert notice.body["content"] == f"Job #{job_id} was cancelled; 0.12 credits refunded."
+    assert not notice.files
 
 
 async def delivered_clip(bot: Bot, user: FakeUser = ALICE) -> tuple[int, int]:
@@ -344,7 +346,11 @@ async def test_text_commands_answer_only_the_caller(bot: Bot) -> None:
     for name, options, expected in (("help", {}, "videobot turns text"),
                                     ("queue", {}, f"job #{job_id} (yours)"),
                                     ("status", {"job": job_id}, f"Job #{job_id}: waiting"),
-                                    ("cancel", {}, f"Job #{job_id} cancelled.")):
+                                    ("quota", {}, "credits left"),
+                                    ("history", {}, f"#{job_id} queued"),
+                                    ("describe", {"job": job_id},
+                                     f"job #{job_id} has no clip to describe (it is queued)"),
+                                    ("cancel", {}, f"Job #{job_id} cancelled;")):
         callback = await ack(bot, await bot.fake.command(ALICE, name, options))
         assert expected in callback.body["data"]["content"], name
         assert callback.body["data"]["flags"] & 64
@@ -402,7 +408,8 @@ async def test_a_restarted_bot_keeps_the_buttons_and_the_token(
     job = await store.require(job_id)
     async with running_bot(fake, config, store) as second:
         press = await fake.press(ALICE, f"vb:cancel:{job_id}", job.reply_target["message_id"])
-        assert (await ack(second, press)).body["data"]["content"] == f"Job #{job_id} cancelled."
+        assert (await ack(second, press)).body["data"]["content"] == (
+            f"Job #{job_id} cancelled; 0.12 credits refunded.")
         await second.until(lambda: second.delivered(job_id))
     [notice] = second.followups()
     assert notice.path == f"/webhooks/{APP_ID}/{job.reply_target['token']}"
@@ -416,7 +423,7 @@ async def test_videoadmin_run_takes_the_admin_words_for_role_admins_only(bot: Bo
     assert len(await bot.store.active_jobs()) == 1
     banned = await ack(bot, await bot.fake.command(ADMIN, "videoadmin", line, subcommand="run"))
     assert banned.body["data"]["content"] == (
-        f"discord:{ALICE.id} is banned; 1 waiting jobs cancelled and refunded.")
+        f"discord:{ALICE.id} is banned; 1 waiting job cancelled and refunded.")
     assert banned.body["data"]["flags"] & 64
     assert await bot.store.active_jobs() == []
 
@@ -433,7 +440,7 @@ async def test_videoadmin_typed_commands_pick_users_and_say_what_the_admin_words
     banned = await ack(bot, await bot.fake.command(ADMIN, "videoadmin", options,
                                                    subcommand="ban"))
     assert banned.body["data"]["content"] == (
-        f"discord:{ALICE.id} is banned; 1 waiting jobs cancelled and refunded.")
+        f"discord:{ALICE.id} is banned; 1 waiting job cancelled and refunded.")
     assert await bot.store.active_jobs() == []
     quota = await ack(bot, await bot.fake.command(
         ADMIN, "videoadmin", {"action": "set", "user": ALICE, "credits": 50.0,

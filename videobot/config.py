@@ -118,6 +118,11 @@ class PresetConfig:
     max_frames: int = 64
     max_pixels: int = 512 * 512
     max_steps: int = 50
+    #: The longer side over the shorter at most (4: from 1:4 to 4:1).
+    max_aspect_ratio: float = 4.0
+    #: The `/video` options this preset's model uses (see videobot.options); the others are
+    #: ignored, not charged, and the acknowledgement says so. Empty: the backend's own list.
+    used_options: tuple[str, ...] = ()
     notice: str = ""
     cost_factor: float = 1.0
     nsfw: bool = False
@@ -241,7 +246,7 @@ _DIFFUSERS_DEFAULTS = PresetConfig()
 
 DEMO_PRESET = PresetConfig(
     name="demo", backend="demo", model="builtin:demo", family="demo", width=256, height=256,
-    guidance=0.0,
+    guidance=0.0, used_options=("frames", "fps", "width", "height", "seed"),
     notice="The embedded demo model draws one coloured shape moving on a plain background.",
 )
 
@@ -543,6 +548,7 @@ def _validate_preset(preset: PresetConfig) -> None:
         _positive(getattr(preset, key), f"{where}.{key}")
     _validate_preset_defaults(preset, where)
     _positive(preset.cost_factor, f"{where}.cost_factor")
+    _validate_preset_shape(preset, where)
     if preset.frames > preset.max_frames:
         raise ConfigError(f"{where}.frames: above max_frames ({preset.max_frames})")
     if preset.steps > preset.max_steps:
@@ -604,6 +610,23 @@ def _validate_preset_defaults(preset: PresetConfig, where: str) -> None:
     if not 0 <= preset.guidance <= MAX_GUIDANCE:
         raise ConfigError(f"{where}.guidance: must be between 0 and {MAX_GUIDANCE:g}, "
                           f"not {preset.guidance:g}")
+
+
+def _validate_preset_shape(preset: PresetConfig, where: str) -> None:
+    """The aspect-ratio cap, and the options a model may declare it uses."""
+    from videobot.options import MODEL_OPTIONS
+
+    if preset.max_aspect_ratio < 1:
+        raise ConfigError(f"{where}.max_aspect_ratio: must be 1 or more (the longer side over "
+                          f"the shorter), not {preset.max_aspect_ratio:g}")
+    ratio = max(preset.width, preset.height) / min(preset.width, preset.height)
+    if ratio > preset.max_aspect_ratio:
+        raise ConfigError(f"{where}.width: {preset.width}x{preset.height} is wider or taller "
+                          f"than max_aspect_ratio ({preset.max_aspect_ratio:g}:1)")
+    unknown = [name for name in preset.used_options if name not in MODEL_OPTIONS]
+    if unknown:
+        raise ConfigError(f"{where}.used_options: unknown option {unknown[0]!r} "
+                          f"(the options: {', '.join(MODEL_OPTIONS)})")
 
 
 def _positive(value: float, where: str) -> None:

@@ -175,7 +175,8 @@ class DiscordAdapter:
             _user(interaction), options, self._target(interaction)))
 
     async def text_command(self, interaction: discord.Interaction, line: str) -> None:
-        """`/status`, `/cancel`, `/queue`, `/help`: the core's answer, seen only by the caller."""
+        """`/status`, `/cancel`, `/queue`, `/quota`, `/history`, `/describe`, `/help`: the
+        core's answer, seen only by the caller."""
         if await self._refused_here(interaction):
             return
         reply = await self.core.handle(_user(interaction), line, self._target(interaction))
@@ -467,13 +468,24 @@ def _text_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, An
     async def queue(interaction: discord.Interaction) -> None:
         await adapter.text_command(interaction, "/queue")
 
+    async def quota(interaction: discord.Interaction) -> None:
+        await adapter.text_command(interaction, "/quota")
+
+    async def history(interaction: discord.Interaction) -> None:
+        await adapter.text_command(interaction, "/history")
+
+    async def describe(interaction: discord.Interaction,
+                       job: app_commands.Range[int, 1] | None = None) -> None:
+        await adapter.text_command(interaction, f"/describe {job or ''}")
+
     async def help(interaction: discord.Interaction) -> None:
         await adapter.text_command(interaction, "/help")
 
-    for function in (status, cancel):
+    for function in (status, cancel, describe):
         app_commands.describe(job=replies.JOB_OPTION_DESCRIPTION)(function)
     return [app_commands.Command(name=f.__name__, description=replies.COMMAND_DESCRIPTIONS[
-        f.__name__], callback=f) for f in (status, cancel, queue, help)]
+        f.__name__], callback=f) for f in (status, cancel, queue, quota, history, describe,
+                                           help)]
 
 
 def _admin_group(adapter: DiscordAdapter) -> app_commands.Group:

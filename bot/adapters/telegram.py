@@ -73,7 +73,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.adapters.telegram_http import AiohttpRequest
 from bot.core import replies
-from bot.core.commands import Core, Reply
+from bot.core.commands import USER_COMMANDS, Core, Reply
 from bot.logs import SecretRedactor
 from bot.uploads import prepare_upload
 from generator.encode import ClipTooLarge
@@ -111,7 +111,7 @@ CONCURRENT_UPDATES = 64
 
 CANCEL, REROLL, SAME_SEED = "cancel", "reroll", "same"
 #: The command menu (`setMyCommands`): the commands the core answers, described as everywhere.
-MENU_COMMANDS = ("video", "status", "cancel", "queue", "quota", "history", "describe", "help")
+MENU_COMMANDS = USER_COMMANDS
 #: What a group message may start with to be for this bot (`/start` opens a private chat).
 COMMAND_NAMES = frozenset((*MENU_COMMANDS, "start"))
 

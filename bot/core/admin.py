@@ -119,7 +119,8 @@ class AdminCommands:
 
     async def workers(self, _actor: UserRef, _words: list[str]) -> str:
         registry = WorkerRegistry(self.store.engine, clock=self.store.clock)
-        return replies.workers_listing(await registry.all(), self.store.clock())
+        lease = timedelta(seconds=self.config.queue.lease_seconds)
+        return replies.workers_listing(await registry.all(), self.store.clock(), lease)
 
     async def cancel(self, actor: UserRef, words: list[str]) -> str:
         text = words[0].removeprefix("#") if len(words) == 1 else ""

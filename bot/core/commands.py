@@ -21,11 +21,16 @@ from storage.jobs import NO_TIER, JobStore
 from storage.records import JobRecord
 from videobot.config import Config
 from videobot.costs import credit_cost
+from videobot.options import counts_steps
 from videobot.params import RenderRequest
 from videobot.tiers import tier_of
 from videobot.users import UserRef
 
 log = logging.getLogger(__name__)
+
+#: The commands every platform offers its users, in the order menus show them: the source of
+#: the console's, Telegram's and Discord's command lists (tests hold them to it).
+USER_COMMANDS = ("video", "status", "cancel", "queue", "quota", "history", "describe", "help")
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,8 @@ class Core:
     async def status(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         job = await self._job_of(user, args, "status", active_only=False)
         position = await self.store.queue_position(job.id)
-        return Reply(replies.status(job, position, self.store.clock()), job)
+        steps = counts_steps(self.config.presets, job.request.preset)
+        return Reply(replies.status(job, position, self.store.clock(), counts_steps=steps), job)
 
     async def describe(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         """Video to text: what the demo model's captioner sees in a finished clip."""

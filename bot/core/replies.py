@@ -10,7 +10,7 @@ from storage.admin import AuditRecord, Stats
 from storage.models import JobStatus
 from storage.quotas import QuotaState
 from storage.records import JobRecord
-from storage.workers import WorkerRecord
+from storage.workers import WorkerRecord, WorkerRegistry
 from videobot.params import RenderRequest
 
 BAR_WIDTH = 10
@@ -52,6 +52,9 @@ QUEUE_RESUMED = "The queue is running again."
 PROMPT_REFUSED = "that prompt is not allowed here; the admins have been told"
 
 NO_JOBS = "you have no jobs yet; try /video a red ball bouncing"
+#: The console chat's first line on a terminal, and what its /help adds.
+CONSOLE_READY = "videobot console chat: /help lists the commands; /quit (or Ctrl-D) leaves."
+CONSOLE_HELP = "/quit, /exit    leave the console chat (Ctrl-D too)"
 NOT_A_COMMAND = "Commands start with /. Try /video a red ball bouncing, or /help."
 
 
@@ -92,6 +95,11 @@ def demo_unknown_words(unknown: Sequence[str]) -> str:
             f"{', '.join(unknown)}. For real models see 'Real models' in the README")
 
 
+def options_ignored(preset: str, options: Sequence[str]) -> str:
+    """The note on a request with options its preset's model does not use."""
+    return f"preset {preset} does not use --{', --'.join(options)}: ignored, and not charged"
+
+
 def credits(amount: float) -> str:
     return f"{amount:g} credit" + ("" if amount == 1 else "s")
 
@@ -111,11 +119,14 @@ def history_listing(jobs: Sequence[JobRecord]) -> str:
     """/history: the user's last jobs, newest first, with status and cost."""
     if not jobs:
         return "You have no jobs yet; try /video a red ball bouncing"
-    lines = [f"Your last {len(jobs)} jobs:"]
+    lines = ["Your last job:" if len(jobs) == 1 else f"Your last {len(jobs)} jobs:"]
     for job in jobs:
-        lines.append(f"  #{job.id} {job.status}, {credits(job.cost)}: "
-                     f"{job.request.prompt[:50]}")
+        lines.append(f"  #{job.id} {job.status}, {_job_cost(job)}: {job.request.prompt[:50]}")
     return "\n".join(lines)
+
+
+def _job_cost(job: JobRecord) -> str:  # `2 credits`, `free`, `1 credit refunded`
+    return "free" if not job.cost else credits(job.cost) + (" refunded" if job.refunded else "")
 
 
 def quota_set(user: str, amount: float, window_hours: float | None) -> str:
@@ -132,7 +143,8 @@ def quota_default_set(amount: float) -> str:
 
 
 def banned(user: str, cancelled: int) -> str:
-    return f"{user} is banned; {cancelled} waiting jobs cancelled and refunded."
+    return (f"{user} is banned; {_count(cancelled, 'waiting job')} cancelled and "
+            "refunded.")
 
 
 def unbanned(user: str, was_banned: bool) -> str:
@@ -140,13 +152,13 @@ def unbanned(user: str, was_banned: bool) -> str:
 
 
 def stats_report(stats: Stats, period: timedelta) -> str:
-    """/admin stats: jobs by status, credits, GPU time, top users, failures, waits."""
+    """/admin stats: jobs by status, credits, render time, top users, failures, waits."""
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(stats.by_status.items()))
     top = ", ".join(f"{user} ({amount:g})" for user, amount in stats.top_users)
     rate = "n/a" if stats.failure_rate is None else f"{100 * stats.failure_rate:.0f}%"
     return "\n".join([
         f"Last {_hours(period)}: {statuses or 'no jobs'}.",
-        f"Credits used: {stats.credits:g}; GPU time: {stats.gpu_seconds:g} s.",
+        f"Credits used: {stats.credits:g}; render time: {stats.gpu_seconds:g} s.",
         f"Top users: {top or 'none'}.",
         f"Failure rate: {rate}; median wait: {_seconds(stats.median_wait_s)}; "
         f"median render: {_seconds(stats.median_render_s)}.",
@@ -157,7 +169,8 @@ def audit_listing(entries: Sequence[AuditRecord]) -> str:
     """/admin audit: the newest admin actions first."""
     if not entries:
         return "No admin action recorded yet."
-    lines = [f"Last {len(entries)} admin actions:"]
+    lines = ["The last admin action:" if len(entries) == 1
+             else f"The last {len(entries)} admin actions:"]
     for entry in entries:
         target = f" {entry.target}" if entry.target else ""
         detail = f" ({entry.detail})" if entry.detail else ""
@@ -177,16 +190,19 @@ def _seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f} s"
 
 
-def progress(job: JobRecord, position: int | None, now: datetime) -> str:
-    """One line on where a waiting or rendering job is."""
+def progress(job: JobRecord, position: int | None, now: datetime, *,
+             counts_steps: bool = True) -> str:
+    """One line on where a waiting or rendering job is (a model without steps: a bar only)."""
     if job.status == JobStatus.QUEUED:
         return f"Job #{job.id}: waiting{_position_words(position)}."
     step, total = job.progress_step, max(job.progress_total, 1)
+    if step <= 0:
+        return f"Job #{job.id}: rendering…"
     percent = int(100 * step / total)
     filled = BAR_WIDTH * step // total
     bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-    return (f"Job #{job.id}: rendering [{bar}] step {step}/{total} {percent}%"
-            f"{_eta(job, now)}")
+    steps = f"step {step}/{total} " if counts_steps else ""
+    return f"Job #{job.id}: rendering [{bar}] {steps}{percent}%{_eta(job, now)}"
 
 
 def caption(job: JobRecord) -> str:
@@ -202,13 +218,14 @@ def finished(job: JobRecord) -> str:
         return (f"Job #{job.id} done: {job.clip.video_path}\n"
                 f"Poster: {job.clip.poster_path}\n{caption(job)}")
     if job.status == JobStatus.CANCELLED:
-        return f"Job #{job.id} was cancelled."
+        return f"Job #{job.id} was cancelled{_refund_words(job)}."
     return f"Job #{job.id} failed: {job.error or 'no reason was recorded'}."
 
 
-def status(job: JobRecord, position: int | None, now: datetime) -> str:
+def status(job: JobRecord, position: int | None, now: datetime, *,
+           counts_steps: bool = True) -> str:
     if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
-        head = progress(job, position, now)
+        head = progress(job, position, now, counts_steps=counts_steps)
     elif job.status == JobStatus.SUCCEEDED:
         head = f"Job #{job.id}: done" + (" and delivered." if job.delivered_at else ".")
     else:
@@ -224,23 +241,36 @@ def queue_listing(jobs: Sequence[JobRecord], viewer_key: str) -> str:
     lines = [f"{len(running)} rendering, {len(waiting)} waiting."]
     for index, job in enumerate(running + waiting):
         mine = " (yours)" if job.user.key == viewer_key else ""
-        where = "rendering" if job.status == JobStatus.RUNNING else f"#{index - len(running) + 1}"
+        where = ("rendering" if job.status == JobStatus.RUNNING
+                 else f"position {index - len(running) + 1}")
         lines.append(f"  {where}: job #{job.id}{mine}")
     return "\n".join(lines)
 
 
-def workers_listing(workers: Sequence[WorkerRecord], now: datetime) -> str:
-    """One line per registered worker: where, on what, doing what, last heard of when."""
+def workers_listing(workers: Sequence[WorkerRecord], now: datetime, lease: timedelta) -> str:
+    """One line per registered worker: where, on what, doing what (gone, lost), heard when."""
     if not workers:
         return "No worker has registered yet."
-    lines = [f"{len(workers)} workers:"]
+    lines = [f"{_count(len(workers), 'worker')}:"]
     for worker in workers:
-        doing = (f"rendering job #{worker.current_job_id}" if worker.current_job_id
-                 else worker.status)
-        age = max(0, round((now - worker.heartbeat_at).total_seconds()))
         lines.append(f"  {worker.host} {worker.device} (pid {worker.pid}, v{worker.version}): "
-                     f"{doing}; last heartbeat {age} s ago; presets {', '.join(worker.presets)}")
+                     f"{_worker_doing(worker, now, lease)}; presets {', '.join(worker.presets)}")
     return "\n".join(lines)
+
+
+def _worker_doing(worker: WorkerRecord, now: datetime, lease: timedelta) -> str:
+    age = max(0, round((now - worker.heartbeat_at).total_seconds()))
+    state = worker.state(now, lease)
+    if state == WorkerRegistry.GONE:
+        return f"gone (exited {age} s ago)"
+    if state == WorkerRegistry.LOST:
+        return f"lost (no heartbeat for {age} s: killed, or cut off from the database)"
+    doing = f"rendering job #{worker.current_job_id}" if worker.current_job_id else state
+    return f"{doing}; last heartbeat {age} s ago"
+
+
+def _count(n: int, noun: str) -> str:  # `1 job`, `2 jobs`
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def preset_not_served(preset: str, served: Collection[str]) -> str:
@@ -251,8 +281,12 @@ def preset_not_served(preset: str, served: Collection[str]) -> str:
 
 def cancel_requested(job: JobRecord) -> str:
     if job.status == JobStatus.CANCELLED:
-        return f"Job #{job.id} cancelled."
+        return f"Job #{job.id} cancelled{_refund_words(job)}."
     return f"Job #{job.id}: stopping the render…"
+
+
+def _refund_words(job: JobRecord) -> str:
+    return f"; {credits(job.cost)} refunded" if job.refunded and job.cost else ""
 
 
 #: Buttons under an acknowledgement (cancel) and under a delivered clip (the other three).
@@ -324,10 +358,21 @@ def admin_queue_listing(jobs: Sequence[JobRecord]) -> str:
     """Every waiting and rendering job with its owner, for admins."""
     if not jobs:
         return "The queue is empty."
-    lines = [f"{len(jobs)} waiting or rendering:"]
+    lines = [f"{_count(len(jobs), 'job')} waiting or rendering:"]
     lines += [f"  job #{job.id} {job.status} for {job.user.key}: {job.request.prompt[:60]}"
               for job in jobs]
     return "\n".join(lines)
+
+
+def console_goodbye(undelivered: int) -> str:
+    """The console's answer to /quit."""
+    return "Bye." + (f" {_count(undelivered, 'job')} of yours not delivered yet: the next "
+                     "start delivers them." if undelivered else "")
+
+
+def console_closed(others: Sequence[str]) -> str:
+    """Said when the console chat ends while other front doors keep the bot running."""
+    return f"The console chat is closed; still serving {', '.join(others)} (Ctrl-C stops it)."
 
 
 def unknown_command(name: str) -> str:
