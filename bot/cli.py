@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.core import replies
 from bot.core.errors import CommandError
 from bot.core.parsing import VideoOptions
 from bot.core.requests import build_request
@@ -150,12 +151,22 @@ def _next_word(argv: list[str], index: int) -> int | None:
     return None
 
 
+class _Once(argparse.Action):
+    """A flag that may be given once (argparse would let the last one win silently)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(replies.option_given_twice(self.option_strings[0].removeprefix("--")))
+        setattr(namespace, self.dest, values)
+
+
 def _add_video_flags(parser: argparse.ArgumentParser) -> None:
     for name in ("seed", "frames", "fps", "width", "height", "steps"):
-        parser.add_argument(f"--{name}", type=int)
-    parser.add_argument("--guidance", type=float)
-    parser.add_argument("--negative", dest="negative_prompt")
-    parser.add_argument("--preset")
+        parser.add_argument(f"--{name}", type=int, action=_Once)
+    parser.add_argument("--guidance", type=float, action=_Once)
+    parser.add_argument("--negative", dest="negative_prompt", action=_Once)
+    parser.add_argument("--preset", action=_Once)
 
 
 def _video_options(args: argparse.Namespace) -> VideoOptions:
@@ -235,8 +246,6 @@ def _submit(args: argparse.Namespace, config: Config) -> int:
 
 
 def _status(args: argparse.Namespace, config: Config) -> int:
-    from bot.core import replies
-
     async def status() -> tuple[Any, int | None]:
         async with _store(config) as store:
             job = await store.get(args.job_id)

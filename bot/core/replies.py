@@ -352,3 +352,11 @@ def clip_too_large(job: JobRecord) -> str:
     """The final word on a clip that no re-encoding makes fit the chat's upload limit."""
     return (f"Job #{job.id} finished, but even re-encoded the clip is too large to post "
             "in this chat.")
+
+
+# -- refusals of bad input at the door ------------------------------------------------------
+
+
+def option_given_twice(name: str) -> str:
+    """A `/video` option (or a command-line flag) given more than once."""
+    return f"--{name} is given more than once; give it once"
