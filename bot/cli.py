@@ -18,6 +18,7 @@ from bot.core.parsing import VideoOptions
 from bot.core.requests import build_request
 from bot.logs import setup_logging
 from videobot.config import DEFAULT_DATA_DIR, Config, ConfigError, load_config
+from videobot.text import printable
 from videobot.users import BadUserName, parse_user
 
 EXIT_USAGE = 2
@@ -52,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_data_dir(config.data_dir)
         return int(args.handler(args, config))
     except (CliError, ConfigError, CommandError, BadUserName) as exc:
-        print(f"videobot: {exc}", file=sys.stderr)
+        print(f"videobot: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -260,7 +261,7 @@ def _status(args: argparse.Namespace, config: Config) -> int:
     else:
         from datetime import UTC, datetime
 
-        print(replies.status(job, position, datetime.now(UTC)))
+        print(printable(replies.status(job, position, datetime.now(UTC))))
     return 0
 
 
@@ -280,7 +281,7 @@ def _admin_chat_command(args: argparse.Namespace, config: Config) -> int:
             return (await Core(store=store, config=config).handle(actor, line)).text
 
     text = asyncio.run(run())
-    print(text)
+    print(printable(text))
     return 1 if text.startswith("Sorry") else 0
 
 

@@ -21,6 +21,8 @@ _MENTION = re.compile(r"^<@!?(\d+)>$")
 _USERNAME = re.compile(r"^@[A-Za-z0-9_]{1,64}$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 3600}
+#: A ban's reason is shown to the banned user with every refusal: a sentence, not an essay.
+MAX_BAN_REASON_CHARS = 200
 
 
 def is_admin(user: UserRef, config: Config) -> bool:
@@ -82,7 +84,10 @@ class AdminCommands:
         if not words:
             raise CommandError("write /admin ban <user> [reason]")
         user = await self.target_user(words[0], actor)
-        cancelled = await self.admin_store.ban(actor.key, user, " ".join(words[1:]))
+        reason = " ".join(words[1:])
+        if len(reason) > MAX_BAN_REASON_CHARS:
+            raise CommandError(replies.ban_reason_too_long(len(reason), MAX_BAN_REASON_CHARS))
+        cancelled = await self.admin_store.ban(actor.key, user, reason)
         return replies.banned(user.key, cancelled)
 
     async def unban(self, actor: UserRef, words: list[str]) -> str:

@@ -360,3 +360,12 @@ def clip_too_large(job: JobRecord) -> str:
 def option_given_twice(name: str) -> str:
     """A `/video` option (or a command-line flag) given more than once."""
     return f"--{name} is given more than once; give it once"
+
+
+def nul_refused(what: str) -> str:
+    """A text holding a NUL character, which no database column takes."""
+    return f"the {what} contains a NUL character (\\0); remove it and send it again"
+
+
+def ban_reason_too_long(length: int, limit: int) -> str:
+    return f"the reason is {length} characters long; the limit is {limit}"

@@ -13,6 +13,7 @@ from videobot.config import Config
 from videobot.families import family_for_preset, round_to_family
 from videobot.limits import MAX_SEED, LimitExceeded, check_request
 from videobot.params import RenderRequest
+from videobot.text import UnsafeText, clean_text
 
 
 def build_request(options: VideoOptions, config: Config) -> tuple[RenderRequest, list[str]]:
@@ -27,8 +28,9 @@ def build_request(options: VideoOptions, config: Config) -> tuple[RenderRequest,
     if not math.isfinite(guidance):
         raise CommandError("guidance must be a finite number")
     request = RenderRequest(
-        prompt=options.prompt.strip(),
-        negative_prompt=overrides.get("negative_prompt", preset.negative_prompt),
+        prompt=_at_the_door(options.prompt, "prompt").strip(),
+        negative_prompt=_at_the_door(overrides.get("negative_prompt", preset.negative_prompt),
+                                     "negative prompt"),
         frames=overrides.get("frames", preset.frames),
         fps=overrides.get("fps", preset.fps),
         width=overrides.get("width", preset.width),
@@ -47,6 +49,14 @@ def build_request(options: VideoOptions, config: Config) -> tuple[RenderRequest,
     if preset.backend == "demo":
         notes += _demo_notes(rounded.prompt)
     return rounded, notes
+
+
+def _at_the_door(text: str, what: str) -> str:
+    """User text as it may be stored: see `videobot.text`."""
+    try:
+        return clean_text(text)
+    except UnsafeText:
+        raise CommandError(replies.nul_refused(what)) from None
 
 
 def _demo_notes(prompt: str) -> list[str]:
