@@ -226,7 +226,8 @@ class QuotasConfig:
 @dataclass(frozen=True)
 class ModerationConfig:
     """Prompts refused before queuing: whole words and regular expressions, matched on the
-    normalised prompt (case, accents, punctuation and spaced-out letters removed)."""
+    normalised prompt (bot.core.moderation: case, marks, invisible characters, look-alike
+    letters, punctuation inside words and spaced-out letters removed)."""
 
     words: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
