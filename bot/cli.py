@@ -18,6 +18,7 @@ from bot.core.parsing import VideoOptions
 from bot.core.requests import build_request
 from bot.logs import setup_logging
 from videobot.config import DEFAULT_DATA_DIR, Config, ConfigError, load_config
+from videobot.devices import DEVICE_FORMS, is_device_name
 from videobot.text import printable
 from videobot.users import BadUserName, parse_user
 
@@ -201,6 +202,8 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 def _worker(args: argparse.Namespace, config: Config) -> int:
     from generator.main import run_worker
 
+    if args.device is not None and not is_device_name(args.device):
+        raise CliError(f"--device {args.device!r} is not a device; use {DEVICE_FORMS}")
     setup_logging(config, None)
     asyncio.run(run_worker(config, device=args.device or config.worker.devices[0],
                            burst=args.burst))

@@ -15,6 +15,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, get_type_hints
 
+from videobot.config_bounds import bound_error
+from videobot.devices import DEVICE_FORMS, is_device_name
+
 DEFAULT_DATA_DIR = Path("videobot-data")
 ENV_DATABASE_URL = "VIDEOBOT_DATABASE_URL"
 ENV_TELEGRAM_TOKEN = "VIDEOBOT_TELEGRAM_TOKEN"
@@ -457,6 +460,9 @@ def _validate(config: Config) -> None:
         raise ConfigError("storage.keep_clips_days: retention periods must be zero or more")
     if not config.worker.devices:
         raise ConfigError("worker.devices: must name at least one device")
+    for device in config.worker.devices:
+        if not is_device_name(device):
+            raise ConfigError(f"worker.devices: {device!r} is not a device; use {DEVICE_FORMS}")
     for name in config.worker.presets:
         if name not in config.presets:
             raise ConfigError(f"worker.presets: no preset named {name!r} "
@@ -469,6 +475,20 @@ def _validate(config: Config) -> None:
         _validate_telegram(config.telegram)
     if config.discord is not None:
         _validate_discord(config.discord)
+    _check_bounds(config)
+
+
+def _check_bounds(config: Config) -> None:
+    """Every numeric key within its bound (`videobot.config_bounds`), every id in 64 bits."""
+    sections: list[tuple[str, Any]] = [
+        (name, getattr(config, name)) for name in _SECTIONS if getattr(config, name) is not None]
+    sections += [(f"presets.{name}", preset) for name, preset in config.presets.items()]
+    sections += [(f"quotas.tiers.{name}", tier) for name, tier in config.quotas.tiers.items()]
+    for where, section in sections:
+        for key in fields(section):
+            error = bound_error(type(section).__name__, key.name, getattr(section, key.name))
+            if error is not None:
+                raise ConfigError(f"{where}.{key.name}: {error}")
 
 
 def _validate_quotas(quotas: QuotasConfig) -> None:

@@ -369,3 +369,8 @@ def nul_refused(what: str) -> str:
 
 def ban_reason_too_long(length: int, limit: int) -> str:
     return f"the reason is {length} characters long; the limit is {limit}"
+
+
+def duration_too_long(text: str, longest: timedelta) -> str:
+    return (f"{text} is too long a period; the longest is {longest.days} days "
+            f"({_hours(longest)})")
