@@ -12,17 +12,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.adapters.base import AdapterStartError
 from bot.core import replies
 from bot.core.errors import CommandError
 from bot.core.parsing import VideoOptions
 from bot.core.requests import build_request
-from bot.logs import setup_logging
+from bot.logs import config_secrets, log_failure, redact, setup_logging
+from storage.connect import DatabaseDamaged, DatabaseUnreachable
 from videobot.config import DEFAULT_DATA_DIR, Config, ConfigError, load_config
 from videobot.devices import DEVICE_FORMS, is_device_name
 from videobot.text import printable
 from videobot.users import BadUserName, parse_user
 
 EXIT_USAGE = 2
+EXIT_FAILED = 1
+#: The one line for a failure nobody foresaw (its traceback is in the log).
+FAILED = "something went wrong on our side"
+MAX_JOB_ID = 2**63 - 1
 #: The chat's `/admin` sub-commands, offered as `videobot admin <name> ...` with the same words.
 ADMIN_COMMANDS = {
     "quota": "show|set|reset <user>, or default <credits>",
@@ -49,15 +55,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.words = admin_words
     args.config = getattr(args, "config", None)
     args.data_dir = getattr(args, "data_dir", None)
+    config: Config | None = None
     try:
         config = load_config(args.config, data_dir=args.data_dir)
         _check_data_dir(config.data_dir)
         return int(args.handler(args, config))
     except (CliError, ConfigError, CommandError, BadUserName) as exc:
-        print(f"videobot: {printable(str(exc))}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refuse(str(exc), config)
     except KeyboardInterrupt:
         return 130
+    except (DatabaseUnreachable, DatabaseDamaged, AdapterStartError) as exc:
+        # A reason the operator can act on: one line here, the traceback in the log.
+        assert config is not None
+        log_failure(config, f"videobot {args.command}", exc)
+        return _refuse(str(exc), config)
+    except Exception as exc:
+        if config is None:
+            raise
+        where = log_failure(config, f"videobot {args.command}", exc)
+        print(f"videobot: {FAILED} " + (f"(details in {where})" if where else ""),
+              file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _refuse(reason: str, config: Config | None) -> int:
+    """Print `reason` as the one line of a refusal, with no control character and no
+    secret of the config in it; the exit status for bad input."""
+    secrets = config_secrets(config) if config is not None else ()
+    print(f"videobot: {redact(printable(reason), secrets)}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -222,12 +248,32 @@ def _generate(args: argparse.Namespace, config: Config) -> int:
     from generator.oneshot import render_to_file
 
     setup_logging(config, None, quiet_stderr=True)
+    _check_out(args.out)
     request, notes = build_request(_video_options(args), config)
     for note in notes:
         print(f"note: {note}")
-    clip = render_to_file(config, request, args.out)
+    try:
+        clip = render_to_file(config, request, args.out)
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename or args.out} ({exc.strerror or exc})"
+                       ) from exc
     print(f"{clip.video_path}\nposter: {clip.poster_path}\nseed: {request.seed}")
     return 0
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an `--out` that cannot be written before spending a render on it."""
+    for path in (out, out.with_suffix(".jpg")):
+        if path.is_dir():
+            raise CliError(f"--out {out}: {path} is a folder; name the MP4 to write, "
+                           f"e.g. {out / 'clip.mp4'}")
+    folder = out.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CliError(f"--out {out}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK):
+        raise CliError(f"--out {out}: the folder {folder} cannot be written")
 
 
 def _submit(args: argparse.Namespace, config: Config) -> int:
@@ -250,6 +296,9 @@ def _submit(args: argparse.Namespace, config: Config) -> int:
 
 
 def _status(args: argparse.Namespace, config: Config) -> int:
+    if not 1 <= args.job_id <= MAX_JOB_ID:  # the database's ids are 64-bit integers
+        raise CliError(f"there is no job #{args.job_id}")
+
     async def status() -> tuple[Any, int | None]:
         async with _store(config) as store:
             job = await store.get(args.job_id)

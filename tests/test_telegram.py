@@ -192,7 +192,7 @@ async def test_progress_edits_are_throttled_per_chat(bot: Bot) -> None:
     api = bot.api
     bot.backend.step_seconds = 0.05
     message = api.push_message(chat_id=ALICE, user_id=ALICE,
-                               text=f"/video a kite {SMALL} --steps 12")
+                               text="/video a kite --frames 8 --width 64 --height 64 --steps 12")
     _, job_id = await bot.ack_of(message)
     await bot.render()
     await bot.delivered(job_id)

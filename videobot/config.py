@@ -31,9 +31,10 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    """Where the job table lives. Empty url: a SQLite file in the data folder."""
+    """Where the job table lives. Empty url: a SQLite file in the data folder. The url may
+    hold a password: a secret (`repr=False`), never shown in errors or logs."""
 
-    url: str = ""
+    url: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -390,10 +391,15 @@ def _build(cls: type, raw: Any, where: str) -> Any:
         raise ConfigError(f"{where}: must be a table")
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}
+    secret = {f.name for f in fields(cls) if not f.repr}
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
             raise ConfigError(f"{where}.{key}: unknown key")
+        if key in secret and not isinstance(value, str):
+            # Never echo a secret, even one of the wrong type.
+            raise ConfigError(f"{where}.{key}: must be a string (the value is a secret: "
+                              "not shown)")
         values[key] = _coerce(value, hints[key], f"{where}.{key}")
     return cls(**values)
 

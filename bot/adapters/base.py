@@ -7,6 +7,11 @@ from typing import Protocol
 from storage.records import JobRecord
 
 
+class AdapterStartError(Exception):
+    """A chat adapter could not start; the message says why and what to do, in one line,
+    with no secret in it."""
+
+
 class ChatAdapter(Protocol):
     """One chat platform. The core answers commands; the adapter shows progress and delivers."""
 

@@ -26,11 +26,12 @@ import discord
 import yarl
 from discord import app_commands
 
+from bot.adapters.base import AdapterStartError
 from bot.core import replies
 from bot.core.commands import Core, Reply
 from bot.core.errors import INTERNAL_ERROR
 from bot.core.parsing import VideoOptions
-from bot.logs import SecretRedactor
+from bot.logs import SecretRedactor, redact
 from bot.uploads import prepare_upload
 from storage.jobs import JobStore
 from storage.models import JobStatus
@@ -123,11 +124,14 @@ class DiscordAdapter:
             await client.login(self.config.token)
             await self._sync(tree)
             self.gateway_task = asyncio.create_task(client.connect(), name="discord-gateway")
-            self.gateway_task.add_done_callback(_log_gateway_end)
             await self._until_ready(client, self.gateway_task)
-        except BaseException:
+        except BaseException as exc:
             await self.stop()
+            if isinstance(exc, Exception):
+                raise _start_error(exc, self.config) from exc
             raise
+        # From now on a gateway that ends is logged; during start its error is raised.
+        self.gateway_task.add_done_callback(_log_gateway_end)
         log.info("discord: connected as %s", client.user)
 
     async def stop(self) -> None:
@@ -385,6 +389,29 @@ class DiscordAdapter:
         if self.client is None:
             raise RuntimeError("the Discord adapter is not started")
         return self.client
+
+
+class DiscordStartError(AdapterStartError):
+    """The Discord adapter could not start."""
+
+
+def _start_error(exc: Exception, config: DiscordConfig) -> DiscordStartError:
+    """What stopped the start, in one line an operator can act on; never the token."""
+    if isinstance(exc, discord.LoginFailure):
+        return DiscordStartError("Discord refused discord.token; check it in the Developer "
+                                 "Portal (Bot, Reset Token)")
+    if isinstance(exc, discord.HTTPException):
+        reason = f"{exc.status} {exc.text or exc.response.reason}"
+        return DiscordStartError(
+            f"Discord answered {reason} at start; check discord.guild_ids and that the bot was "
+            "added with the bot and applications.commands scopes")
+    if isinstance(exc, TimeoutError):
+        return DiscordStartError(f"Discord was not ready within {STARTUP_TIMEOUT_S:.0f} s; "
+                                 "check the network and discord.gateway_url")
+    reason = redact(str(exc) or type(exc).__name__, [config.token], "<token>")
+    return DiscordStartError(f"could not reach Discord at discord.api_base_url and "
+                             f"discord.gateway_url ({reason}); check the addresses and any "
+                             "proxy setting")
 
 
 def _user(interaction: discord.Interaction) -> UserRef:

@@ -71,10 +71,11 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.adapters.base import AdapterStartError
 from bot.adapters.telegram_http import AiohttpRequest
 from bot.core import replies
 from bot.core.commands import Core, Reply
-from bot.logs import SecretRedactor
+from bot.logs import SecretRedactor, redact
 from bot.uploads import prepare_upload
 from generator.encode import ClipTooLarge
 from storage.jobs import JobStore
@@ -118,7 +119,7 @@ COMMAND_NAMES = frozenset((*MENU_COMMANDS, "start"))
 T = TypeVar("T")
 
 
-class TelegramStartError(Exception):
+class TelegramStartError(AdapterStartError):
     """The Telegram adapter could not start."""
 
 
@@ -258,26 +259,44 @@ class TelegramAdapter:
         app = self._build_application(calls, polls)
         try:
             await app.initialize()
-        except (InvalidToken, NetworkError) as exc:
-            # `app` counts as not initialized: close by hand.
+        except TelegramError as exc:
+            # `app` counts as not initialized: close by hand. The redactor stays: the error
+            # is yet to be logged.
             await asyncio.gather(calls.shutdown(), polls.shutdown())
-            self._redactor.remove()
-            if isinstance(exc, InvalidToken):
-                raise TelegramStartError(
-                    "Telegram refused telegram.token; check it with @BotFather") from None
-            raise TelegramStartError(
-                f"could not reach the Bot API at telegram.api_base_url ({exc.message}); "
-                "check the address and any HTTPS_PROXY / NO_PROXY setting") from None
+            raise self._start_error(exc) from exc
         self._app = app
-        await self._call(lambda: app.bot.set_my_commands(
-            [BotCommand(name, replies.COMMAND_DESCRIPTIONS[name]) for name in MENU_COMMANDS]))
-        await app.start()
-        if self.config.mode == "webhook":
-            await self._start_webhook(app)
-        else:
-            assert app.updater is not None
-            await app.updater.start_polling(allowed_updates=["message", "callback_query"])
+        try:
+            await self._call(lambda: app.bot.set_my_commands(
+                [BotCommand(name, replies.COMMAND_DESCRIPTIONS[name])
+                 for name in MENU_COMMANDS]))
+            await app.start()
+            if self.config.mode == "webhook":
+                await self._start_webhook(app)
+            else:
+                assert app.updater is not None
+                await app.updater.start_polling(allowed_updates=["message", "callback_query"])
+        except (TelegramError, OSError) as exc:
+            await self.stop()
+            raise self._start_error(exc) from exc
         log.info("telegram: running as @%s (%s)", app.bot.username, self.config.mode)
+
+    def _start_error(self, exc: Exception) -> TelegramStartError:
+        """What stopped the start, in one line an operator can act on; never the token
+        (a Bot API error may echo the request's URL, which holds it)."""
+        if isinstance(exc, InvalidToken):
+            return TelegramStartError("Telegram refused telegram.token; check it with @BotFather")
+        if isinstance(exc, OSError):
+            return TelegramStartError(
+                f"cannot serve the webhook on {self.config.webhook_listen}:"
+                f"{self.config.webhook_port} ({exc.strerror or exc}); free the port or change "
+                "telegram.webhook_port")
+        reason = redact(exc.message if isinstance(exc, TelegramError) else str(exc),
+                        [self.config.token, self.config.webhook_secret], "<token>")
+        if isinstance(exc, NetworkError):
+            return TelegramStartError(
+                f"could not reach the Bot API at telegram.api_base_url ({reason}); "
+                "check the address and any HTTPS_PROXY / NO_PROXY setting")
+        return TelegramStartError(f"the Bot API refused to start the bot ({reason})")
 
     async def stop(self) -> None:
         """Stop taking updates, then close the connection to Telegram."""
