@@ -15,6 +15,7 @@ from bot.core.commands import Core
 from bot.core.serving import local_worker_presets
 from bot.delivery import DeliveryLoop
 from bot.maintenance import run_maintenance
+from bot.posted import JOURNAL_FILE, PostedJournal
 from bot.supervisor import WorkerSupervisor
 from storage.connect import close_store, open_store
 from storage.jobs import JobStore
@@ -38,7 +39,8 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
         console = ConsoleAdapter(core=core, store=store, user_name=config.console.user,
                                  stdin=stdin)
         adapters[console.platform] = console
-    adapters.update(_chat_adapters(config, core, store))
+    journal = PostedJournal(config.data_dir / JOURNAL_FILE)
+    adapters.update(_chat_adapters(config, core, store, journal))
     supervisor = WorkerSupervisor(config=config, config_path=config_path)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -57,7 +59,8 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
         await close_store(store)
         raise
     delivery = DeliveryLoop(store=store, adapters=adapters, clips_dir=config.data_dir / "clips",
-                            poll_interval=min(0.5, config.queue.poll_interval_seconds))
+                            poll_interval=min(0.5, config.queue.poll_interval_seconds),
+                            journal=journal)
     tasks = [asyncio.create_task(delivery.run(stop), name="delivery"),
              asyncio.create_task(run_maintenance(store, config, stop), name="maintenance")]
     if console is not None:
@@ -78,20 +81,22 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
     return 0
 
 
-def _chat_adapters(config: Config, core: Core, store: JobStore) -> dict[str, ChatAdapter]:
-    """The platform adapters the config turns on; each library is imported only when used."""
+def _chat_adapters(config: Config, core: Core, store: JobStore,
+                   journal: PostedJournal) -> dict[str, ChatAdapter]:
+    """The platform adapters the config turns on; each library is imported only when used.
+    They write what they post to `journal`, the delivery loop's."""
     adapters: dict[str, ChatAdapter] = {}
     work_dir = config.data_dir / "uploads"
     if config.telegram is not None:
         from bot.adapters.telegram import TelegramAdapter
 
         adapters["telegram"] = TelegramAdapter(core=core, store=store, config=config.telegram,
-                                               work_dir=work_dir)
+                                               work_dir=work_dir, journal=journal)
     if config.discord is not None:
         from bot.adapters.discord import DiscordAdapter
 
         adapters["discord"] = DiscordAdapter(core=core, store=store, config=config.discord,
-                                             work_dir=work_dir)
+                                             work_dir=work_dir, journal=journal)
     return adapters
 
 

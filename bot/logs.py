@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -52,11 +53,16 @@ def config_secrets(config: Config) -> tuple[str, ...]:
     return tuple(secret for secret in (*found, password) if secret)
 
 
-def redact(text: str, secrets: Iterable[str], mask: str = SECRET_MASK) -> str:
-    """`text` with every secret replaced by `mask` (the longest first: one may contain
-    another)."""
+def redact(text: str, secrets: Iterable[str], mask: str = SECRET_MASK,
+           patterns: Sequence[re.Pattern[str]] = ()) -> str:
+    """`text` with every secret, and every match of a pattern's `secret` group (secrets that
+    come and go, such as interaction tokens), replaced by `mask` (the longest secret first:
+    one may contain another)."""
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, mask)
+    for pattern in patterns:
+        text = pattern.sub(lambda found: found.group(0).replace(found.group("secret"), mask),
+                           text)
     return text
 
 
@@ -90,28 +96,34 @@ def _password(url: str) -> str:
 
 
 class SecretRedactor(logging.Filter):
-    """Replaces secrets (bot tokens) in log records: message, arguments, traceback and stack.
-    HTTP client libraries log request URLs, and bot APIs put the token in the URL."""
+    """Replaces secrets (bot tokens, and matches of `patterns`, see `redact`) in log records:
+    message, arguments, traceback and stack. HTTP client libraries log request URLs, and bot
+    APIs put the token in the URL."""
 
-    def __init__(self, *secrets: str, mask: str = "<token>") -> None:
+    def __init__(self, *secrets: str, mask: str = "<token>",
+                 patterns: Sequence[re.Pattern[str]] = ()) -> None:
         super().__init__()
         self.secrets = tuple(secret for secret in secrets if secret)
+        self.patterns = tuple(patterns)
         self.mask = mask
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
+        if not (self.secrets or self.patterns):
             return True
         message = record.getMessage()
-        redacted = redact(message, self.secrets, self.mask)
+        redacted = self._redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.secrets, self.mask)
+            record.exc_text = self._redact(record.exc_text)
         if record.stack_info:
-            record.stack_info = redact(record.stack_info, self.secrets, self.mask)
+            record.stack_info = self._redact(record.stack_info)
         return True
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self.secrets, self.mask, self.patterns)
 
     def install(self) -> None:
         """Filter every handler of the root logger."""

@@ -124,7 +124,8 @@ async def bot(api: FakeTelegram, store: JobStore, config: Config,
     adapter = await started_bot(api, store, config, **changes)
     stop = asyncio.Event()
     loop = DeliveryLoop(store=store, adapters={"telegram": adapter},
-                        clips_dir=config.data_dir / "clips", poll_interval=0.05)
+                        clips_dir=config.data_dir / "clips", poll_interval=0.05,
+                        journal=adapter.journal)
     delivery = asyncio.create_task(loop.run(stop))
     yield Bot(api, store, config, adapter, StripesBackend(step_seconds=0.15))
     stop.set()

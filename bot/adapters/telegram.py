@@ -11,11 +11,13 @@ Decisions worth knowing:
   operator can add it): a bot added to a stranger's group says nothing there.
 - Commands addressed to another bot (`/video@OtherBot`) and messages from bots are ignored; in
   groups only our own commands are answered.
-- A clip is posted once: the id of the posted video is remembered (in memory at once, then in
-  the job's `reply_target`) before anything else can fail, so a retried delivery skips the
-  upload. The one gap is a `sendVideo` that reached Telegram but whose answer was lost (a
-  timeout): the Bot API has no idempotency key, so the retry posts again. A generous read
-  timeout for uploads keeps that rare.
+- A clip is posted once: the id of the posted video is remembered in memory and in the bot's
+  journal on disk (`bot.posted`: a local append, no database lock to wait for) the moment
+  Telegram answers, and reaches the job's `reply_target` with the delivery; a retried or
+  restarted delivery skips the upload. The one gap is a `sendVideo` that reached Telegram but
+  whose answer did not reach the journal (a timeout, or the bot killed in those milliseconds):
+  the Bot API has no idempotency key, so the retry posts again (and logs that it may). A
+  generous read timeout for uploads keeps that rare.
 - The bot token never reaches the logs: a filter on the root logger's handlers redacts it
   (a request URL contains the token).
 - Updates are handled concurrently, each chat's in order (`_ChatOrder`), and the Bot API is
@@ -76,6 +78,7 @@ from bot.adapters.telegram_http import AiohttpRequest
 from bot.core import replies
 from bot.core.commands import Core, Reply
 from bot.logs import SecretRedactor, redact
+from bot.posted import POSTING, PostedJournal
 from bot.uploads import prepare_upload
 from generator.encode import ClipTooLarge
 from storage.jobs import JobStore
@@ -227,11 +230,14 @@ class TelegramAdapter:
     platform = PLATFORM
 
     def __init__(self, *, core: Core, store: JobStore, config: TelegramConfig,
-                 work_dir: Path) -> None:
+                 work_dir: Path, journal: PostedJournal | None = None) -> None:
+        """`journal`: where a posted clip's message id is written the moment Telegram
+        answers (the delivery loop's; none: in memory only)."""
         self.core = core
         self.store = store
         self.config = config
         self.work_dir = work_dir
+        self.journal = journal if journal is not None else PostedJournal(None)
         self.upload_limit = upload_limit_bytes(config)
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._views: dict[int, _JobView] = {}
@@ -541,6 +547,7 @@ class TelegramAdapter:
 
     async def _deliver_clip(self, job: JobRecord, view: _JobView) -> None:
         if view.result_message_id is None:
+            await self.journal.record(job.id, **{POSTING: True})
             try:
                 sent = await self._send_video(job, view)
             except ClipTooLarge:
@@ -602,8 +609,12 @@ class TelegramAdapter:
             target = job.reply_target
             if not isinstance(target.get("chat_id"), int):
                 return None
+            recorded = self.journal.get(job.id)
             view = _JobView(target["chat_id"], target.get("status_message_id"),
-                            target.get("result_message_id"))
+                            target.get("result_message_id") or recorded.get("result_message_id"))
+            if recorded.get(POSTING) and view.result_message_id is None:
+                log.warning("telegram: the bot stopped while posting job %s, before Telegram "
+                            "answered; posting it again (it may appear twice)", job.id)
             self._views[job.id] = view
         return view
 
@@ -622,9 +633,10 @@ class TelegramAdapter:
         self._views[job.id] = view
 
     async def _remember_result(self, job: JobRecord, view: _JobView, message_id: int) -> None:
-        # In memory first: if the database write fails, the retried delivery still knows.
+        """In memory, then in the journal on disk, before anything else can happen: the job
+        table gets it with the delivery (which may wait for the database's lock)."""
         view.result_message_id = message_id
-        await self.store.update_reply_target(job.id, result_message_id=message_id)
+        await self.journal.record(job.id, result_message_id=message_id)
 
     async def _call(self, action: Callable[[], Awaitable[T]]) -> T:
         """One Bot API call, tried again on flood control, network errors and 5xx."""
