@@ -63,6 +63,13 @@ REFUSED_TEXT = [
      "is 200"),
 ]
 
+#: The same through a door that passes options already typed (Discord, the web API, the CLI).
+TYPED_REFUSALS = [
+    (VideoOptions("red\x00ball"), "the prompt contains a NUL character"),
+    (VideoOptions("a", {"negative_prompt": "\x00"}), "the negative prompt contains a NUL"),
+    (VideoOptions("\u200b\u2060\u3164"), "the prompt is empty"),
+]
+
 
 @pytest.fixture
 def core(store: JobStore, config: Config) -> Core:
@@ -114,10 +121,9 @@ async def test_text_with_a_nul_or_nothing_visible_is_refused_and_charged_nothing
         core: Core, store: JobStore) -> None:
     for line, named in REFUSED_TEXT:
         await assert_refused(core, store, line, named)
-    typed = await core.video_request(ALICE, VideoOptions("red\x00ball"))
-    assert typed.job is None and "the prompt contains a NUL character" in typed.text
-    negative = await core.video_request(ALICE, VideoOptions("a", {"negative_prompt": "\x00"}))
-    assert "the negative prompt contains a NUL character" in negative.text
+    for options, named in TYPED_REFUSALS:
+        typed = await core.video_request(ALICE, options)
+        assert typed.job is None and named in typed.text, (options, typed.text)
     assert await row_counts(store) == (0, 0, 0)
 
 
