@@ -16,6 +16,7 @@ from bot.core.commands import Core
 from bot.core.serving import local_worker_presets
 from bot.delivery import DeliveryLoop
 from bot.maintenance import run_maintenance
+from bot.posted import JOURNAL_FILE, PostedJournal
 from bot.supervisor import WorkerSupervisor
 from storage.connect import close_store, open_store
 from storage.jobs import JobStore
@@ -42,7 +43,8 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
         console = ConsoleAdapter(core=core, store=store, user_name=config.console.user,
                                  stdin=stdin)
         adapters[console.platform] = console
-    adapters.update(_chat_adapters(config, core, store))
+    journal = PostedJournal(config.data_dir / JOURNAL_FILE)
+    adapters.update(_chat_adapters(config, core, store, journal))
     # Every way commands come in. Each is started and stopped here, and the console's end of
     # input ends the bot only while it is the only one: a front door added here (a web
     # server) keeps the bot running when the console has no terminal.
@@ -66,7 +68,7 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
         raise
     delivery = DeliveryLoop(store=store, adapters=adapters, clips_dir=config.data_dir / "clips",
                             poll_interval=min(0.5, config.queue.poll_interval_seconds),
-                            presets=config.presets)
+                            presets=config.presets, journal=journal)
     tasks = [asyncio.create_task(delivery.run(stop), name="delivery"),
              asyncio.create_task(run_maintenance(store, config, stop), name="maintenance")]
     if console is not None:
@@ -88,20 +90,22 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
     return 0
 
 
-def _chat_adapters(config: Config, core: Core, store: JobStore) -> dict[str, ChatAdapter]:
-    """The platform adapters the config turns on; each library is imported only when used."""
+def _chat_adapters(config: Config, core: Core, store: JobStore,
+                   journal: PostedJournal) -> dict[str, ChatAdapter]:
+    """The platform adapters the config turns on; each library is imported only when used.
+    They write what they post to `journal`, the delivery loop's."""
     adapters: dict[str, ChatAdapter] = {}
     work_dir = config.data_dir / "uploads"
     if config.telegram is not None:
         from bot.adapters.telegram import TelegramAdapter
 
         adapters["telegram"] = TelegramAdapter(core=core, store=store, config=config.telegram,
-                                               work_dir=work_dir)
+                                               work_dir=work_dir, journal=journal)
     if config.discord is not None:
         from bot.adapters.discord import DiscordAdapter
 
         adapters["discord"] = DiscordAdapter(core=core, store=store, config=config.discord,
-                                             work_dir=work_dir)
+                                             work_dir=work_dir, journal=journal)
     return adapters
 
 

@@ -6,21 +6,31 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bot import data_folder
+from bot.adapters.base import AdapterStartError
 from bot.cli_args import CliError, split_admin_words, take_global_options
+from bot.core import replies
 from bot.core.errors import CommandError
 from bot.core.parsing import VideoOptions
 from bot.core.requests import build_request
-from bot.logs import setup_logging
+from bot.logs import config_secrets, log_failure, redact, setup_logging
+from storage.connect import DatabaseDamaged, DatabaseUnreachable
 from videobot.config import DEFAULT_DATA_DIR, Config, ConfigError, load_config
+from videobot.devices import DEVICE_FORMS, is_device_name
+from videobot.text import printable
 from videobot.users import BadUserName, parse_user
 
 EXIT_USAGE = 2
+EXIT_FAILED = 1
+#: The one line for a failure nobody foresaw (its traceback is in the log).
+FAILED = "something went wrong on our side"
+MAX_JOB_ID = 2**63 - 1
 #: The chat's `/admin` sub-commands, offered as `videobot admin <name> ...` with the same words.
 ADMIN_COMMANDS = {
     "quota": "show|set|reset <user>, or default <credits>",
@@ -49,14 +59,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     if admin_words:
         args.words = admin_words
     args.config, args.data_dir = options.config, options.data_dir
+    config: Config | None = None
     try:
         config = load_config(args.config, data_dir=args.data_dir)
         return int(args.handler(args, config))
     except (CliError, ConfigError, CommandError, BadUserName) as exc:
-        print(f"videobot: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refuse(str(exc), config)
     except KeyboardInterrupt:
         return 130
+    except (DatabaseUnreachable, DatabaseDamaged, AdapterStartError) as exc:
+        # A reason the operator can act on: one line here, the traceback in the log.
+        assert config is not None
+        log_failure(config, f"videobot {args.command}", exc)
+        return _refuse(str(exc), config)
+    except Exception as exc:
+        if config is None:
+            raise
+        where = log_failure(config, f"videobot {args.command}", exc)
+        print(f"videobot: {FAILED} " + (f"(details in {where})" if where else ""),
+              file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _refuse(reason: str, config: Config | None) -> int:
+    """Print `reason` as the one line of a refusal, with no control character and no
+    secret of the config in it; the exit status for bad input."""
+    secrets = config_secrets(config) if config is not None else ()
+    print(f"videobot: {redact(printable(reason), secrets)}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -132,12 +162,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Once(argparse.Action):
+    """A flag that may be given once (argparse would let the last one win silently)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(replies.option_given_twice(self.option_strings[0].removeprefix("--")))
+        setattr(namespace, self.dest, values)
+
+
 def _add_video_flags(parser: argparse.ArgumentParser) -> None:
     for name in ("seed", "frames", "fps", "width", "height", "steps"):
-        parser.add_argument(f"--{name}", type=int)
-    parser.add_argument("--guidance", type=float)
-    parser.add_argument("--negative", dest="negative_prompt")
-    parser.add_argument("--preset")
+        parser.add_argument(f"--{name}", type=int, action=_Once)
+    parser.add_argument("--guidance", type=float, action=_Once)
+    parser.add_argument("--negative", dest="negative_prompt", action=_Once)
+    parser.add_argument("--preset", action=_Once)
 
 
 def _video_options(args: argparse.Namespace) -> VideoOptions:
@@ -159,6 +199,8 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 def _worker(args: argparse.Namespace, config: Config) -> int:
     from generator.main import run_worker
 
+    if args.device is not None and not is_device_name(args.device):
+        raise CliError(f"--device {args.device!r} is not a device; use {DEVICE_FORMS}")
     data_folder.prepare(config)
     setup_logging(config, None)
     asyncio.run(run_worker(config, device=args.device or config.worker.devices[0],
@@ -177,14 +219,34 @@ def _doctor(args: argparse.Namespace, config: Config) -> int:
 def _generate(args: argparse.Namespace, config: Config) -> int:
     from generator.oneshot import render_to_file
 
+    _check_out(args.out)
     request, notes = build_request(_video_options(args), config)
     data_folder.prepare(config)
     setup_logging(config, None, quiet_stderr=True)
     for note in notes:
         print(f"note: {note}")
-    clip = render_to_file(config, request, args.out)
+    try:
+        clip = render_to_file(config, request, args.out)
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename or args.out} ({exc.strerror or exc})"
+                       ) from exc
     print(f"{clip.video_path}\nposter: {clip.poster_path}\nseed: {request.seed}")
     return 0
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an `--out` that cannot be written before spending a render on it."""
+    for path in (out, out.with_suffix(".jpg")):
+        if path.is_dir():
+            raise CliError(f"--out {out}: {path} is a folder; name the MP4 to write, "
+                           f"e.g. {out / 'clip.mp4'}")
+    folder = out.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CliError(f"--out {out}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK):
+        raise CliError(f"--out {out}: the folder {folder} cannot be written")
 
 
 def _submit(args: argparse.Namespace, config: Config) -> int:
@@ -209,7 +271,8 @@ def _submit(args: argparse.Namespace, config: Config) -> int:
 
 
 def _status(args: argparse.Namespace, config: Config) -> int:
-    from bot.core import replies
+    if not 1 <= args.job_id <= MAX_JOB_ID:  # the database's ids are 64-bit integers
+        raise CliError(f"there is no job #{args.job_id}")
 
     data_folder.require_existing(config)
 
@@ -230,7 +293,7 @@ def _status(args: argparse.Namespace, config: Config) -> int:
         from videobot.options import counts_steps
 
         steps = counts_steps(config.presets, job.request.preset)
-        print(replies.status(job, position, datetime.now(UTC), counts_steps=steps))
+        print(printable(replies.status(job, position, datetime.now(UTC), counts_steps=steps)))
     return 0
 
 
@@ -256,7 +319,7 @@ def _admin_chat_command(args: argparse.Namespace, config: Config) -> int:
         with data_folder.kept_if_succeeded(config) as outcome:
             text = asyncio.run(run())
             outcome.succeeded = not text.startswith("Sorry")
-    print(text)
+    print(printable(text))
     return 1 if text.startswith("Sorry") else 0
 
 

@@ -330,8 +330,11 @@ class JobStore:
         )
         return await self._records(query.order_by(Job.finished_at, Job.id))
 
-    async def mark_delivered(self, job_id: int) -> bool:
-        """Record delivery; False when it was already recorded (so nobody posts twice)."""
+    async def mark_delivered(self, job_id: int,
+                             reply_target: Mapping[str, Any] | None = None) -> bool:
+        """Record delivery, with `reply_target` values (the posted message's id) merged into
+        the job's, in one short transaction; False when it was already recorded (so nobody
+        posts twice)."""
         async with write_transaction(self.engine) as conn:
             result = await conn.execute(
                 update(Job)
@@ -339,6 +342,9 @@ class JobStore:
                        Job.status.in_(JobStatus.FINAL))
                 .values(delivered_at=self.clock())
             )
+            if result.rowcount == 1 and reply_target:
+                await conn.execute(_reply_target_merge(conn.dialect.name),
+                                   {"job_id": job_id, "patch": json.dumps(dict(reply_target))})
         return result.rowcount == 1
 
     async def clip_data(self, job_id: int) -> tuple[bytes, bytes] | None:

@@ -124,7 +124,8 @@ async def bot(api: FakeTelegram, store: JobStore, config: Config,
     adapter = await started_bot(api, store, config, **changes)
     stop = asyncio.Event()
     loop = DeliveryLoop(store=store, adapters={"telegram": adapter},
-                        clips_dir=config.data_dir / "clips", poll_interval=0.05)
+                        clips_dir=config.data_dir / "clips", poll_interval=0.05,
+                        journal=adapter.journal)
     delivery = asyncio.create_task(loop.run(stop))
     yield Bot(api, store, config, adapter, StripesBackend(step_seconds=0.15))
     stop.set()
@@ -192,7 +193,7 @@ async def test_progress_edits_are_throttled_per_chat(bot: Bot) -> None:
     api = bot.api
     bot.backend.step_seconds = 0.05
     message = api.push_message(chat_id=ALICE, user_id=ALICE,
-                               text=f"/video a kite {SMALL} --steps 12")
+                               text="/video a kite --frames 8 --width 64 --height 64 --steps 12")
     _, job_id = await bot.ack_of(message)
     await bot.render()
     await bot.delivered(job_id)

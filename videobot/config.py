@@ -15,6 +15,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, get_type_hints
 
+from videobot.config_bounds import bound_error
+from videobot.devices import DEVICE_FORMS, is_device_name
+
 DEFAULT_DATA_DIR = Path("videobot-data")
 ENV_DATABASE_URL = "VIDEOBOT_DATABASE_URL"
 ENV_TELEGRAM_TOKEN = "VIDEOBOT_TELEGRAM_TOKEN"
@@ -28,9 +31,10 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    """Where the job table lives. Empty url: a SQLite file in the data folder."""
+    """Where the job table lives. Empty url: a SQLite file in the data folder. The url may
+    hold a password: a secret (`repr=False`), never shown in errors or logs."""
 
-    url: str = ""
+    url: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -231,7 +235,8 @@ class QuotasConfig:
 @dataclass(frozen=True)
 class ModerationConfig:
     """Prompts refused before queuing: whole words and regular expressions, matched on the
-    normalised prompt (case, accents, punctuation and spaced-out letters removed)."""
+    normalised prompt (bot.core.moderation: case, marks, invisible characters, look-alike
+    letters, punctuation inside words and spaced-out letters removed)."""
 
     words: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
@@ -391,10 +396,15 @@ def _build(cls: type, raw: Any, where: str) -> Any:
         raise ConfigError(f"{where}: must be a table")
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}
+    secret = {f.name for f in fields(cls) if not f.repr}
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
             raise ConfigError(f"{where}.{key}: unknown key")
+        if key in secret and not isinstance(value, str):
+            # Never echo a secret, even one of the wrong type.
+            raise ConfigError(f"{where}.{key}: must be a string (the value is a secret: "
+                              "not shown)")
         values[key] = _coerce(value, hints[key], f"{where}.{key}")
     return cls(**values)
 
@@ -461,6 +471,9 @@ def _validate(config: Config) -> None:
         raise ConfigError("storage.keep_clips_days: retention periods must be zero or more")
     if not config.worker.devices:
         raise ConfigError("worker.devices: must name at least one device")
+    for device in config.worker.devices:
+        if not is_device_name(device):
+            raise ConfigError(f"worker.devices: {device!r} is not a device; use {DEVICE_FORMS}")
     for name in config.worker.presets:
         if name not in config.presets:
             raise ConfigError(f"worker.presets: no preset named {name!r} "
@@ -473,6 +486,20 @@ def _validate(config: Config) -> None:
         _validate_telegram(config.telegram)
     if config.discord is not None:
         _validate_discord(config.discord)
+    _check_bounds(config)
+
+
+def _check_bounds(config: Config) -> None:
+    """Every numeric key within its bound (`videobot.config_bounds`), every id in 64 bits."""
+    sections: list[tuple[str, Any]] = [
+        (name, getattr(config, name)) for name in _SECTIONS if getattr(config, name) is not None]
+    sections += [(f"presets.{name}", preset) for name, preset in config.presets.items()]
+    sections += [(f"quotas.tiers.{name}", tier) for name, tier in config.quotas.tiers.items()]
+    for where, section in sections:
+        for key in fields(section):
+            error = bound_error(type(section).__name__, key.name, getattr(section, key.name))
+            if error is not None:
+                raise ConfigError(f"{where}.{key.name}: {error}")
 
 
 def _validate_quotas(quotas: QuotasConfig) -> None:

@@ -7,6 +7,11 @@ from typing import Protocol
 from storage.records import JobRecord
 
 
+class AdapterStartError(Exception):
+    """A chat adapter could not start; the message says why and what to do, in one line,
+    with no secret in it."""
+
+
 class FrontDoor(Protocol):
     """A way commands come into the bot (a chat adapter, a web server), started and stopped
     by `videobot run`."""

@@ -22,6 +22,7 @@ from storage.db import DATABASE_UNAVAILABLE, is_unavailable
 from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.records import JobRecord
+from videobot.text import printable
 from videobot.users import UserRef
 
 PLATFORM = "console"
@@ -53,7 +54,9 @@ class ConsoleAdapter:
         """Nothing to disconnect."""
 
     def say(self, text: str) -> None:
-        self._write(text)
+        """Print `text`; what a user typed (a prompt stored before the door cleaned it, too)
+        can carry no escape sequence to the terminal."""
+        self._write(printable(text))
 
     async def show_progress(self, job: JobRecord, text: str) -> None:
         self.say(text)

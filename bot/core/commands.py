@@ -23,8 +23,9 @@ from videobot.config import Config
 from videobot.costs import credit_cost
 from videobot.options import counts_steps
 from videobot.params import RenderRequest
+from videobot.text import UnsafeText, clean_text
 from videobot.tiers import tier_of
-from videobot.users import UserRef
+from videobot.users import UserRef, with_printable_names
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,12 @@ class Core:
         reason; anything else is logged and answered with one fixed sentence. `replied_to`:
         the author of the message this one replies to (an admin command's default user);
         `admin`: the adapter knows the user is an admin (else the config's lists decide)."""
+        user = with_printable_names(user)
+        replied_to = with_printable_names(replied_to) if replied_to is not None else None
+        try:
+            text = clean_text(text)
+        except UnsafeText:
+            return Reply(f"Sorry: {replies.nul_refused('message')}.")
         command = parse_command(text)
         if command is None:
             return Reply(replies.NOT_A_COMMAND)
@@ -100,6 +107,7 @@ class Core:
                             reply_target: dict[str, Any] | None = None) -> Reply:
         """Queue a `/video` whose options came already typed (e.g. Discord slash options)
         rather than as text; never raises, like `handle`."""
+        user = with_printable_names(user)
         return await self._guarded(
             "command /video", user, lambda: self._video(user, options, reply_target or {})
         )
@@ -145,8 +153,13 @@ class Core:
                             replied_to: UserRef | None = None) -> Reply:
         """`/admin args` from an adapter that also knows admins the config cannot name (a
         Discord role); never raises, like `handle`."""
+        user = with_printable_names(user)
         if not (admin or is_admin(user, self.config)):
             return Reply(replies.ADMIN_ONLY)
+        try:
+            args = clean_text(args)
+        except UnsafeText:
+            return Reply(f"Sorry: {replies.nul_refused('command')}.")
         return await self._guarded("command /admin", user,
                                    lambda: self._admin_run(user, args, replied_to))
 
@@ -176,12 +189,14 @@ class Core:
                     reply_target: dict[str, Any] | None = None, admin: bool = False) -> Reply:
         """Queue a job's request again for `user` (the Reroll and Same seed buttons): only the
         job's owner, or an admin, may."""
+        user = with_printable_names(user)
         return await self._guarded(
             "rerun", user, lambda: self._rerun(user, job_id, new_seed, reply_target or {}, admin)
         )
 
     async def cancel_job(self, user: UserRef, job_id: int, *, admin: bool = False) -> Reply:
         """Cancel a job by id (the Cancel button): its owner, or an admin, may."""
+        user = with_printable_names(user)
         return await self._guarded("cancel", user, lambda: self._cancel_job(user, job_id, admin))
 
     async def _guarded(self, name: str, user: UserRef,

@@ -397,3 +397,25 @@ def clip_too_large(job: JobRecord) -> str:
     """The final word on a clip that no re-encoding makes fit the chat's upload limit."""
     return (f"Job #{job.id} finished, but even re-encoded the clip is too large to post "
             "in this chat.")
+
+
+# -- refusals of bad input at the door ------------------------------------------------------
+
+
+def option_given_twice(name: str) -> str:
+    """A `/video` option (or a command-line flag) given more than once."""
+    return f"--{name} is given more than once; give it once"
+
+
+def nul_refused(what: str) -> str:
+    """A text holding a NUL character, which no database column takes."""
+    return f"the {what} contains a NUL character (\\0); remove it and send it again"
+
+
+def ban_reason_too_long(length: int, limit: int) -> str:
+    return f"the reason is {length} characters long; the limit is {limit}"
+
+
+def duration_too_long(text: str, longest: timedelta) -> str:
+    return (f"{text} is too long a period; the longest is {longest.days} days "
+            f"({_hours(longest)})")

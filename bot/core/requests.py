@@ -14,6 +14,7 @@ from videobot.families import family_for_preset, round_to_family
 from videobot.limits import MAX_SEED, LimitExceeded, check_request
 from videobot.options import field_of, ignored_fields
 from videobot.params import RenderRequest
+from videobot.text import UnsafeText, clean_text
 
 
 def build_request(options: VideoOptions, config: Config) -> tuple[RenderRequest, list[str]]:
@@ -31,8 +32,9 @@ def build_request(options: VideoOptions, config: Config) -> tuple[RenderRequest,
     if not math.isfinite(guidance):
         raise CommandError("guidance must be a finite number")
     request = RenderRequest(
-        prompt=options.prompt.strip(),
-        negative_prompt=overrides.get("negative_prompt", preset.negative_prompt),
+        prompt=_at_the_door(options.prompt, "prompt").strip(),
+        negative_prompt=_at_the_door(overrides.get("negative_prompt", preset.negative_prompt),
+                                     "negative prompt"),
         frames=overrides.get("frames", preset.frames),
         fps=overrides.get("fps", preset.fps),
         width=overrides.get("width", preset.width),
@@ -60,6 +62,14 @@ def _ignored(overrides: dict[str, object], preset: PresetConfig) -> list[str]:
     use (a value equal to the default changes nothing, e.g. a reroll's stored request)."""
     return [option for option in ignored_fields(overrides, preset)
             if overrides[field_of(option)] != getattr(preset, field_of(option), None)]
+
+
+def _at_the_door(text: str, what: str) -> str:
+    """User text as it may be stored: see `videobot.text`."""
+    try:
+        return clean_text(text)
+    except UnsafeText:
+        raise CommandError(replies.nul_refused(what)) from None
 
 
 def _demo_notes(prompt: str) -> list[str]:
