@@ -79,7 +79,8 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
 
 
 def _chat_adapters(config: Config, core: Core, store: JobStore) -> dict[str, ChatAdapter]:
-    """The platform adapters the config turns on; each library is imported only when used."""
+    """The platform adapters the config turns on, and the HTTP API; each library is imported
+    only when used."""
     adapters: dict[str, ChatAdapter] = {}
     work_dir = config.data_dir / "uploads"
     if config.telegram is not None:
@@ -92,6 +93,10 @@ def _chat_adapters(config: Config, core: Core, store: JobStore) -> dict[str, Cha
 
         adapters["discord"] = DiscordAdapter(core=core, store=store, config=config.discord,
                                              work_dir=work_dir)
+    if config.api is not None:
+        from bot.web.front_door import ApiFrontDoor
+
+        adapters["api"] = ApiFrontDoor(core=core, api=config.api)
     return adapters
 
 
