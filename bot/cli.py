@@ -32,6 +32,8 @@ ADMIN_COMMANDS = {
     "stats": "usage numbers [--since 24h]",
     "audit": "the last admin actions",
     "workers": "the registered generator processes, their jobs and heartbeats",
+    "apikey": "create <user> [--name NAME] [--admin] [--webhook URL] (prints the key last), "
+              "list [user], revoke <n>, secret (a new webhook secret)",
 }
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from openai import AsyncOpenAI
 from sqlalchemy import func, select
 
@@ -107,3 +108,54 @@ async def started_api(store: JobStore, config: Config) -> AsyncIterator[Api]:
 
 def user(text: str) -> UserRef:
     return parse_user(text)
+
+
+@dataclass
+class Delivery:
+    """One webhook request as the receiver got it."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class WebhookReceiver:
+    """A local webhook endpoint that records what arrives and answers with `statuses` in turn
+    (then 200)."""
+
+    def __init__(self, statuses: tuple[int, ...] = ()) -> None:
+        self.statuses = list(statuses)
+        self.deliveries: list[Delivery] = []
+        self.arrived = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def __aenter__(self) -> WebhookReceiver:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self._receive)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+    async def wait_for(self, count: int, seconds: float = 20.0) -> list[Delivery]:
+        async with asyncio.timeout(seconds):
+            while len(self.deliveries) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+        return self.deliveries
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        self.deliveries.append(Delivery(request.path, dict(request.headers),
+                                        await request.read()))
+        self.arrived.set()
+        return web.Response(status=self.statuses.pop(0) if self.statuses else 200)

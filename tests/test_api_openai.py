@@ -4,10 +4,14 @@ real worker loop."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import openai
 import pytest
 from PIL import Image
@@ -16,6 +20,7 @@ from bot.uploads import read_frames
 from generator.backends.demo.checker import judge
 from storage.jobs import JobStore
 from tests.api_helpers import ALICE, BOB, Api, api_config, started_api
+from tests.backends import StripesBackend, stand_in_worker
 from tests.test_encode import decode, top_level_boxes
 from videobot.config import Config
 
@@ -123,3 +128,37 @@ async def test_models_lists_the_presets_with_their_sizes(api: Api) -> None:
     assert [m.id for m in models.data] == ["demo", "tiny"]
     demo = models.data[0].model_extra or {}
     assert (demo["default"], demo["size"], demo["max_frames"]) == (True, "256x256", 64)
+
+
+async def read_events(api: Api, key: str, video_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """The server-sent events of a video, until its stream ends."""
+    events = []
+    async with aiohttp.ClientSession() as session, session.get(
+            f"{api.base_url}/videos/{video_id}/events",
+            headers={"Authorization": f"Bearer {key}"}) as stream:
+        assert stream.headers["Content-Type"] == "text/event-stream"
+        name = ""
+        async for raw in stream.content:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line.removeprefix("data: "))))
+    return events
+
+
+async def test_events_stream_status_and_progress_until_the_video_ends(api: Api) -> None:
+    key = await api.key()
+    video = await api.client(key).videos.create(prompt="a red ball", extra_body={"steps": 5})
+    listening = asyncio.create_task(read_events(api, key, video.id))
+    await asyncio.sleep(0.3)  # the stream has sent the waiting state
+    await stand_in_worker(api.store, api.config, StripesBackend(step_seconds=0.15)).run(
+        burst=True)
+    events = await asyncio.wait_for(listening, 20)
+    names = [name for name, _ in events]
+    assert names[0] == "video.queued" and names[-1] == "video.completed"
+    assert "video.in_progress" in names
+    assert events[0][1]["queue_position"] == 1
+    progress = [data["progress"] for _, data in events]
+    assert progress == sorted(progress) and 0 < progress[-2] < 100 == progress[-1]
+    assert all(data["id"] == video.id for _, data in events)

@@ -202,7 +202,8 @@ async def test_video_end_to_end(bot: Bot) -> None:
 async def test_commands_are_synced_with_the_config_caps(bot: Bot) -> None:
     [sync] = bot.fake.sent("PUT", rf"^/applications/\d+/guilds/{GUILD_ID}/commands$")
     commands = {command["name"]: command for command in sync.body}
-    assert set(commands) == {"video", "status", "cancel", "queue", "help", "videoadmin"}
+    assert set(commands) == {"video", "status", "cancel", "queue", "help", "apikey",
+                             "videoadmin"}
     options = {option["name"]: option for option in commands["video"]["options"]}
     preset = bot.config.preset()
     assert options["frames"]["max_value"] == preset.max_frames

@@ -60,9 +60,10 @@ class ConsoleAdapter:
         _start_reader(self.stdin, lines, asyncio.get_running_loop())
         while (line := await lines.get()) is not None:
             if line.strip():
-                # The local console is the operator's own terminal: every preset is allowed.
-                reply = await self.core.handle(self.user, line,
-                                               {"chat": PLATFORM, "nsfw_allowed": True})
+                # The local console is the operator's own terminal: every preset is allowed,
+                # and nobody else reads it (an API key may be shown).
+                reply = await self.core.handle(
+                    self.user, line, {"chat": PLATFORM, "nsfw_allowed": True, "private": True})
                 self.say(reply.text)
         await self.wait_until_delivered()
 

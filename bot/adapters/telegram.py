@@ -111,7 +111,8 @@ CONCURRENT_UPDATES = 64
 
 CANCEL, REROLL, SAME_SEED = "cancel", "reroll", "same"
 #: The command menu (`setMyCommands`): the commands the core answers, described as everywhere.
-MENU_COMMANDS = ("video", "status", "cancel", "queue", "quota", "history", "describe", "help")
+MENU_COMMANDS = ("video", "status", "cancel", "queue", "quota", "history", "describe", "apikey",
+                 "help")
 #: What a group message may start with to be for this bot (`/start` opens a private chat).
 COMMAND_NAMES = frozenset((*MENU_COMMANDS, "start"))
 
@@ -419,7 +420,8 @@ class TelegramAdapter:
     def _reply_target(self, message: Message) -> dict[str, Any]:
         """Where the replies to a job submitted by `message` (or by a button on it) go."""
         return {"chat_id": message.chat_id, "message_id": message.message_id,
-                "nsfw_allowed": message.chat_id in self.config.nsfw_chats}
+                "nsfw_allowed": message.chat_id in self.config.nsfw_chats,
+                "private": message.chat.type == ChatType.PRIVATE}
 
     async def _post_reply(self, chat_id: int, reply_to: int, reply: Reply) -> None:
         """Answer in the chat; a new job's acknowledgement becomes its status message."""

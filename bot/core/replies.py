@@ -309,6 +309,8 @@ VIDEO_OPTION_DESCRIPTIONS = {
     "preset": "Model preset",
 }
 JOB_OPTION_DESCRIPTION = "Job number (default: your latest)"
+APIKEY_OPTION_DESCRIPTIONS = {"action": "new (the default: replaces your last one), list or "
+                              "revoke", "key": "The key number to revoke"}
 
 ADMIN_ONLY = "Sorry: only the bot's admins may do that."
 DMS_OFF = "Sorry: this bot takes commands in server channels, not in direct messages."

@@ -56,21 +56,24 @@ def event_body(event: DueEvent, base_url: str) -> str:
     }, separators=(",", ":"))
 
 
-def retry_delay(attempts: int) -> float | None:
-    """How long to wait after `attempts` failed tries; None: give up."""
+def retry_delay(attempts: int, base: float = RETRY_BASE_S) -> float | None:
+    """How long to wait after `attempts` failed tries (`base` after the first, doubling to
+    an hour); None: give up."""
     if attempts >= MAX_ATTEMPTS:
         return None
-    return min(RETRY_MAX_S, RETRY_BASE_S * 2 ** (attempts - 1))
+    return min(RETRY_MAX_S, base * 2 ** (attempts - 1))
 
 
 class WebhookSender:
     """Sends the due events of the outbox, waking when a job ends."""
 
-    def __init__(self, *, store: JobStore, api: ApiConfig, poll_interval: float = 1.0) -> None:
+    def __init__(self, *, store: JobStore, api: ApiConfig, poll_interval: float = 1.0,
+                 retry_base_s: float = RETRY_BASE_S) -> None:
         self.store = store
         self.api = api
         self.outbox = Outbox(store.engine)
         self.poll_interval = poll_interval
+        self.retry_base_s = retry_base_s
         self._sending = asyncio.Semaphore(CONCURRENT_SENDS)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -103,11 +106,11 @@ class WebhookSender:
         if error is None:
             await self.outbox.mark_sent(event.id, self.store.clock())
             return True
-        delay = retry_delay(event.attempts + 1)
+        delay = retry_delay(event.attempts + 1, self.retry_base_s)
         # The host only: a webhook's path may hold a token of the receiver's.
         log.warning("webhook %s to %s failed (try %s): %s; %s", event.event_id,
                     urlsplit(url).netloc, event.attempts + 1, error,
-                    f"again in {delay:.0f} s" if delay else "giving up")
+                    f"again in {delay:g} s" if delay else "giving up")
         retry_at = self.store.clock() + timedelta(seconds=delay) if delay else None
         await self.outbox.mark_failed(event.id, error, retry_at)
         return False
