@@ -7,18 +7,22 @@ fast hash is enough (there is nothing to guess), and the key itself is shown onc
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Connection, Select, insert, select, update
+from sqlalchemy.engine import Row
 
 from storage.admin import record
-from storage.db import read_transaction, write_transaction
+from storage.batches import Batches, Outcomes
+from storage.db import read_transaction, run_read, write_transaction
 from storage.errors import StoreError
 from storage.jobs import JobStore, ensure_user
 from storage.models import ApiKey, User
@@ -73,6 +77,10 @@ class ApiKeys:
     def __init__(self, store: JobStore) -> None:
         self.store = store
         self.engine = store.engine
+        #: Look-ups arriving while one is read share the next read (a burst of requests
+        #: would otherwise queue for the connection pool, one read transaction each).
+        self._lookups: Batches[str, ApiKeyRecord | None] = Batches(self._read_keys,
+                                                                   name="api-key-lookups")
 
     async def create(self, actor: str, user: UserRef, *, name: str = "", admin: bool = False,
                      webhook_url: str = "", replacing: bool = False) -> tuple[ApiKeyRecord, str]:
@@ -98,13 +106,18 @@ class ApiKeys:
     async def find(self, key: str) -> ApiKeyRecord | None:
         """The live key `key` is, compared in constant time; None for an unknown or revoked
         key."""
-        digest = key_hash(key)
-        async with read_transaction(self.engine) as conn:
-            rows = (await conn.execute(_query().where(ApiKey.key_hash == digest))).all()
-        if not rows or not hmac.compare_digest(rows[0].key_hash, digest):
-            return None
-        found = _record(rows[0])
-        return None if found.revoked else found
+        return await asyncio.shield(self._lookups.add(key_hash(key)))
+
+    async def _read_keys(self, digests: list[str]) -> Outcomes:
+        rows = await run_read(self.engine, partial(_rows_of, digests=set(digests)))
+        by_hash = {row.key_hash: row for row in rows}
+        outcomes: Outcomes = []
+        for digest in digests:
+            row = by_hash.get(digest)
+            live = (row is not None and hmac.compare_digest(row.key_hash, digest)
+                    and row.revoked_at is None)
+            outcomes.append((True, _record(row) if live else None))
+        return outcomes
 
     async def require(self, key_id: int) -> ApiKeyRecord:
         async with read_transaction(self.engine) as conn:
@@ -134,6 +147,10 @@ class ApiKeys:
             await record(conn, actor, "apikey revoke", _record(rows[0]).user.key,
                          f"key #{key_id}", now)
         return await self.require(key_id)
+
+
+def _rows_of(conn: Connection, *, digests: set[str]) -> list[Row[Any]]:
+    return list(conn.execute(_query().where(ApiKey.key_hash.in_(digests))).all())
 
 
 def _query() -> Select[Any]:

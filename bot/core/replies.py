@@ -444,6 +444,10 @@ def api_bad_json(detail: str) -> str:
     return f"the body is not valid JSON ({detail})"
 
 
+def api_bad_form(reason: str) -> str:
+    return f"the body is not valid multipart/form-data: {reason}"
+
+
 def api_content_type(content_type: str) -> str:
     return (f"send the body as application/json or multipart/form-data, not "
             f"{content_type or 'without a Content-Type'}")

@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from bot.core import replies
 from bot.web.errors import ApiError
+from bot.web.multipart import BadMultipart, boundary_of, parse_form
 
 #: OpenAI's fields, then ours (sent through the SDK's `extra_body`).
 CREATE_FIELDS = ("prompt", "model", "seconds", "size", "input_reference", "negative_prompt",
@@ -42,11 +43,12 @@ class VideoForm:
 async def read_form(request: web.Request, fields: tuple[str, ...], *,
                     max_bytes: int) -> VideoForm:
     """The body as a `VideoForm`; `ApiError` (400, 413, 415) naming what is wrong. A body over
-    `max_bytes` is refused before it is read (by its Content-Length) or as it is read."""
+    `max_bytes` is refused before it is read, by its Content-Length (one sent without a length
+    is held to the server's limit as it arrives)."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise web.HTTPRequestEntityTooLarge(max_size=max_bytes,
                                             actual_size=request.content_length)
-    values = await _body(request, fields, max_bytes)
+    values = await _body(request, fields)
     unknown = [name for name in values if name not in fields]
     if unknown:
         raise ApiError(400, replies.api_unknown_field(unknown[0], fields),
@@ -59,13 +61,12 @@ def frames_for(seconds: float, fps: int) -> int:
     return max(1, round(seconds * fps))
 
 
-async def _body(request: web.Request, fields: tuple[str, ...],
-                max_bytes: int) -> dict[str, Any]:
+async def _body(request: web.Request, fields: tuple[str, ...]) -> dict[str, Any]:
     content_type = request.content_type
     if content_type == "application/json":
         return _json_object(await request.read())
     if content_type in _FORM_TYPES:
-        return await _form(request, fields, max_bytes)
+        return await _form(request, fields)
     raise ApiError(415, replies.api_content_type(request.headers.get("Content-Type", "")),
                    code="unsupported_media_type")
 
@@ -84,39 +85,26 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
-async def _form(request: web.Request, fields: tuple[str, ...],
-                max_bytes: int) -> dict[str, Any]:
-    """The form's fields as text, and the image's bytes."""
+async def _form(request: web.Request, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The form's fields as text, and the image's bytes. The body is read whole, held by
+    aiohttp to the server's `client_max_size` (the upload limit) as it arrives."""
     if request.content_type != "multipart/form-data":
-        return dict(await request.post())  # aiohttp holds it to the server's client_max_size
+        return dict(await request.post())
+    body = await request.read()
+    try:
+        parts = parse_form(body, boundary_of(request.headers.get("Content-Type", "")))
+    except BadMultipart as exc:
+        raise ApiError(400, replies.api_bad_form(str(exc)), code="invalid_multipart") from None
     values: dict[str, Any] = {}
-    left = max_bytes
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader) or not part.name:
-            continue
-        data = await _read_part(part, left)
-        left -= len(data)
+    for part in parts:
         if part.name == "input_reference" and "input_reference" in fields:
             if part.filename is None:
-                raise _bad("input_reference", "an image file", data.decode(errors="replace"))
-            values[part.name] = data
+                raise _bad("input_reference", "an image file", part.data.decode(
+                    errors="replace"))
+            values[part.name] = part.data
         else:
-            values[part.name] = data.decode(part.get_charset("utf-8"), errors="replace")
+            values[part.name] = part.data.decode("utf-8", errors="replace")
     return values
-
-
-async def _read_part(part: BodyPartReader, limit: int) -> bytes:
-    """A part's bytes, refusing (413) once they pass `limit`: a body sent without a length
-    is held to the limit as it arrives."""
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await part.read_chunk():
-        size += len(chunk)
-        if size > limit:
-            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _typed(values: dict[str, Any]) -> VideoForm:

@@ -33,15 +33,17 @@ class ApiFrontDoor:
     def __init__(self, *, core: Core, api: ApiConfig,
                  more_groups: Sequence[RouteGroup] = ()) -> None:
         self.watch = JobWatch()
-        self.server = WebServer(
-            host=api.host, port=api.port, max_body_bytes=api.max_upload_bytes,
-            groups=[VideosApi(core=core, api=api, watch=self.watch), *more_groups])
+        self.videos = VideosApi(core=core, api=api, watch=self.watch)
+        self.server = WebServer(host=api.host, port=api.port,
+                                max_body_bytes=api.max_upload_bytes,
+                                groups=[self.videos, *more_groups])
         self.webhooks = WebhookSender(store=core.store, api=api,
                                       poll_interval=core.config.queue.poll_interval_seconds)
         self._stop = asyncio.Event()
         self._sender: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        await self.videos.warm_up()
         await self.server.start()
         self._stop.clear()
         self._sender = asyncio.create_task(self.webhooks.run(self._stop), name="webhooks")

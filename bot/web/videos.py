@@ -45,6 +45,12 @@ class VideosApi:
         self.keys = KeyCheck(ApiKeys(core.store))
         self.videos = Videos(core.store)
 
+    async def warm_up(self) -> None:
+        """Read what every request reads first (a key, the served presets) once before the
+        first request, so that a burst at start does not wait for cold queries."""
+        await self.keys.keys.find("warm-up")
+        await self.core.served.presets()
+
     def application(self) -> web.Application:
         app = web.Application(middlewares=[openai_errors(self.api.max_upload_mb)])
         app.router.add_post("/videos", self.create)
