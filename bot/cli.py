@@ -182,10 +182,14 @@ def _check_data_dir(data_dir: Path) -> None:
 
 def _run(args: argparse.Namespace, config: Config) -> int:
     from bot.app import run_bot
+    from bot.web.server import WebServerError
 
     setup_logging(config, "videobot", quiet_stderr=config.console.enabled)
-    return asyncio.run(run_bot(config, config_path=_absolute(args.config),
-                               start_workers=not args.no_workers))
+    try:
+        return asyncio.run(run_bot(config, config_path=_absolute(args.config),
+                                   start_workers=not args.no_workers))
+    except WebServerError as exc:  # e.g. api.listen's port is taken
+        raise CliError(str(exc)) from None
 
 
 def _worker(args: argparse.Namespace, config: Config) -> int:

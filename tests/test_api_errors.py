@@ -26,7 +26,8 @@ Call = Callable[[Api, openai.AsyncOpenAI], Awaitable[Any]]
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
     return api_config(tmp_path, database_url, limits={"max_queued_per_user": 2,
-                                                      "max_image_mb": 1})
+                                                      "max_image_mb": 1},
+                      moderation={"words": ["dragon"]})
 
 
 @pytest.fixture
@@ -88,6 +89,8 @@ SDK_CASES: list[tuple[str, Call, type[openai.APIStatusError], int, str]] = [
      "frames must be between 1 and 64, not 96"),
     ("unknown model", create(model="sora-2"), openai.BadRequestError, 400,
      "there is no preset 'sora-2'; choose one of: demo, tiny"),
+    ("blocked prompt", create(prompt="a D.r.a.g.o.n"), openai.BadRequestError, 400,
+     "that prompt is not allowed here; the admins have been told"),
     ("seed words", create(extra_body={"seed": "lucky"}), openai.BadRequestError, 400,
      "seed must be a whole number, not 'lucky'"),
     ("unknown field", create(extra_body={"quality": "hd"}), openai.BadRequestError, 400,

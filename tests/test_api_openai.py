@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,11 @@ import openai
 import pytest
 from PIL import Image
 
+from bot.core.commands import Core
 from bot.uploads import read_frames
 from generator.backends.demo.checker import judge
 from storage.jobs import JobStore
-from tests.api_helpers import ALICE, BOB, Api, api_config, started_api
+from tests.api_helpers import ALICE, BOB, Api, api_config, started_api, user
 from tests.backends import StripesBackend, stand_in_worker
 from tests.test_encode import decode, top_level_boxes
 from videobot.config import Config
@@ -99,14 +101,18 @@ async def test_list_pages_remix_and_delete(api: Api) -> None:
 
 
 async def test_a_key_is_its_chat_identity_and_an_admin_key_may_act_for_anyone(
-        api: Api) -> None:
-    alice = api.client(await api.key(ALICE))
+        api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    alice_key = await api.key(ALICE)
+    alice = api.client(alice_key)
     bob = api.client(await api.key(BOB))
     admin = api.client(await api.key("shell:root", admin=True))
     mine = await alice.videos.create(prompt="a red ball")
     job = await api.store.require(int(mine.id.removeprefix("video_")))
     assert job.user.key == ALICE
-    assert (await api.store.jobs_of(job.user))[0].id == job.id  # /history in chat shows it
+    chat = Core(store=api.store, config=api.config)
+    assert f"#{job.id} queued" in (await chat.handle(user(ALICE), "/history")).text
+    assert "19 credits left" in (await chat.handle(user(ALICE), "/quota")).text
 
     with pytest.raises(openai.NotFoundError) as other:
         await bob.videos.retrieve(mine.id)
@@ -121,6 +127,7 @@ async def test_a_key_is_its_chat_identity_and_an_admin_key_may_act_for_anyone(
     assert (await admin.videos.retrieve(mine.id)).id == mine.id
     assert {v.id async for v in await admin.videos.list()} == {mine.id, for_bob.id}
     assert [v.id async for v in await bob.videos.list()] == [for_bob.id]
+    assert alice_key not in caplog.text and alice_key[3:] not in caplog.text
 
 
 async def test_models_lists_the_presets_with_their_sizes(api: Api) -> None:

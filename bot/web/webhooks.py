@@ -3,7 +3,7 @@ as Standard Webhooks, so that OpenAI's `client.webhooks.unwrap(body, headers, se
 verifies them.
 
 At least once: an event is marked sent only after a 2xx answer, and tried again with backoff
-until then (for about 7 hours), always under the same `webhook-id`; a receiver drops the
+until then (for about 6.5 hours), always under the same `webhook-id`; a receiver drops the
 repeats by that id. Every database write happens after the HTTP call has ended (no network
 I/O inside a write transaction), and events outlive restarts in their table.
 """
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE_S = 5.0
 RETRY_MAX_S = 3600.0
-#: Tries before an event is given up: 5 s doubling to an hour, about 7 hours in all.
+#: Tries before an event is given up: 5 s doubling to an hour apart, about 6.5 hours in all.
 MAX_ATTEMPTS = 16
 SEND_TIMEOUT_S = 10.0
 CONCURRENT_SENDS = 8
