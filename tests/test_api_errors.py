@@ -87,6 +87,8 @@ SDK_CASES: list[tuple[str, Call, type[openai.APIStatusError], int, str]] = [
      "seconds must be a positive number of seconds, e.g. 4, not 'abc'"),
     ("too many seconds", create(seconds="12"), openai.BadRequestError, 400,
      "frames must be between 1 and 64, not 96"),
+    ("endless seconds", create(seconds="1e308"), openai.BadRequestError, 400,
+     "frames must be between 1 and 64, not 1000000000"),
     ("unknown model", create(model="sora-2"), openai.BadRequestError, 400,
      "there is no preset 'sora-2'; choose one of: demo, tiny"),
     ("blocked prompt", create(prompt="a D.r.a.g.o.n"), openai.BadRequestError, 400,

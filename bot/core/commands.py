@@ -129,15 +129,15 @@ class Core:
         `notes`: what the front door changed in the request, said before the roundings."""
         request, rounded = build_request(options, self.config)
         notes = [*notes, *rounded]
-        stored = await self._stored_image(image, request) if image is not None else None
-        if stored is not None:
-            notes += [*stored[1], replies.API_INPUT_IGNORED]
+        stored: StoredInput | None = None
+        if image is not None:
+            stored, fitting = await self._stored_image(image, request)
+            notes += [*fitting, replies.API_INPUT_IGNORED]
         try:
-            return await self._submit(user, request, notes, reply_target or {}, api,
-                                      stored[0] if stored is not None else None)
+            return await self._submit(user, request, notes, reply_target or {}, api, stored)
         except BaseException:
-            if stored is not None:
-                discard_input(stored[0])
+            if stored is not None:  # refused: the image has no job to belong to
+                discard_input(stored)
             raise
 
     async def status(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:

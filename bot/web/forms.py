@@ -56,9 +56,14 @@ async def read_form(request: web.Request, fields: tuple[str, ...], *,
     return _typed(values)
 
 
+#: More frames than any preset takes, and few enough to stay a number (1e308 seconds...).
+_FRAMES_CEILING = 10**9
+
+
 def frames_for(seconds: float, fps: int) -> int:
-    """A clip of `seconds` at `fps`, in frames (the model family rounds it further)."""
-    return max(1, round(seconds * fps))
+    """A clip of `seconds` at `fps`, in frames (the model family rounds it further; the core
+    refuses more than the preset's cap)."""
+    return max(1, round(min(seconds * fps, _FRAMES_CEILING)))
 
 
 async def _body(request: web.Request, fields: tuple[str, ...]) -> dict[str, Any]:
