@@ -4,6 +4,7 @@ stored only as a hash, acting as that chat identity over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import sqlite3
@@ -19,6 +20,7 @@ from bot.core.commands import Core
 from storage.api_keys import ApiKeys
 from storage.connect import close_store, open_store
 from storage.jobs import JobStore
+from storage.records import ApiOrigin
 from tests.api_helpers import api_config, started_api
 from tests.fakes.discord_api import ADMIN_ROLE_ID, FakeDiscord, FakeUser
 from tests.fakes.telegram_api import FakeTelegram
@@ -27,6 +29,7 @@ from tests.test_discord import ack, make_config, running_bot
 from tests.test_telegram import started_bot
 from videobot.api_config import ApiConfig
 from videobot.config import Config, config_from_dict
+from videobot.params import RenderRequest
 from videobot.users import UserRef
 
 pytestmark = pytest.mark.timeout(120)
@@ -160,3 +163,19 @@ async def test_discord_answers_apikey_and_admin_apikey_ephemerally(
             assert await keys.find(last_line(mine.body["data"]["content"])) is None
     finally:
         await fake.stop()
+
+
+async def test_the_console_does_not_wait_for_its_users_api_jobs(config: Config,
+                                                                store: JobStore) -> None:
+    """`printf '/help' | videobot run` ends once the console's own jobs are delivered: a job
+    the same user queued over HTTP is the API's to deliver."""
+    request = RenderRequest(prompt="a red ball", negative_prompt="", frames=8, fps=8, width=64,
+                            height=64, steps=2, guidance=0.0, seed=1, preset="demo")
+    await store.submit(UserRef("console", "alice"), request, max_queued_per_user=3,
+                       api=ApiOrigin(1))
+    written: list[str] = []
+    console = ConsoleAdapter(core=Core(store=store, config=config), store=store,
+                             user_name="alice", stdin=io.StringIO("/help\n"),
+                             write=written.append)
+    await asyncio.wait_for(console.run(), 10)
+    assert written == [replies.HELP]

@@ -88,7 +88,8 @@ class ConsoleAdapter:
 
     async def _undelivered(self) -> bool:
         jobs = await self.store.jobs_of(self.user, limit=100)
-        return any(job.delivered_at is None for job in jobs)
+        # Only what this chat delivers: the user's HTTP API jobs are not this chat's to wait on.
+        return any(job.delivered_at is None and job.front_door == PLATFORM for job in jobs)
 
 
 def _start_reader(stream: TextIO, lines: asyncio.Queue[str | None],
