@@ -49,7 +49,8 @@ async def test_create_and_poll_renders_the_prompt_and_downloads_a_checked_mp4(
             extra_body={"seed": 7}, poll_interval_ms=50)
     assert (video.status, video.progress, video.model) == ("completed", 100, "demo")
     assert (video.seconds, video.size, video.error) == ("2", "128x128", None)
-    assert video.created_at <= (video.completed_at or 0) < (video.expires_at or 0)
+    assert video.created_at <= (video.completed_at or 0)
+    assert (video.expires_at or 0) - (video.completed_at or 0) == 7 * 86400  # keep_clips_days
     extra = video.model_extra or {}
     assert (extra["seed"], extra["frames"], extra["fps"]) == (7, 16, 8)
     assert "2 seconds at 8 fps: 16 frames" in extra["notes"]

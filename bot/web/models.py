@@ -11,7 +11,7 @@ from bot.core import replies
 from bot.web.errors import not_found
 from storage.models import JobStatus
 from storage.records import JobRecord
-from videobot.config import Config, PresetConfig
+from videobot.config import Config, PresetConfig, StorageConfig
 from videobot.families import family_for_preset
 
 _ID = re.compile(r"^video_([1-9][0-9]{0,17})$")
@@ -45,7 +45,7 @@ def video_object(job: JobRecord, position: int | None, config: Config) -> dict[s
         "status": _STATUS[job.status], "progress": _progress(job),
         "created_at": _unix(job.created_at),
         "completed_at": _unix(job.finished_at) if job.is_final else None,
-        "expires_at": _expires_at(job, config.storage.keep_clips_days),
+        "expires_at": _expires_at(job, config.storage),
         "seconds": f"{request.frames / request.fps:g}", "size": f"{request.width}x{request.height}",
         "remixed_from_video_id": video_id(job.remixed_from) if job.remixed_from else None,
         "error": _error(job),
@@ -92,11 +92,16 @@ def _error(job: JobRecord) -> dict[str, str] | None:
     return None
 
 
-def _expires_at(job: JobRecord, keep_days: float) -> int | None:
-    """When retention deletes the clip (it is stored as the job finishes)."""
-    if job.clip is None or job.finished_at is None or keep_days <= 0:
+def _expires_at(job: JobRecord, storage: StorageConfig) -> int | None:
+    """When retention deletes the clip (stored as the job finishes): `keep_clips_days` later,
+    or sooner when a clip kept in the database is dropped once delivered (an API job is
+    delivered as it finishes)."""
+    if job.clip is None or job.finished_at is None:
         return None
-    return _unix(job.finished_at + timedelta(days=keep_days))
+    keep = [timedelta(days=storage.keep_clips_days)] if storage.keep_clips_days > 0 else []
+    if job.clip.in_database and storage.drop_delivered_clip_data_hours > 0:
+        keep.append(timedelta(hours=storage.drop_delivered_clip_data_hours))
+    return _unix(job.finished_at + min(keep)) if keep else None
 
 
 def _unix(moment: datetime | None) -> int | None:
