@@ -55,10 +55,12 @@ class ApiKeyRecord:
 
     @property
     def revoked(self) -> bool:
+        """Whether the key no longer works."""
         return self.revoked_at is not None
 
 
 def new_key() -> str:
+    """A new key: `vb-` and 256 random bits, URL-safe."""
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
@@ -68,6 +70,7 @@ def new_webhook_secret() -> str:
 
 
 def key_hash(key: str) -> str:
+    """What is stored of a key, and looked up: its SHA-256, in hex."""
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -120,6 +123,7 @@ class ApiKeys:
         return outcomes
 
     async def require(self, key_id: int) -> ApiKeyRecord:
+        """Key `key_id`, revoked or not; `ApiKeyNotFound` when there is none."""
         async with read_transaction(self.engine) as conn:
             rows = (await conn.execute(_query().where(ApiKey.id == key_id))).all()
         if not rows:

@@ -72,12 +72,8 @@ class Outbox:
         async with read_transaction(self.engine) as conn:
             return [DueEvent(*row) for row in await conn.execute(query)]
 
-    async def next_due_at(self) -> datetime | None:
-        """When the earliest waiting event is due; None when none waits."""
-        async with read_transaction(self.engine) as conn:
-            return await conn.scalar(select(func.min(WebhookEvent.next_attempt_at)))
-
     async def mark_sent(self, event_id: int, now: datetime) -> None:
+        """A webhook answered 2xx: the event is done."""
         await self._update(event_id, attempts=WebhookEvent.attempts + 1, sent_at=now,
                            next_attempt_at=None, last_error="")
 

@@ -32,10 +32,12 @@ class ApiConfig:
 
     @property
     def host(self) -> str:
+        """The host part of `listen`, without IPv6 brackets."""
         return self.listen.rpartition(":")[0].strip("[]")
 
     @property
     def port(self) -> int:
+        """The port of `listen`."""
         return int(self.listen.rpartition(":")[2])
 
     @property
@@ -48,6 +50,7 @@ class ApiConfig:
 
     @property
     def max_upload_bytes(self) -> int:
+        """`max_upload_mb` in bytes."""
         return int(self.max_upload_mb * 1_000_000)
 
 

@@ -25,6 +25,7 @@ class Caller:
 
     @property
     def user(self) -> UserRef:
+        """The chat identity the key acts as."""
         return self.key.user
 
     def owner_filter(self) -> UserRef | None:
@@ -52,6 +53,7 @@ class KeyCheck:
         self.keys = keys
 
     async def caller(self, request: web.Request) -> Caller:
+        """The key of `Authorization: Bearer <key>`, or 401."""
         header = request.headers.get("Authorization", "")
         if not header.lower().startswith(_BEARER) or not header[len(_BEARER):].strip():
             raise ApiError(401, replies.API_KEY_MISSING, code="missing_api_key")

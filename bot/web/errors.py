@@ -51,6 +51,7 @@ class ApiError(Exception):
         self.retry_after = retry_after
 
     def response(self) -> web.Response:
+        """The error as an answer: OpenAI's body, its status, and whether to retry."""
         body = {"error": {"message": self.message, "type": self.type, "param": self.param,
                           "code": self.code}}
         headers = {"x-should-retry": "false"}

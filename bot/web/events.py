@@ -34,11 +34,13 @@ class JobWatch:
         self._streams: dict[int, set[asyncio.Event]] = {}
 
     def changed(self, job: JobRecord) -> None:
+        """Wake the streams of `job` to look at it again."""
         for woken in self._streams.get(job.id, ()):
             woken.set()
 
     @contextmanager
     def watching(self, job_id: int) -> Iterator[asyncio.Event]:
+        """An event set whenever the job changes, while the block runs."""
         woken = asyncio.Event()
         self._streams.setdefault(job_id, set()).add(woken)
         try:

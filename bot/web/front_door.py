@@ -43,6 +43,7 @@ class ApiFrontDoor:
         self._sender: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Serve the routes and start sending webhooks."""
         await self.videos.warm_up()
         await self.server.start()
         self._stop.clear()
@@ -64,7 +65,9 @@ class ApiFrontDoor:
             self._sender = None
 
     async def show_progress(self, job: JobRecord, text: str) -> None:
+        """Wake the job's event streams (the text is the chats')."""
         self.watch.changed(job)
 
     async def deliver(self, job: JobRecord) -> None:
+        """The job ended: its streams send their last event. Clients fetch the clip."""
         self.watch.changed(job)

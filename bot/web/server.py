@@ -48,6 +48,7 @@ class WebServer:
         return int(sockets[0].getsockname()[1]) if sockets else self.requested_port
 
     async def start(self) -> None:
+        """Listen; `WebServerError` naming `api.listen` when the address cannot be bound."""
         app = web.Application(client_max_size=self.max_body_bytes)
         for group in self.groups:
             app.add_subapp(group.prefix, group.application())
@@ -66,6 +67,7 @@ class WebServer:
                  ", ".join(group.prefix for group in self.groups))
 
     async def stop(self) -> None:
+        """Stop listening; open streams get `SHUTDOWN_TIMEOUT_S` to end."""
         if self._runner is not None:
             await self._runner.cleanup()
         self._runner = self._site = None

@@ -52,6 +52,8 @@ class VideosApi:
         await self.core.served.presets()
 
     def application(self) -> web.Application:
+        """The sub-application of `/v1`; any other path under it answers 404 in OpenAI's
+        shape."""
         app = web.Application(middlewares=[openai_errors(self.api.max_upload_mb)])
         app.router.add_post("/videos", self.create)
         app.router.add_get("/videos", self.listing)
@@ -65,6 +67,7 @@ class VideosApi:
         return app
 
     async def create(self, request: web.Request) -> web.Response:
+        """`POST /videos`: queue a video through the core; the video object at once."""
         caller = await self.keys.caller(request)
         form = await read_form(request, CREATE_FIELDS, max_bytes=self.api.max_upload_bytes)
         options, notes = self._options(form)
@@ -83,10 +86,12 @@ class VideosApi:
         return self._answer(submitted.job, submitted.position)
 
     async def retrieve(self, request: web.Request) -> web.Response:
+        """`GET /videos/{id}`: the video object, with where it waits."""
         job = await self._job(await self.keys.caller(request), request.match_info["video_id"])
         return self._answer(job, await self._position(job))
 
     async def listing(self, request: web.Request) -> web.Response:
+        """`GET /videos?after=&limit=&order=`: a cursor page of the caller's videos."""
         caller = await self.keys.caller(request)
         after, limit, newest_first = _page_query(request.query)
         page = await self.videos.page(caller.owner_filter(), after=after, limit=limit,
@@ -97,6 +102,7 @@ class VideosApi:
         return web.json_response(page_object(videos, page.has_more))
 
     async def delete(self, request: web.Request) -> web.Response:
+        """`DELETE /videos/{id}`: cancel, remove the clip, hide it."""
         caller = await self.keys.caller(request)
         video_id = request.match_info["video_id"]
         try:
@@ -106,11 +112,13 @@ class VideosApi:
         return web.json_response({"id": video_id, "object": "video.deleted", "deleted": True})
 
     async def content(self, request: web.Request) -> web.StreamResponse:
+        """`GET /videos/{id}/content?variant=video|thumbnail`: the MP4 or the poster."""
         job = await self._job(await self.keys.caller(request), request.match_info["video_id"])
         return await content.clip_response(self.core.store, job,
                                            request.query.get("variant", "video"))
 
     async def events(self, request: web.Request) -> web.StreamResponse:
+        """`GET /videos/{id}/events`: the video's changes as server-sent events."""
         job = await self._job(await self.keys.caller(request), request.match_info["video_id"])
 
         async def snapshot() -> tuple[JobRecord, dict[str, Any]]:
@@ -131,6 +139,7 @@ class VideosApi:
         return web.json_response({"object": "list", "data": data})
 
     async def no_route(self, request: web.Request) -> web.Response:
+        """Anything else under `/v1`: 404, in OpenAI's shape (by the middleware)."""
         raise web.HTTPNotFound()
 
     async def _submit(self, caller: Caller, form: VideoForm, options: VideoOptions,
