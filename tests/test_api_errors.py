@@ -208,3 +208,14 @@ async def test_an_image_is_fitted_to_the_clip_and_stored_with_the_job(api: Api) 
     assert stored is not None
     with Image.open(io.BytesIO(stored)) as image:
         assert (image.format, image.size, image.mode) == ("PNG", (128, 64), "RGB")
+
+
+async def test_content_of_a_video_without_a_clip_is_a_conflict(api: Api) -> None:
+    client = api.client(await api.key())
+    video = await client.videos.create(prompt="a red ball")
+    with pytest.raises(openai.ConflictError) as waiting:
+        await client.videos.download_content(video.id)
+    assert message_of(waiting.value) == f"video {video.id} has no content: it is queued"
+    with pytest.raises(openai.BadRequestError) as variant:
+        await client.videos.download_content(video.id, variant="spritesheet")
+    assert message_of(variant.value) == "variant must be video or thumbnail, not 'spritesheet'"
