@@ -136,6 +136,10 @@ async def test_bad_input_through_the_sdk_is_refused_by_name(
     (b'["a red ball"]', "application/json", 400, "it must be an object of fields"),
     (b"a red ball", "text/plain", 415,
      "send the body as application/json or multipart/form-data, not text/plain"),
+    (b"prompt=a+red+ball&input_reference=x.png", "application/x-www-form-urlencoded", 400,
+     "input_reference must be an image file sent as multipart/form-data, not 'x.png'"),
+    (b'{"prompt": "a red ball", "input_reference": {"image_url": "https://x"}}',
+     "application/json", 400, "input_reference must be an image file sent as multipart"),
 ])
 async def test_malformed_bodies_are_refused_by_name(api: Api, body: bytes, content_type: str,
                                                     status: int, message: str) -> None:

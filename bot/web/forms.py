@@ -94,7 +94,11 @@ async def _form(request: web.Request, fields: tuple[str, ...]) -> dict[str, Any]
     """The form's fields as text, and the image's bytes. The body is read whole, held by
     aiohttp to the server's `client_max_size` (the upload limit) as it arrives."""
     if request.content_type != "multipart/form-data":
-        return dict(await request.post())
+        values = dict(await request.post())
+        if "input_reference" in values:  # a file needs multipart
+            raise _bad("input_reference", "an image file sent as multipart/form-data",
+                       values["input_reference"])
+        return values
     body = await request.read()
     try:
         parts = parse_form(body, boundary_of(request.headers.get("Content-Type", "")))
