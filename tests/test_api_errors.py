@@ -134,6 +134,9 @@ async def test_bad_input_through_the_sdk_is_refused_by_name(
 @pytest.mark.parametrize(("body", "content_type", "status", "message"), [
     (b'{"prompt": "a red', "application/json", 400, "the body is not valid JSON"),
     (b'["a red ball"]', "application/json", 400, "it must be an object of fields"),
+    (b"[" * 100_000, "application/json", 400, "the body is not valid JSON"),
+    (b'{"prompt": "a red\\u0000 ball"}', "application/json", 400,
+     "prompt must be text (without NUL characters)"),
     (b"a red ball", "text/plain", 415,
      "send the body as application/json or multipart/form-data, not text/plain"),
     (b"prompt=a+red+ball&input_reference=x.png", "application/x-www-form-urlencoded", 400,

@@ -81,6 +81,9 @@ def _json_object(raw: bytes) -> dict[str, Any]:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, replies.api_bad_json(str(exc)), code="invalid_json") from None
+    except RecursionError:
+        raise ApiError(400, replies.api_bad_json("it is nested too deeply"),
+                       code="invalid_json") from None
     if not isinstance(body, dict):
         raise ApiError(400, replies.api_bad_json("it must be an object of fields"),
                        code="invalid_json")
@@ -94,11 +97,11 @@ async def _form(request: web.Request, fields: tuple[str, ...]) -> dict[str, Any]
     """The form's fields as text, and the image's bytes. The body is read whole, held by
     aiohttp to the server's `client_max_size` (the upload limit) as it arrives."""
     if request.content_type != "multipart/form-data":
-        values = dict(await request.post())
-        if "input_reference" in values:  # a file needs multipart
+        encoded = dict(await request.post())
+        if "input_reference" in encoded:  # a file needs multipart
             raise _bad("input_reference", "an image file sent as multipart/form-data",
-                       values["input_reference"])
-        return values
+                       encoded["input_reference"])
+        return encoded
     body = await request.read()
     try:
         parts = parse_form(body, boundary_of(request.headers.get("Content-Type", "")))
@@ -159,8 +162,9 @@ def _number(name: str, value: Any, words: str) -> float:
 
 
 def _text(name: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise _bad(name, "text", value)
+    # NUL is no character of a prompt, and PostgreSQL cannot store it in text.
+    if not isinstance(value, str) or "\x00" in value:
+        raise _bad(name, "text (without NUL characters)", value)
     return value
 
 
