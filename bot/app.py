@@ -92,8 +92,8 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
 
 def _chat_adapters(config: Config, core: Core, store: JobStore,
                    journal: PostedJournal) -> dict[str, ChatAdapter]:
-    """The platform adapters the config turns on; each library is imported only when used.
-    They write what they post to `journal`, the delivery loop's."""
+    """The platform adapters the config turns on, and the HTTP API; each library is imported
+    only when used. The chats write what they post to `journal`, the delivery loop's."""
     adapters: dict[str, ChatAdapter] = {}
     work_dir = config.data_dir / "uploads"
     if config.telegram is not None:
@@ -106,6 +106,10 @@ def _chat_adapters(config: Config, core: Core, store: JobStore,
 
         adapters["discord"] = DiscordAdapter(core=core, store=store, config=config.discord,
                                              work_dir=work_dir, journal=journal)
+    if config.api is not None:
+        from bot.web.front_door import ApiFrontDoor
+
+        adapters["api"] = ApiFrontDoor(core=core, api=config.api)
     return adapters
 
 

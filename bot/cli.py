@@ -43,6 +43,8 @@ ADMIN_COMMANDS = {
     "stats": "usage numbers [--since 24h]",
     "audit": "the last admin actions",
     "workers": "the registered generator processes, their jobs and heartbeats",
+    "apikey": "create <user> [--name NAME] [--admin] [--webhook URL] (prints the key last), "
+              "list [user], revoke <n>, secret (a new webhook secret)",
 }
 #: The admin commands that only read: they need existing data and never create any.
 ADMIN_READS = frozenset({"queue", "stats", "audit", "workers"})
@@ -189,11 +191,15 @@ def _video_options(args: argparse.Namespace) -> VideoOptions:
 
 def _run(args: argparse.Namespace, config: Config) -> int:
     from bot.app import run_bot
+    from bot.web.server import WebServerError
 
     data_folder.prepare(config)
     setup_logging(config, "videobot", quiet_stderr=config.console.enabled)
-    return asyncio.run(run_bot(config, config_path=_absolute(args.config),
-                               start_workers=not args.no_workers))
+    try:
+        return asyncio.run(run_bot(config, config_path=_absolute(args.config),
+                                   start_workers=not args.no_workers))
+    except WebServerError as exc:  # e.g. api.listen's port is taken
+        raise CliError(str(exc)) from None
 
 
 def _worker(args: argparse.Namespace, config: Config) -> int:

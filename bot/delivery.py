@@ -78,7 +78,7 @@ class DeliveryLoop:
         now = self.store.clock()
         active = await self.store.active_jobs()  # every platform: positions count them all
         positions = queue_positions(active)
-        mine = [job for job in active if job.user.platform in self.adapters]
+        mine = [job for job in active if job.front_door in self.adapters]
         for job in mine:
             position = positions.get(job.id)
             key = (job.status, position, job.progress_step)
@@ -88,7 +88,7 @@ class DeliveryLoop:
             text = replies.progress(job, position, now,
                                     counts_steps=counts_steps(self.presets, job.request.preset))
             try:
-                await self.adapters[job.user.platform].show_progress(job, text)
+                await self.adapters[job.front_door].show_progress(job, text)
             except Exception:
                 log.exception("progress update for job %s failed", job.id)
         live = {job.id for job in mine}
@@ -107,7 +107,7 @@ class DeliveryLoop:
         if time.monotonic() < self._retry_at.get(job.id, 0.0):
             return False
         try:
-            await self.adapters[job.user.platform].deliver(await self._with_local_clip(job))
+            await self.adapters[job.front_door].deliver(await self._with_local_clip(job))
         except Exception:
             failures = self._failures.get(job.id, 0) + 1
             self._failures[job.id] = failures

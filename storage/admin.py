@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage import quotas
+from storage import outbox, quotas
 from storage.db import read_transaction, upsert, write_transaction
 from storage.jobs import JobStore, ensure_user
 from storage.models import AuditEntry, Ban, Charge, Clip, Job, JobStatus, QuotaOverride, User
@@ -90,6 +90,7 @@ class AdminStore:
                 .returning(Job.id)
             )).scalars().all()
             await quotas.refund(conn, cancelled, now)
+            await outbox.record_ended(conn, cancelled, now)
             await record(conn, actor, "ban", user.key, reason, now)
         await self.store.signals.notify(EVENTS)
         return len(cancelled)

@@ -130,6 +130,12 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: The API key that queued it (its webhook gets the job's end); None for chat jobs.
+    api_key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The job whose settings and seed this one reuses with a new prompt (an API remix).
+    remixed_from_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: When its owner deleted it through the API: hidden there from then on, clip removed.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Clip(Base):
@@ -231,3 +237,60 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(192), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class JobInput(Base):
+    """An image sent with a request (`input_reference`), fitted to the preset's size: a file
+    in the data folder (`path`), or its bytes in `data` when clips travel in the database."""
+
+    __tablename__ = "job_inputs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    path: Mapped[str] = mapped_column(Text)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class ApiKey(Base):
+    """A key of the HTTP API. It acts as one chat identity (`user_id`); only its SHA-256 is
+    stored, never the key itself."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(64), default="")
+    #: The key's first characters, so that its owner can tell their keys apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: May act for any user and read every video.
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: This key's own webhook (else `[api] webhook_url`), and the secret that signs it.
+    webhook_url: Mapped[str] = mapped_column(Text, default="")
+    webhook_secret: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(192))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class WebhookEvent(Base):
+    """The outbox: an event about an API job, written in the transaction that ends the job,
+    and sent until a webhook answers 2xx, under the same id on every try."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_next_attempt_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: When to try (again); None once it is sent or given up.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: Why the last try failed, or why the event was given up ("" while none did).
+    last_error: Mapped[str] = mapped_column(Text, default="")

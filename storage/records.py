@@ -55,10 +55,25 @@ class JobRecord:
     cost: float = 0.0
     #: Whether the charge was given back (a failure, a cancel before the render began).
     refunded: bool = False
+    #: Where the job came from and where its result goes: its owner's platform, or "api".
+    front_door: str = ""
+    #: The API key that queued it; the job it remixes; when its owner deleted it (API).
+    api_key_id: int | None = None
+    remixed_from: int | None = None
+    deleted_at: datetime | None = None
 
     @property
     def is_final(self) -> bool:
         return self.status in JobStatus.FINAL
+
+
+@dataclass(frozen=True)
+class ApiOrigin:
+    """What the HTTP API records with a job it queues: the key that asked (its webhook hears
+    of the job's end) and the job it remixes."""
+
+    api_key_id: int
+    remixed_from: int | None = None
 
 
 @dataclass(frozen=True)

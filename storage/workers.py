@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Connection, delete, or_, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import read_transaction, upsert, write_transaction
+from storage.db import run_read, upsert, write_transaction
 from storage.jobs import Clock
 from storage.models import Worker
 
@@ -86,8 +88,8 @@ class WorkerRegistry:
         return int(result.rowcount or 0)
 
     async def all(self) -> list[WorkerRecord]:
-        async with read_transaction(self.engine) as conn:
-            rows = (await conn.execute(select(Worker).order_by(Worker.host, Worker.id))).all()
+        # One thread job on SQLite: the bot reads this as a burst of commands begins.
+        rows = await run_read(self.engine, _all_rows)
         return [
             WorkerRecord(
                 id=r.id, host=r.host, pid=r.pid, device=r.device, presets=tuple(r.presets),
@@ -96,3 +98,7 @@ class WorkerRegistry:
             )
             for r in rows
         ]
+
+
+def _all_rows(conn: Connection) -> list[Row[Any]]:
+    return list(conn.execute(select(Worker).order_by(Worker.host, Worker.id)).all())

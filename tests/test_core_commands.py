@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import Engine, event, func, select
 
 from bot.core import replies
 from bot.core.commands import Core
@@ -450,13 +450,14 @@ async def test_a_burst_of_commands_reads_the_worker_registry_once(
         if "FROM workers" in statement:
             reads.append(statement)
 
-    event.listen(store.engine.sync_engine, "before_cursor_execute", count)
+    # Every engine: on SQLite the registry is read on the store's synchronous twin.
+    event.listen(Engine, "before_cursor_execute", count)
     try:
         replies_ = await asyncio.gather(*(
             core.handle(UserRef("console", f"user{n}"), f"/video a red ball {n}")
             for n in range(20)))
     finally:
-        event.remove(store.engine.sync_engine, "before_cursor_execute", count)
+        event.remove(Engine, "before_cursor_execute", count)
     assert all(reply.job is not None for reply in replies_)
     assert len(reads) == 1
 

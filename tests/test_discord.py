@@ -213,7 +213,7 @@ async def test_commands_are_synced_with_the_config_caps(bot: Bot) -> None:
     [sync] = bot.fake.sent("PUT", rf"^/applications/\d+/guilds/{GUILD_ID}/commands$")
     commands = {command["name"]: command for command in sync.body}
     assert set(commands) == {"video", "status", "cancel", "queue", "quota", "history",
-                             "describe", "help", "videoadmin"}
+                             "describe", "apikey", "help", "videoadmin"}
     options = {option["name"]: option for option in commands["video"]["options"]}
     preset = bot.config.preset()
     assert options["frames"]["max_value"] == preset.max_frames

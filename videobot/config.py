@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, get_type_hints
 
+from videobot.api_config import ENV_API_WEBHOOK_SECRET, ApiConfig, ApiConfigError, validate_api
 from videobot.config_bounds import bound_error
 from videobot.devices import DEVICE_FORMS, is_device_name
 
@@ -59,6 +60,8 @@ class LimitsConfig:
 
     max_prompt_chars: int = 500
     max_queued_per_user: int = 3
+    #: The largest image accepted with a request (API `input_reference`), in MB.
+    max_image_mb: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -279,6 +282,7 @@ class Config:
     presets: Mapping[str, PresetConfig] = field(default_factory=_default_presets)
     telegram: TelegramConfig | None = None
     discord: DiscordConfig | None = None
+    api: ApiConfig | None = None
 
     @property
     def database_url(self) -> str:
@@ -303,6 +307,7 @@ _SECTIONS: dict[str, type] = {
     "moderation": ModerationConfig,
     "telegram": TelegramConfig,
     "discord": DiscordConfig,
+    "api": ApiConfig,
 }
 
 #: (section, key, environment variable) for secrets that may stay out of the file.
@@ -310,6 +315,7 @@ _SECRETS_FROM_ENV = (
     ("telegram", "token", ENV_TELEGRAM_TOKEN),
     ("telegram", "webhook_secret", ENV_TELEGRAM_WEBHOOK_SECRET),
     ("discord", "token", ENV_DISCORD_TOKEN),
+    ("api", "webhook_secret", ENV_API_WEBHOOK_SECRET),
 )
 
 
@@ -455,6 +461,7 @@ def _validate(config: Config) -> None:
         )
     _positive(config.limits.max_prompt_chars, "limits.max_prompt_chars")
     _positive(config.limits.max_queued_per_user, "limits.max_queued_per_user")
+    _positive(config.limits.max_image_mb, "limits.max_image_mb")
     _positive(config.queue.lease_seconds, "queue.lease_seconds")
     _positive(config.queue.poll_interval_seconds, "queue.poll_interval_seconds")
     _positive(config.queue.max_attempts, "queue.max_attempts")
@@ -486,6 +493,11 @@ def _validate(config: Config) -> None:
         _validate_telegram(config.telegram)
     if config.discord is not None:
         _validate_discord(config.discord)
+    if config.api is not None:
+        try:
+            validate_api(config.api)
+        except ApiConfigError as exc:
+            raise ConfigError(str(exc)) from None
     _check_bounds(config)
 
 

@@ -42,6 +42,7 @@ BOUNDS: dict[str, dict[str, Bound]] = {
     "LimitsConfig": {
         "max_prompt_chars": Bound(10_000, " characters"),
         "max_queued_per_user": Bound(10_000, " jobs"),
+        "max_image_mb": Bound(200, " MB"),
     },
     "QueueConfig": {
         "lease_seconds": Bound(DAY_S, " s"),
@@ -62,6 +63,8 @@ BOUNDS: dict[str, dict[str, Bound]] = {
         "guidance": Bound(30), "cost_factor": Bound(1_000_000),
         "group_offload_blocks": Bound(1000), "cache_threshold": Bound(1),
         "time_limit_seconds": Bound(7 * DAY_S, " s"),
+        # 1:16 is already a strip a few pixels wide at any size a model renders.
+        "max_aspect_ratio": Bound(16),
     },
     "TelegramConfig": {
         "webhook_port": Bound(65535, low=1),
@@ -72,6 +75,9 @@ BOUNDS: dict[str, dict[str, Bound]] = {
         # Discord's interaction tokens live 15 minutes; a longer setting would use dead ones.
         "interaction_token_seconds": Bound(900, " s"),
         "progress_interval_seconds": Bound(HOUR_S, " s"),
+    },
+    "ApiConfig": {
+        "max_upload_mb": Bound(2000, " MB"),
     },
     "QuotasConfig": {
         "credits": Bound(1e9), "window_hours": Bound(MAX_WINDOW_HOURS, " h"),

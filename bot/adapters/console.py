@@ -83,8 +83,10 @@ class ConsoleAdapter:
         await self.wait_until_delivered()
 
     async def _answer(self, line: str, command: str) -> None:
-        # The local console is the operator's own terminal: every preset is allowed.
-        reply = await self.core.handle(self.user, line, {"chat": PLATFORM, "nsfw_allowed": True})
+        # The local console is the operator's own terminal: every preset is allowed, and
+        # nobody else reads it (an API key may be shown).
+        reply = await self.core.handle(
+            self.user, line, {"chat": PLATFORM, "nsfw_allowed": True, "private": True})
         if command == "cancel" and reply.job is not None and (
                 reply.job.status == JobStatus.CANCELLED):
             self._told_cancelled.add(reply.job.id)
@@ -123,7 +125,8 @@ class ConsoleAdapter:
 
     async def _undelivered_count(self) -> int:
         jobs = await self.store.jobs_of(self.user, limit=100)
-        return sum(1 for job in jobs if job.delivered_at is None)
+        # Only what this chat delivers: the user's HTTP API jobs are not this chat's to wait on.
+        return sum(1 for job in jobs if job.delivered_at is None and job.front_door == PLATFORM)
 
 
 def _start_reader(stream: TextIO, lines: asyncio.Queue[str | None],

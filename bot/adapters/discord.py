@@ -29,7 +29,7 @@ from discord import app_commands
 from bot.adapters.base import AdapterStartError
 from bot.adapters.discord_delivery import DiscordDelivery
 from bot.core import replies
-from bot.core.commands import Core, Reply
+from bot.core.commands import USER_COMMANDS, Core, Reply
 from bot.core.errors import INTERNAL_ERROR
 from bot.core.parsing import VideoOptions
 from bot.logs import SecretRedactor, redact
@@ -201,9 +201,18 @@ class DiscordAdapter:
                                                 ephemeral=True)
 
     async def admin_command(self, interaction: discord.Interaction, command: str) -> None:
-        """`/videoadmin run`: any `/admin` command in the same words; checked like the rest."""
+        """`/videoadmin run`: any `/admin` command in the same words; checked like the rest.
+        The answer is ephemeral: only the admin reads it (a new API key may be in it)."""
         reply = await self.core.admin_request(_user(interaction), command,
-                                              admin=self.is_admin(interaction))
+                                              admin=self.is_admin(interaction), private=True)
+        await interaction.response.send_message(reply.text, ephemeral=True)
+
+    async def apikey(self, interaction: discord.Interaction, words: str) -> None:
+        """`/apikey`: the caller's key of the HTTP API, in an answer only they see."""
+        if await self._refused_here(interaction):
+            return
+        reply = await self.core.handle(_user(interaction), f"/apikey {words}",
+                                       {"private": True})
         await interaction.response.send_message(reply.text, ephemeral=True)
 
     async def on_button(self, interaction: discord.Interaction, action: str,
@@ -355,8 +364,11 @@ def _buttons(job_id: int, *actions: str) -> discord.ui.View:
 
 def _build_tree(client: discord.Client, adapter: DiscordAdapter) -> app_commands.CommandTree:
     tree: app_commands.CommandTree = app_commands.CommandTree(client)
+    offered = {command.name: command for command in (
+        _video_command(adapter), *_text_commands(adapter), _apikey_command(adapter))}
+    # In the core's order, as every platform lists them.
     commands: list[app_commands.Command[Any, Any, Any] | app_commands.Group] = [
-        _video_command(adapter), *_text_commands(adapter), _admin_group(adapter)]
+        *(offered[name] for name in USER_COMMANDS), _admin_group(adapter)]
     allow_dms = adapter.config.allow_dms
     for command in commands:
         app_commands.allowed_contexts(guilds=True, dms=allow_dms,
@@ -437,6 +449,22 @@ def _text_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, An
     return [app_commands.Command(name=f.__name__, description=replies.COMMAND_DESCRIPTIONS[
         f.__name__], callback=f) for f in (status, cancel, queue, quota, history, describe,
                                            help)]
+
+
+def _apikey_command(adapter: DiscordAdapter) -> app_commands.Command[Any, Any, Any]:
+    """`/apikey [action] [key]`: a new key (the default), the caller's keys, or a revoke."""
+
+    @app_commands.choices(action=[app_commands.Choice(name=name, value=name)
+                                  for name in ("new", "list", "revoke")])
+    async def apikey(interaction: discord.Interaction, action: str = "new",
+                     key: app_commands.Range[int, 1] | None = None) -> None:
+        words = "" if action == "new" else f"{action} {key or ''}"
+        await adapter.apikey(interaction, words.strip())
+
+    app_commands.describe(action=replies.APIKEY_OPTION_DESCRIPTIONS["action"],
+                          key=replies.APIKEY_OPTION_DESCRIPTIONS["key"])(apikey)
+    return app_commands.Command(name="apikey", description=replies.COMMAND_DESCRIPTIONS[
+        "apikey"], callback=apikey)
 
 
 def _admin_group(adapter: DiscordAdapter) -> app_commands.Group:

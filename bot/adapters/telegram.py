@@ -444,7 +444,8 @@ class TelegramAdapter:
     def _reply_target(self, message: Message) -> dict[str, Any]:
         """Where the replies to a job submitted by `message` (or by a button on it) go."""
         return {"chat_id": message.chat_id, "message_id": message.message_id,
-                "nsfw_allowed": message.chat_id in self.config.nsfw_chats}
+                "nsfw_allowed": message.chat_id in self.config.nsfw_chats,
+                "private": message.chat.type == ChatType.PRIVATE}
 
     async def _post_reply(self, chat_id: int, reply_to: int, reply: Reply) -> None:
         """Answer in the chat; a new job's acknowledgement becomes its status message."""

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from bot.core import replies
+from bot.core.apikeys import ApiKeyCommands
 from bot.core.errors import CommandError
 from storage.admin import AdminStore
 from storage.jobs import JobStore
@@ -47,6 +48,7 @@ class AdminCommands:
         self.store = store
         self.admin_store = AdminStore(store)
         self.directory = UserDirectory(store)
+        self.apikeys = ApiKeyCommands(store=store, config=config)
         self.config = config
         self._commands: dict[str, Callable[[UserRef, list[str]], Awaitable[str]]] = {
             "quota": self.quota, "ban": self.ban, "unban": self.unban, "queue": self.queue,
@@ -54,10 +56,15 @@ class AdminCommands:
             "stats": self.stats, "audit": self.audit, "workers": self.workers,
         }
 
-    async def run(self, actor: UserRef, args: str, replied_to: UserRef | None = None) -> str:
+    async def run(self, actor: UserRef, args: str, replied_to: UserRef | None = None, *,
+                  private: bool = False) -> str:
         """Run `/admin args`. `replied_to`: the author of the message the admin's command
-        replies to (Telegram), who is the user of a command that names none."""
+        replies to (Telegram), who is the user of a command that names none. `private`: only
+        the actor reads the answer (a new API key may be shown)."""
         words = args.split()
+        if words and words[0].lower() == "apikey":
+            return await self.apikeys.admin(actor, self.target_user, words[1:],
+                                            private=private or actor.platform == SHELL)
         if not words or words[0].lower() not in self._commands:
             return replies.ADMIN_HELP
         name, rest = words[0].lower(), words[1:]

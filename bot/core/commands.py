@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -11,16 +12,18 @@ from typing import Any
 from bot.core import replies
 from bot.core.admin import AdminCommands, is_admin
 from bot.core.describe import describe_job
-from bot.core.errors import INTERNAL_ERROR, CommandError
+from bot.core.errors import INTERNAL_ERROR, CommandError, InputTooLarge
 from bot.core.moderation import Blocklist
 from bot.core.parsing import VideoOptions, parse_command, parse_video_options
 from bot.core.requests import build_request
 from bot.core.serving import ServedPresets
 from storage.errors import StoreError
-from storage.jobs import NO_TIER, JobStore
-from storage.records import JobRecord
+from storage.inputs import StoredInput, discard_input, prepare_input
+from storage.jobs import NO_TIER, JobStore, Tier
+from storage.records import ApiOrigin, JobRecord
 from videobot.config import Config
 from videobot.costs import credit_cost
+from videobot.images import BadImage, ImageTooLarge, fit_image
 from videobot.options import counts_steps
 from videobot.params import RenderRequest
 from videobot.text import UnsafeText, clean_text
@@ -31,7 +34,8 @@ log = logging.getLogger(__name__)
 
 #: The commands every platform offers its users, in the order menus show them: the source of
 #: the console's, Telegram's and Discord's command lists (tests hold them to it).
-USER_COMMANDS = ("video", "status", "cancel", "queue", "quota", "history", "describe", "help")
+USER_COMMANDS = ("video", "status", "cancel", "queue", "quota", "history", "describe", "apikey",
+                 "help")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,21 @@ class Reply:
 
     text: str
     job: JobRecord | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A job just queued, and what its acknowledgement tells: its place in the queue, the
+    credits left, and the preset's notice."""
+
+    job: JobRecord
+    position: int
+    credits_left: float
+    notice: str = ""
+
+    def acknowledgement(self) -> Reply:
+        return Reply(replies.acknowledgement(self.job, self.position, self.credits_left,
+                                             self.notice), self.job)
 
 
 Handler = Callable[[UserRef, str, dict[str, Any]], Awaitable[Reply]]
@@ -70,6 +89,7 @@ class Core:
             "quota": self.quota,
             "history": self.history,
             "describe": self.describe,
+            "apikey": self.apikey,
             "admin": self.admin_command,
         }
 
@@ -112,6 +132,28 @@ class Core:
             "command /video", user, lambda: self._video(user, options, reply_target or {})
         )
 
+    async def submit_video(self, user: UserRef, options: VideoOptions, *,
+                           reply_target: dict[str, Any] | None = None,
+                           image: bytes | None = None, api: ApiOrigin | None = None,
+                           notes: Sequence[str] = ()) -> Submission:
+        """Queue a typed request through every rule a chat `/video` obeys (caps, rounding,
+        moderation, served presets, credits, bans, the queue limits); raises `CommandError` or
+        a `StoreError` with the reason. `image`: a picture sent with it, checked and fitted to
+        the clip's size and stored with the job. `api`: it came through the HTTP API.
+        `notes`: what the front door changed in the request, said before the roundings."""
+        request, rounded = build_request(options, self.config)
+        notes = [*notes, *rounded]
+        stored: StoredInput | None = None
+        if image is not None:
+            stored, fitting = await self._stored_image(image, request)
+            notes += [*fitting, replies.API_INPUT_IGNORED]
+        try:
+            return await self._submit(user, request, notes, reply_target or {}, api, stored)
+        except BaseException:
+            if stored is not None:  # refused: the image has no job to belong to
+                discard_input(stored)
+            raise
+
     async def status(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         job = await self._job_of(user, args, "status", active_only=False)
         position = await self.store.queue_position(job.id)
@@ -142,17 +184,18 @@ class Core:
     async def history(self, user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
         return Reply(replies.history_listing(await self.store.jobs_of(user, limit=10)))
 
-    async def admin_command(self, user: UserRef, args: str, _target: dict[str, Any], *,
+    async def admin_command(self, user: UserRef, args: str, target: dict[str, Any], *,
                             replied_to: UserRef | None = None, admin: bool = False) -> Reply:
         """`/admin …`, for the admins the config names; anyone else changes nothing."""
         if not (admin or is_admin(user, self.config)):
             return Reply(replies.ADMIN_ONLY)
-        return await self._admin_run(user, args, replied_to)
+        return await self._admin_run(user, args, replied_to, bool(target.get("private")))
 
     async def admin_request(self, user: UserRef, args: str, *, admin: bool,
-                            replied_to: UserRef | None = None) -> Reply:
+                            replied_to: UserRef | None = None, private: bool = False) -> Reply:
         """`/admin args` from an adapter that also knows admins the config cannot name (a
-        Discord role); never raises, like `handle`."""
+        Discord role); never raises, like `handle`. `private`: only the admin sees the
+        answer."""
         user = with_printable_names(user)
         if not (admin or is_admin(user, self.config)):
             return Reply(replies.ADMIN_ONLY)
@@ -161,13 +204,18 @@ class Core:
         except UnsafeText:
             return Reply(f"Sorry: {replies.nul_refused('command')}.")
         return await self._guarded("command /admin", user,
-                                   lambda: self._admin_run(user, args, replied_to))
+                                   lambda: self._admin_run(user, args, replied_to, private))
+
+    async def apikey(self, user: UserRef, args: str, target: dict[str, Any]) -> Reply:
+        """`/apikey`: the user's own key of the HTTP API, made only in a private chat."""
+        return Reply(await self.admin_commands.apikeys.own(
+            user, args, private=bool(target.get("private"))))
 
     async def _admin_run(self, user: UserRef, args: str,
-                         replied_to: UserRef | None = None) -> Reply:
+                         replied_to: UserRef | None = None, private: bool = False) -> Reply:
         if replied_to is not None:
             await self._remember(replied_to)
-        return Reply(await self.admin_commands.run(user, args, replied_to))
+        return Reply(await self.admin_commands.run(user, args, replied_to, private=private))
 
     async def _remembered(self, user: UserRef, answer: Awaitable[Reply],
                           submits: bool) -> Reply:
@@ -214,24 +262,37 @@ class Core:
         job = await self.store.require(job_id)
         if not admin and job.user.key != user.key:
             raise CommandError(f"job #{job_id} belongs to someone else")
-        options = {**job.request.to_dict()}
-        prompt = options.pop("prompt")
-        if new_seed:
-            options.pop("seed")
-        request, notes = build_request(VideoOptions(prompt, options), self.config)
-        return await self._submit(user, request, notes, reply_target)
+        return await self._video(user, rerun_options(job, new_seed=new_seed), reply_target)
 
     async def _video(self, user: UserRef, options: VideoOptions,
                      reply_target: dict[str, Any]) -> Reply:
-        request, notes = build_request(options, self.config)
-        return await self._submit(user, request, notes, reply_target)
+        submitted = await self.submit_video(user, options, reply_target=reply_target)
+        return submitted.acknowledgement()
+
+    async def _stored_image(self, image: bytes,
+                            request: RenderRequest) -> tuple[StoredInput, list[str]]:
+        """The image checked, fitted to the request's size and written where clips go."""
+        try:
+            fitted = await asyncio.to_thread(fit_image, image, width=request.width,
+                                             height=request.height,
+                                             max_mb=self.config.limits.max_image_mb)
+        except ImageTooLarge as exc:
+            raise InputTooLarge(str(exc)) from None
+        except BadImage as exc:
+            raise CommandError(str(exc)) from None
+        stored = await prepare_input(
+            fitted.png, width=fitted.width, height=fitted.height,
+            folder=self.config.data_dir / "inputs",
+            in_database=self.config.storage.clips_in_database(self.config.database_url))
+        return stored, [fitted.note] if fitted.note else []
 
     async def _cancel_job(self, user: UserRef, job_id: int, admin: bool) -> Reply:
         job = await self.store.request_cancel(job_id, None if admin else user)
         return Reply(replies.cancel_requested(job), job)
 
     async def _submit(self, user: UserRef, request: RenderRequest, notes: list[str],
-                      reply_target: dict[str, Any]) -> Reply:
+                      reply_target: dict[str, Any], api: ApiOrigin | None,
+                      image: StoredInput | None = None) -> Submission:
         await self._moderate(user, request)
         served = await self.served.presets()
         if served is not None and request.preset not in served:
@@ -239,17 +300,23 @@ class Core:
         preset = self.config.preset(request.preset)
         if preset.nsfw and not reply_target.get("nsfw_allowed", False):
             raise CommandError(replies.nsfw_only(preset.name))
-        tier = tier_of(user, self.config.quotas)
         submitted = await self.store.submit(
             user, request, notes=notes, reply_target=reply_target,
             max_queued_per_user=self.config.limits.max_queued_per_user,
-            cost=credit_cost(request, preset),
-            tier=(tier.name, tier.priority) if tier is not None else NO_TIER,
+            cost=credit_cost(request, preset), tier=self._tier(user, api is not None), api=api,
+            input_image=image,
         )
-        job = submitted.job
-        text = replies.acknowledgement(job, submitted.position, submitted.credits_left,
-                                       preset.notice)
-        return Reply(text, job)
+        return Submission(submitted.job, submitted.position, submitted.credits_left,
+                          preset.notice)
+
+    def _tier(self, user: UserRef, blind: bool) -> Tier | None:
+        """The tier a submission counts in: where the user writes from. A front door that
+        sees no chat or role (`blind`: the HTTP API) keeps the tier recorded from their
+        last chat request (None), unless a tier names them."""
+        tier = tier_of(user, self.config.quotas)
+        if tier is not None:
+            return tier.name, tier.priority
+        return None if blind else NO_TIER
 
     async def _moderate(self, user: UserRef, request: RenderRequest) -> None:
         """Refuse a blocked prompt without echoing it; the admins find it in the audit log."""
@@ -279,3 +346,14 @@ class Core:
                 raise CommandError("you have no waiting or rendering job to cancel")
             raise CommandError(replies.NO_JOBS)
         return jobs[0]
+
+
+def rerun_options(job: JobRecord, *, new_seed: bool = False,
+                  prompt: str | None = None) -> VideoOptions:
+    """A finished job's request as options to queue again: the same settings, a new seed
+    (Reroll) or the same one, and optionally a new prompt (an API remix)."""
+    options = {**job.request.to_dict()}
+    old_prompt = options.pop("prompt")
+    if new_seed:
+        options.pop("seed")
+    return VideoOptions(old_prompt if prompt is None else prompt, options)
