@@ -178,4 +178,4 @@ async def test_the_console_does_not_wait_for_its_users_api_jobs(config: Config,
                              user_name="alice", stdin=io.StringIO("/help\n"),
                              write=written.append)
     await asyncio.wait_for(console.run(), 10)
-    assert written == [replies.HELP]
+    assert written == [f"{replies.HELP}\n{replies.CONSOLE_HELP}"]
