@@ -45,6 +45,7 @@ async def prune_once(store: JobStore, config: Config) -> None:
         drop_delivered_hours=config.storage.drop_delivered_clip_data_hours,
         clips_dir=config.data_dir / "clips",
     )
-    if report.clip_rows or report.files or report.data_dropped:
-        log.info("retention: %s clips and %s files deleted, %s delivered clips' data dropped",
-                 report.clip_rows, report.files, report.data_dropped)
+    if report.clip_rows or report.files or report.data_dropped or report.previews:
+        log.info("retention: %s clips, %s previews and %s files deleted, %s delivered clips' "
+                 "data dropped", report.clip_rows, report.previews, report.files,
+                 report.data_dropped)

@@ -28,6 +28,9 @@ class WorkerRecord:
     current_job_id: int | None
     started_at: datetime
     heartbeat_at: datetime
+    #: What keeps it from serving ("" when nothing does), and since when.
+    problem: str = ""
+    problem_since: datetime | None = None
 
 
 class WorkerRegistry:
@@ -60,6 +63,16 @@ class WorkerRegistry:
                 )
             )
 
+    async def set_problem(self, worker_id: str, problem: str) -> None:
+        """Record what keeps the worker from serving ("": nothing any more), for the admins;
+        the moment it began is kept while the same problem lasts."""
+        since = self.clock() if problem else None
+        async with write_transaction(self.engine) as conn:
+            await conn.execute(
+                update(Worker).where(Worker.id == worker_id, Worker.problem != problem)
+                .values(problem=problem, problem_since=since)
+            )
+
     async def forget_stopped(self, older_than: datetime) -> int:
         """Drop stopped or silent workers last heard of before `older_than`."""
         async with write_transaction(self.engine) as conn:
@@ -73,7 +86,8 @@ class WorkerRegistry:
             WorkerRecord(
                 id=r.id, host=r.host, pid=r.pid, device=r.device, presets=tuple(r.presets),
                 version=r.version, status=r.status, current_job_id=r.current_job_id,
-                started_at=r.started_at, heartbeat_at=r.heartbeat_at,
+                started_at=r.started_at, heartbeat_at=r.heartbeat_at, problem=r.problem,
+                problem_since=r.problem_since,
             )
             for r in rows
         ]

@@ -21,7 +21,7 @@ from storage.db import SQLITE_BUSY_TIMEOUT_MS, create_engine
 from storage.models import Base
 
 TABLES = {"users", "jobs", "clips", "workers", "charges", "quota_overrides", "bans", "settings",
-          "audit_log"}
+          "audit_log", "previews"}
 
 
 def head_revision() -> str:

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 FASTER_CACHE_PIPELINES = ("CogVideoX", "HunyuanVideo")
 #: FirstBlockCache thresholds from here on visibly blur motion (diffusers' guide and ours).
 BLURRY_CACHE_THRESHOLD = 0.2
+#: FirstBlockCache's threshold unless the preset sets one (diffusers' guide: ~2.5x on Wan).
+FIRST_BLOCK_THRESHOLD = 0.1
 
 
 def denoiser(pipe: Any) -> Any:
@@ -115,7 +117,7 @@ def _cache_config(pipe: Any, preset: PresetConfig) -> Any:
         if preset.cache_threshold >= BLURRY_CACHE_THRESHOLD:
             log.warning("preset %s: a first-block cache threshold of %g or more blurs motion",
                         preset.name, BLURRY_CACHE_THRESHOLD)
-        return FirstBlockCacheConfig(threshold=preset.cache_threshold)
+        return FirstBlockCacheConfig(threshold=preset.cache_threshold or FIRST_BLOCK_THRESHOLD)
     if not isinstance(getattr(type(pipe), "current_timestep", None), property):
         raise ValueError(f"preset {preset.name}: cache = {preset.cache!r} needs a pipeline "
                          f"that reports its timestep, and {type(pipe).__name__} does not")

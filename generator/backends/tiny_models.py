@@ -55,6 +55,11 @@ from transformers import (
 
 _SEED = 0
 _T5_DIM = 32
+# The latent channels of the real VAEs (16 for CogVideoX and HunyuanVideo, 128 for LTX-Video,
+# 48 for Wan 2.2 5B), so that code reading latents (previews) meets the real layouts.
+_VIDEO_LATENT_CHANNELS = 16
+_LTX_LATENT_CHANNELS = 128
+_WAN22_LATENT_CHANNELS = 48
 _CLIP_DIM = 4
 _LLAMA_DIM = 16
 
@@ -125,12 +130,56 @@ def build_tiny_wan(path: Path) -> Path:
     return _save(pipe, path)
 
 
+def build_tiny_wan22(path: Path) -> Path:
+    """Save a tiny random Wan 2.2 TI2V 5B-style `WanPipeline`: its 48-channel VAE that
+    compresses 16x (patches of 2 on top of 8x), timesteps per latent frame."""
+    torch.manual_seed(_SEED)
+    vae = AutoencoderKLWan(
+        base_dim=3,
+        z_dim=_WAN22_LATENT_CHANNELS,
+        dim_mult=[1, 1, 1, 1],
+        num_res_blocks=1,
+        temperal_downsample=[False, True, True],
+        is_residual=True,
+        in_channels=12,
+        out_channels=12,
+        patch_size=2,
+        scale_factor_spatial=16,
+        latents_mean=[0.0] * _WAN22_LATENT_CHANNELS,
+        latents_std=[1.0] * _WAN22_LATENT_CHANNELS,
+    )
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=_WAN22_LATENT_CHANNELS,
+        out_channels=_WAN22_LATENT_CHANNELS,
+        text_dim=_T5_DIM,
+        freq_dim=256,
+        ffn_dim=32,
+        num_layers=2,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+    )
+    tokenizer = _t5_tokenizer()
+    pipe = WanPipeline(
+        tokenizer=tokenizer,
+        text_encoder=T5EncoderModel(_t5_config(len(tokenizer))),
+        vae=vae,
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0),
+        transformer=transformer,
+        expand_timesteps=True,
+    )
+    return _save(pipe, path)
+
+
 def build_tiny_ltx(path: Path) -> Path:
     """Save a tiny random `LTXPipeline` (LTX-Video transformer and VAE, flow matching, T5)."""
     torch.manual_seed(_SEED)
     transformer = LTXVideoTransformer3DModel(
-        in_channels=8,
-        out_channels=8,
+        in_channels=_LTX_LATENT_CHANNELS,
+        out_channels=_LTX_LATENT_CHANNELS,
         patch_size=1,
         patch_size_t=1,
         num_attention_heads=4,
@@ -142,7 +191,7 @@ def build_tiny_ltx(path: Path) -> Path:
     # 32x spatial and 8x temporal compression, as in LTX-Video, so that the family's rules
     # (sizes of 32, 8k+1 frames) hold.
     vae = AutoencoderKLLTXVideo(
-        latent_channels=8,
+        latent_channels=_LTX_LATENT_CHANNELS,
         block_out_channels=(8, 8, 8, 8),
         decoder_block_out_channels=(8, 8, 8, 8),
         spatio_temporal_scaling=(True, True, True, False),
@@ -171,8 +220,8 @@ def build_tiny_cogvideox(path: Path) -> Path:
     transformer = CogVideoXTransformer3DModel(
         num_attention_heads=2,
         attention_head_dim=8,
-        in_channels=4,
-        out_channels=4,
+        in_channels=_VIDEO_LATENT_CHANNELS,
+        out_channels=_VIDEO_LATENT_CHANNELS,
         time_embed_dim=2,
         text_embed_dim=_T5_DIM,
         num_layers=1,
@@ -186,7 +235,7 @@ def build_tiny_cogvideox(path: Path) -> Path:
     # 8x spatial and 4x temporal compression, as in CogVideoX.
     vae = AutoencoderKLCogVideoX(
         block_out_channels=(8, 8, 8, 8),
-        latent_channels=4,
+        latent_channels=_VIDEO_LATENT_CHANNELS,
         layers_per_block=1,
         norm_num_groups=2,
         temporal_compression_ratio=4,
@@ -214,8 +263,8 @@ def build_tiny_hunyuan(path: Path) -> Path:
     matching, a Llama text encoder and a CLIP one for the pooled embedding)."""
     torch.manual_seed(_SEED)
     transformer = HunyuanVideoTransformer3DModel(
-        in_channels=4,
-        out_channels=4,
+        in_channels=_VIDEO_LATENT_CHANNELS,
+        out_channels=_VIDEO_LATENT_CHANNELS,
         num_attention_heads=2,
         attention_head_dim=10,
         num_layers=1,
@@ -230,7 +279,7 @@ def build_tiny_hunyuan(path: Path) -> Path:
     )
     # 8x spatial and 4x temporal compression, as in HunyuanVideo.
     vae = AutoencoderKLHunyuanVideo(
-        latent_channels=4,
+        latent_channels=_VIDEO_LATENT_CHANNELS,
         block_out_channels=(8, 8, 8, 8),
         layers_per_block=1,
         norm_num_groups=4,
@@ -303,6 +352,7 @@ def tiny_animatediff_parts() -> dict[str, Any]:
 BUILTIN_MODELS: dict[str, Callable[[Path], Path]] = {
     "tiny-text-to-video-sd": build_tiny_text_to_video_sd,
     "tiny-wan": build_tiny_wan,
+    "tiny-wan22": build_tiny_wan22,
     "tiny-ltx": build_tiny_ltx,
     "tiny-cogvideox": build_tiny_cogvideox,
     "tiny-hunyuan": build_tiny_hunyuan,

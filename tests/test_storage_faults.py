@@ -1,0 +1,107 @@
+"""A clips folder that cannot take the clip: full, or read-only. A real `videobot worker`
+runs in its own user and mount namespaces (no root needed) with a small tmpfs mounted on its
+clips folder, filled up with a ballast file or remounted read-only; the test then frees it.
+
+The user is told the server could not store the clip (not that the model failed), the admins
+once (one error in the log, and `/admin stats`), and the worker claims nothing until the
+folder takes files again, then carries on by itself."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from generator.finishing import RENDER_FAILED, STORAGE_FAILED
+from tests.processes import ROOT, command, environment, videobot, wait_until
+from tests.test_faults import submit
+from tests.test_processes import job_state, write_config
+
+pytestmark = pytest.mark.timeout(240)
+
+#: Mount a tmpfs on $CLIPS, make it full or read-only, then run the worker; a helper waits
+#: for $FLAG (outside the tmpfs), then frees the folder: removes the ballast, remounts rw.
+CONFINE = r"""
+set -e
+mount -t tmpfs -o size=2m tmpfs "$CLIPS"
+if [ "$FAULT" = full ]; then cat /dev/zero > "$CLIPS/.ballast" 2>/dev/null || true; fi
+if [ "$FAULT" = read-only ]; then mount -o remount,ro "$CLIPS"; fi
+worker=$$
+(
+  while kill -0 "$worker" 2>/dev/null; do
+    if [ -e "$FLAG" ]; then
+      rm -f "$CLIPS/.ballast"; mount -o remount,rw "$CLIPS"; break
+    fi
+    sleep 0.1
+  done
+) &
+exec "$@"
+"""
+
+
+def namespaces_available() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    probe = ["unshare", "--user", "--map-root-user", "--mount", "true"]
+    return subprocess.run(probe, capture_output=True).returncode == 0
+
+
+needs_namespaces = pytest.mark.skipif(
+    not namespaces_available(),
+    reason="needs unshare and user namespaces (util-linux; kernel.unprivileged_userns_clone)")
+
+
+def start_confined_worker(config: Path, data: Path, fault: str,
+                          log: Path) -> subprocess.Popen[bytes]:
+    clips = data / "clips"
+    clips.mkdir(parents=True, exist_ok=True)
+    env = environment() | {"CLIPS": str(clips), "FAULT": fault,
+                           "FLAG": str(data / "free-the-folder")}
+    confined = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", CONFINE, "sh",
+                *command("worker", data_dir=data, config=config)]
+    with log.open("ab") as out:
+        return subprocess.Popen(confined, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+
+
+@needs_namespaces
+@pytest.mark.parametrize(("fault", "reason"), [("full", "No space left on device"),
+                                               ("read-only", "Read-only file system")])
+def test_a_folder_that_cannot_take_clips_fails_one_job_and_pauses_claiming(
+    tmp_path: Path, tiny_model: Path, fault: str, reason: str
+) -> None:
+    config = write_config(tmp_path / "c.toml", tiny_model, storage={"clips": "database"},
+                          queue={"poll_interval_seconds": 0.3}, quotas={"credits": 1000})
+    data, log = tmp_path / "d", tmp_path / "worker.log"
+    first = submit(config, data, "a red ball", "--frames", "8")
+    worker = start_confined_worker(config, data, fault, log)
+    try:
+        wait_until(lambda: job_state(config, data, first).status == "failed", 120,
+                   "the first job to fail")
+        failed = job_state(config, data, first)
+        assert failed.error == STORAGE_FAILED and failed.error != RENDER_FAILED
+        assert failed.clip is None
+        # The admins: told once in the log, and by /admin stats while it lasts.
+        stats = videobot("admin", "stats", data_dir=data, config=config).stdout
+        assert "cannot write clips to" in stats and reason in stats
+        second = submit(config, data, "a blue ball", "--frames", "8")
+        time.sleep(2.0)  # several poll intervals: nothing is claimed while it lasts
+        waiting = job_state(config, data, second)
+        assert (waiting.status, waiting.attempts) == ("queued", 0)
+        assert log.read_text().count("this worker claims no job until") == 1
+        (data / "free-the-folder").touch()
+        wait_until(lambda: job_state(config, data, second).status == "succeeded", 120,
+                   "the worker to carry on once the folder takes files")
+        assert "can be written again" in log.read_text()
+        stats = videobot("admin", "stats", data_dir=data, config=config).stdout
+        assert "cannot write clips" not in stats
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0, log.read_text()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
