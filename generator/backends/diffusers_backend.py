@@ -25,6 +25,7 @@ from generator.backends.base import (
     OnStep,
     ShouldStop,
 )
+from generator.backends.caches import DenoiserCache
 from generator.backends.latent_preview import (
     LatentPreviewer,
     check_previews,
@@ -59,6 +60,7 @@ class DiffusersBackend:
         if unknown:
             raise ValueError(f"preset {self._preset.name}: pipeline_args.{unknown[0]}: "
                              f"{type(pipe).__name__} takes no such argument")
+        self._cache: DenoiserCache | None = None
         self._previewer: LatentPreviewer | None = None
         if self._preset.preview_every_steps:
             factors = check_previews(pipe, family, self._preset.name)
@@ -84,9 +86,10 @@ class DiffusersBackend:
         pipe.set_progress_bar_config(disable=True)
         family = pipeline_family(pipe, preset.family)
         backend = cls(pipe, family=family, device=device, preset=preset)
-        applied = apply_speedups(pipe, preset, device)
+        applied = apply_speedups(pipe, preset, device, family)
+        backend._cache = applied.cache
         log.info("loaded %s (%s, family %s): %s", preset.model, type(pipe).__name__,
-                 family.name, ", ".join(applied))
+                 family.name, ", ".join(applied.words))
         return backend
 
     def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop,
@@ -135,6 +138,8 @@ class DiffusersBackend:
     def _render(self, pipe: Any, request: RenderRequest, progress: _Progress) -> Frames:
         if progress.should_stop():
             raise GenerationStopped()
+        if self._cache is not None:
+            self._cache.before_render(request.steps)
         kwargs = self._call_kwargs(request) | self._progress_kwargs(progress)
         output = pipe(**kwargs)
         return to_uint8_frames(output.frames)
