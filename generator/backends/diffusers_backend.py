@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -141,7 +142,8 @@ class DiffusersBackend:
         if self._cache is not None:
             self._cache.before_render(request.steps)
         kwargs = self._call_kwargs(request) | self._progress_kwargs(progress)
-        output = pipe(**kwargs)
+        with _CallTimer(self._device):
+            output = pipe(**kwargs)
         return to_uint8_frames(output.frames)
 
     def _pipeline(self) -> Any:
@@ -178,6 +180,33 @@ class DiffusersBackend:
         log.warning("%s reports no progress and cannot be stopped",
                     type(self._pipeline()).__name__)
         return {}
+
+
+class _CallTimer:
+    """Logs how long a pipeline call kept the device busy: timed by CUDA events on a GPU
+    (bench/gpu.py adds these up to tell a worker's GPU-busy share), by the clock elsewhere."""
+
+    def __init__(self, device: str) -> None:
+        self._cuda = torch.device(device).type == "cuda" and torch.cuda.is_available()
+        self._events: tuple[Any, Any] | None = None
+        self._started = 0.0
+
+    def __enter__(self) -> None:
+        self._started = time.perf_counter()
+        if self._cuda:
+            self._events = (torch.cuda.Event(enable_timing=True),
+                            torch.cuda.Event(enable_timing=True))
+            self._events[0].record()
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is not None:
+            return
+        seconds = time.perf_counter() - self._started
+        if self._events is not None:
+            self._events[1].record()
+            self._events[1].synchronize()
+            seconds = self._events[0].elapsed_time(self._events[1]) / 1000
+        log.info("pipeline call: %.3f s %s", seconds, "on the GPU" if self._cuda else "")
 
 
 class _PreviewHook:

@@ -8,7 +8,6 @@ reproducible; the tokenizers are made from generated vocabularies, never downloa
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -39,9 +38,6 @@ from diffusers import (
     WanPipeline,
     WanTransformer3DModel,
 )
-from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video import DEFAULT_PROMPT_TEMPLATE
-from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
-from tokenizers.models import WordLevel, WordPiece
 from transformers import (
     CLIPTextConfig,
     CLIPTextModel,
@@ -52,6 +48,8 @@ from transformers import (
     T5Config,
     T5EncoderModel,
 )
+
+from generator.backends.stand_in_tokenizers import clip_tokenizer, llama_tokenizer, t5_tokenizer
 
 _SEED = 0
 _T5_DIM = 32
@@ -87,7 +85,7 @@ def build_tiny_text_to_video_sd(path: Path) -> Path:
         set_alpha_to_one=False,
     )
     vae = _sd_vae()
-    tokenizer = _clip_tokenizer()
+    tokenizer = clip_tokenizer()
     text_encoder = CLIPTextModel(_clip_text_config(len(tokenizer), tokenizer))
     pipe = TextToVideoSDPipeline(
         vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler
@@ -119,7 +117,7 @@ def build_tiny_wan(path: Path) -> Path:
         qk_norm="rms_norm_across_heads",
         rope_max_seq_len=32,
     )
-    tokenizer = _t5_tokenizer()
+    tokenizer = t5_tokenizer()
     pipe = WanPipeline(
         tokenizer=tokenizer,
         text_encoder=T5EncoderModel(_t5_config(len(tokenizer))),
@@ -162,7 +160,7 @@ def build_tiny_wan22(path: Path) -> Path:
         qk_norm="rms_norm_across_heads",
         rope_max_seq_len=32,
     )
-    tokenizer = _t5_tokenizer()
+    tokenizer = t5_tokenizer()
     pipe = WanPipeline(
         tokenizer=tokenizer,
         text_encoder=T5EncoderModel(_t5_config(len(tokenizer))),
@@ -203,7 +201,7 @@ def build_tiny_ltx(path: Path) -> Path:
         encoder_causal=True,
         decoder_causal=False,
     )
-    tokenizer = _t5_tokenizer()
+    tokenizer = t5_tokenizer()
     pipe = LTXPipeline(
         scheduler=FlowMatchEulerDiscreteScheduler(),
         vae=vae,
@@ -247,7 +245,7 @@ def build_tiny_cogvideox(path: Path) -> Path:
         rescale_betas_zero_snr=True,
         timestep_spacing="trailing",
     )
-    tokenizer = _t5_tokenizer()
+    tokenizer = t5_tokenizer()
     pipe = CogVideoXPipeline(
         tokenizer=tokenizer,
         text_encoder=T5EncoderModel(_t5_config(len(tokenizer))),
@@ -286,16 +284,16 @@ def build_tiny_hunyuan(path: Path) -> Path:
         spatial_compression_ratio=8,
         temporal_compression_ratio=4,
     )
-    tokenizer = _llama_tokenizer()
-    clip_tokenizer = _clip_tokenizer()
+    tokenizer = llama_tokenizer()
+    tokenizer_2 = clip_tokenizer()
     pipe = HunyuanVideoPipeline(
         text_encoder=LlamaModel(_llama_config(tokenizer)),
         tokenizer=tokenizer,
         transformer=transformer,
         vae=vae,
         scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
-        text_encoder_2=CLIPTextModel(_clip_text_config(len(clip_tokenizer), clip_tokenizer)),
-        tokenizer_2=clip_tokenizer,
+        text_encoder_2=CLIPTextModel(_clip_text_config(len(tokenizer_2), tokenizer_2)),
+        tokenizer_2=tokenizer_2,
     )
     return _save(pipe, path)
 
@@ -337,7 +335,7 @@ def tiny_animatediff_parts() -> dict[str, Any]:
         timestep_spacing="linspace",
         steps_offset=1,
     )
-    tokenizer = _clip_tokenizer()
+    tokenizer = clip_tokenizer()
     return {
         "vae": _sd_vae(),
         "text_encoder": CLIPTextModel(_clip_text_config(len(tokenizer), tokenizer)),
@@ -414,17 +412,6 @@ def _sd_vae() -> AutoencoderKL:
     )
 
 
-def _clip_tokenizer() -> CLIPTokenizer:
-    """A byte-level BPE CLIP tokenizer with no merges: every byte is a token, with and
-    without the end-of-word suffix."""
-    symbols = list(_bytes_to_unicode().values())
-    vocab = {symbol: i for i, symbol in enumerate(symbols)}
-    vocab.update({f"{symbol}</w>": len(symbols) + i for i, symbol in enumerate(symbols)})
-    vocab["<|startoftext|>"] = len(vocab)
-    vocab["<|endoftext|>"] = len(vocab)
-    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
-
-
 def _clip_text_config(vocab_size: int, tokenizer: CLIPTokenizer) -> CLIPTextConfig:
     return CLIPTextConfig(
         bos_token_id=tokenizer.bos_token_id,
@@ -442,42 +429,6 @@ def _clip_text_config(vocab_size: int, tokenizer: CLIPTokenizer) -> CLIPTextConf
     )
 
 
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's byte -> printable character table, which byte-level BPE vocabularies use."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1),
-                 *range(ord("®"), ord("ÿ") + 1)]
-    table = {b: chr(b) for b in printable}
-    extra = 0
-    for b in range(256):
-        if b not in table:
-            table[b] = chr(256 + extra)
-            extra += 1
-    return dict(sorted(table.items()))
-
-
-def _t5_tokenizer() -> PreTrainedTokenizerFast:
-    """A stand-in for the T5 tokenizer: one token per character (lowercased ASCII), so that
-    different prompts still give different embeddings; `</s>` appended like T5 does."""
-    specials = ["<pad>", "</s>", "<unk>"]
-    chars = [chr(c) for c in range(ord("!"), ord("~") + 1) if not chr(c).isupper()]
-    vocab = {token: i for i, token in enumerate([*specials, *chars])}
-    backend = Tokenizer(WordLevel(vocab=vocab, unk_token="<unk>"))
-    backend.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-    backend.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split("", behavior="isolated")]
-    )
-    backend.post_processor = processors.TemplateProcessing(
-        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", vocab["</s>"])]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        pad_token="<pad>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        model_max_length=512,
-    )
-
-
 def _t5_config(vocab_size: int) -> T5Config:
     return T5Config(
         vocab_size=vocab_size,
@@ -490,72 +441,6 @@ def _t5_config(vocab_size: int) -> T5Config:
         pad_token_id=0,
         eos_token_id=1,
     )
-
-
-#: Llama 3's pre-tokenizer split: contractions, words, numbers of up to three digits,
-#: punctuation, newlines, spaces.
-_LLAMA3_SPLIT = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
-    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-_LLAMA3_SPECIALS = (
-    "<|begin_of_text|>",
-    "<|end_of_text|>",
-    "<|start_header_id|>",
-    "<|end_header_id|>",
-    "<|eot_id|>",
-)
-
-
-def _llama_tokenizer() -> PreTrainedTokenizerFast:
-    """A stand-in for HunyuanVideo's Llama 3 tokenizer that works with the pipeline's default
-    prompt template.
-
-    The pipeline wraps the prompt in a chat template and crops its first `crop_start` (95)
-    tokens, the system part, off the embeddings. So every piece of that template (split as
-    Llama 3 splits text) is one token here, which makes the system part 95 tokens long as
-    with the real tokenizer; anything else is spelt out byte by byte.
-    """
-    pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(_LLAMA3_SPLIT), behavior="isolated"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
-    template = str(DEFAULT_PROMPT_TEMPLATE["template"])
-    specials = "|".join(re.escape(token) for token in _LLAMA3_SPECIALS)
-    words = [
-        piece
-        for text in re.split(specials, template.format(""))
-        for piece, _ in pre_tokenizer.pre_tokenize_str(text)
-    ]
-    symbols = list(_bytes_to_unicode().values())
-    vocab: dict[str, int] = {}
-    for token in [*symbols, *(f"##{s}" for s in symbols), *words, "<unk>", *_LLAMA3_SPECIALS]:
-        vocab.setdefault(token, len(vocab))
-    # WordPiece: a template word is matched whole, any other piece falls back to its bytes
-    # (pieces over 100 bytes become <unk>).
-    backend = Tokenizer(WordPiece(vocab=vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizer
-    backend.decoder = decoders.Sequence([decoders.Replace("##", ""), decoders.ByteLevel()])
-    backend.post_processor = processors.TemplateProcessing(
-        single="<|begin_of_text|> $A",
-        pair="<|begin_of_text|> $A <|begin_of_text|> $B",
-        special_tokens=[("<|begin_of_text|>", vocab["<|begin_of_text|>"])],
-    )
-    backend.add_special_tokens(["<unk>", *_LLAMA3_SPECIALS])
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        bos_token="<|begin_of_text|>",
-        eos_token="<|end_of_text|>",
-        pad_token="<|end_of_text|>",
-        unk_token="<unk>",
-        model_max_length=2048,
-    )
-    system_part = template[: template.index("{}")]
-    if len(tokenizer(system_part).input_ids) != DEFAULT_PROMPT_TEMPLATE["crop_start"]:
-        raise RuntimeError("the stand-in Llama tokenizer no longer fits HunyuanVideo's template")
-    return tokenizer
 
 
 def _llama_config(tokenizer: PreTrainedTokenizerFast) -> LlamaConfig:
