@@ -4,7 +4,8 @@ On a GPU (about 8 minutes on one card): a full-size Wan 2.1 T2V 1.3B with random
 (the real transformer and VAE configurations, a 2-layer text encoder of the real width; no
 download) at 81 frames 832x480, 10 steps:
 - the vanilla diffusers pipeline, and videobot's backend as shipped (the example `wan`
-  preset's options), in seconds per clip and peak GPU memory;
+  preset's regional compile; its cache only with --caches: random weights say nothing of
+  a cache), in seconds per clip and peak GPU memory;
 - the same with previews every 5 steps (their cost, as a share of the render);
 - the low-memory preset (group offload, VAE tiling, fp8 weights);
 - N jobs through a real `videobot worker` against N bare pipeline calls back to back:
@@ -48,8 +49,9 @@ from generator.backends.full_size import FULL_SIZE_MODELS, build_full_size  # no
 from generator.backends.tiny_models import ensure_builtin_model  # noqa: E402
 from videobot.config import PresetConfig, load_config  # noqa: E402
 
-#: The example `wan` preset's speed options (config.example.toml), and the low-memory one.
-SHIPPED = {"cache": "first-block", "cache_threshold": 0.1, "compile": "regional"}
+#: The example `wan` preset's speed options (config.example.toml) less its cache, which on
+#: random weights would measure nothing (see --caches); and the low-memory options.
+SHIPPED = {"compile": "regional"}
 LOW_MEMORY = {"offload": "group", "vae_tiling": True, "fp8_weights": True}
 #: Native sizes of the families measured, and their tiny stand-ins' sizes.
 NATIVE = {"wan": (81, 832, 480), "wan-5b": (121, 1280, 704), "ltx": (121, 768, 512),

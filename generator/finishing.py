@@ -103,8 +103,10 @@ class Finisher:
         except Exception:
             log.exception("job %s attempt %s: encoding failed", job.id, job.attempt)
             return Failed(RENDER_FAILED)
-        log.info("job %s: encoded in %.2f s", job.id, time.monotonic() - started)
-        return Encoded(clip, rendered.seconds)
+        encoding = time.monotonic() - started
+        log.info("job %s: encoded in %.2f s", job.id, encoding)
+        # The worker's own time on the clip, as it always was: render and encode.
+        return Encoded(clip, rendered.seconds + encoding)
 
     def _encode_blocking(self, job: ClaimedJob, frames: Frames, speed: str) -> ClipRecord:
         # The attempt is in the name: a stale attempt can never overwrite the current one's.

@@ -8,18 +8,24 @@ folder takes files again, then carries on by itself."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import signal
 import subprocess
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from generator.finishing import RENDER_FAILED, STORAGE_FAILED
+from storage.admin import AdminStore
+from storage.connect import close_store, open_store
 from tests.processes import ROOT, command, environment, videobot, wait_until
-from tests.test_faults import submit
 from tests.test_processes import job_state, write_config
+from videobot.config import load_config
+from videobot.params import RenderRequest
+from videobot.users import UserRef
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -41,6 +47,26 @@ worker=$$
 ) &
 exec "$@"
 """
+
+
+async def enqueue(config_path: Path, data: Path, prompt: str) -> int:
+    store = await open_store(load_config(config_path, data_dir=data))
+    try:
+        job = await store.enqueue(UserRef("console", "local"), RenderRequest(
+            prompt=prompt, negative_prompt="", frames=8, fps=8, width=64, height=64, steps=4,
+            guidance=7.5, seed=1, preset="tiny"), max_queued_per_user=5, cost=1.0)
+        return job.id
+    finally:
+        await close_store(store)
+
+
+async def worker_problems(config_path: Path, data: Path) -> list[tuple[str, str, object]]:
+    store = await open_store(load_config(config_path, data_dir=data))
+    try:
+        return (await AdminStore(store).stats(store.clock() - timedelta(hours=1))
+                ).worker_problems
+    finally:
+        await close_store(store)
 
 
 def namespaces_available() -> bool:
@@ -77,7 +103,7 @@ def test_a_folder_that_cannot_take_clips_fails_one_job_and_pauses_claiming(
     config = write_config(tmp_path / "c.toml", tiny_model, storage={"clips": "database"},
                           queue={"poll_interval_seconds": 0.3}, quotas={"credits": 1000})
     data, log = tmp_path / "d", tmp_path / "worker.log"
-    first = submit(config, data, "a red ball", "--frames", "8")
+    first = asyncio.run(enqueue(config, data, "a red ball"))
     worker = start_confined_worker(config, data, fault, log)
     try:
         wait_until(lambda: job_state(config, data, first).status == "failed", 120,
@@ -88,7 +114,7 @@ def test_a_folder_that_cannot_take_clips_fails_one_job_and_pauses_claiming(
         # The admins: told once in the log, and by /admin stats while it lasts.
         stats = videobot("admin", "stats", data_dir=data, config=config).stdout
         assert "cannot write clips to" in stats and reason in stats
-        second = submit(config, data, "a blue ball", "--frames", "8")
+        second = asyncio.run(enqueue(config, data, "a blue ball"))
         time.sleep(2.0)  # several poll intervals: nothing is claimed while it lasts
         waiting = job_state(config, data, second)
         assert (waiting.status, waiting.attempts) == ("queued", 0)
@@ -97,8 +123,7 @@ def test_a_folder_that_cannot_take_clips_fails_one_job_and_pauses_claiming(
         wait_until(lambda: job_state(config, data, second).status == "succeeded", 120,
                    "the worker to carry on once the folder takes files")
         assert "can be written again" in log.read_text()
-        stats = videobot("admin", "stats", data_dir=data, config=config).stdout
-        assert "cannot write clips" not in stats
+        assert asyncio.run(worker_problems(config, data)) == []
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(60) == 0, log.read_text()
     finally:
