@@ -164,8 +164,11 @@ def _finish(frames: Frames, fps: int, video_path: Path, poster_path: Path) -> En
 
 def _write_mp4(frames: Frames, fps: int, path: Path, options: dict[str, str]) -> None:
     height, width = frames.shape[1:3]
-    # +faststart rewrites the file to put `moov` first, so it needs a seekable real file.
-    with av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
+    # +faststart rewrites the file to put `moov` first, so it needs a seekable, readable
+    # file. Opened here, not by PyAV: when a write fails (a full disk), PyAV's own close
+    # fails too and leaks the descriptor, whose deleted file then holds the space for ever.
+    with path.open("w+b") as handle, av.open(handle, mode="w", format="mp4",
+                                             options={"movflags": "+faststart"}) as out:
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.time_base = Fraction(1, fps)

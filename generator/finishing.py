@@ -80,8 +80,11 @@ class Finisher:
                      speed: str) -> None:
         """Record `outcome` (encoding it first if it is a render); never raises for the job's
         own failures, which become its recorded outcome."""
-        recorded = await self._encode(job, outcome, speed) if isinstance(outcome, Rendered) \
-            else outcome
+        recorded: Encoded | Failed | Stopped
+        if isinstance(outcome, Rendered):
+            recorded = await self._encode(job, outcome, speed)
+        else:
+            recorded = outcome
         await self._record_or_drop(job, state, recorded)
 
     async def _encode(self, job: ClaimedJob, rendered: Rendered,
