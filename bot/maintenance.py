@@ -52,7 +52,9 @@ async def prune_once(store: JobStore, config: Config) -> None:
         drop_delivered_hours=config.storage.drop_delivered_clip_data_hours,
         clips_dir=config.data_dir / "clips",
     )
-    if report.clip_rows or report.files or report.data_dropped or report.input_rows:
-        log.info("retention: %s clips, %s input images and %s files deleted, %s delivered "
-                 "clips' data dropped", report.clip_rows, report.input_rows, report.files,
+    if (report.clip_rows or report.files or report.data_dropped or report.input_rows
+            or report.previews):
+        log.info("retention: %s clips, %s input images, %s previews and %s files deleted, %s "
+                 "delivered clips' data dropped", report.clip_rows, report.input_rows,
+                 report.previews, report.files,
                  report.data_dropped)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage import outbox, quotas
 from storage.db import read_transaction, upsert, write_transaction
 from storage.jobs import JobStore, ensure_user
-from storage.models import AuditEntry, Ban, Charge, Clip, Job, JobStatus, QuotaOverride, User
+from storage.models import (
+    AuditEntry,
+    Ban,
+    Charge,
+    Clip,
+    Job,
+    JobStatus,
+    QuotaOverride,
+    User,
+    Worker,
+)
 from storage.settings import DEFAULT_CREDITS, PAUSED, is_paused, put_setting
 from storage.wakeup import EVENTS, JOBS
+from storage.workers import WorkerRegistry
 from videobot.users import UserRef
 
 
@@ -44,6 +55,8 @@ class Stats:
     failure_rate: float | None
     median_wait_s: float | None
     median_render_s: float | None
+    #: (worker id, problem, since) of each live worker that something keeps from serving.
+    worker_problems: list[tuple[str, str, datetime]] = field(default_factory=list)
 
 
 class AdminStore:
@@ -150,7 +163,8 @@ class AdminStore:
                 .where(Job.created_at >= since)
             )).all()
             credits = await quotas.spent_since(conn, since)
-        return _stats(jobs, credits)
+            problems = await _worker_problems(conn, self.store.clock() - 2 * self.store.lease)
+        return replace(_stats(jobs, credits), worker_problems=problems)
 
 
 async def record(conn: AsyncConnection, actor: str, action: str, target: str, detail: str,
@@ -158,6 +172,18 @@ async def record(conn: AsyncConnection, actor: str, action: str, target: str, de
     """Add one audit row inside the caller's transaction."""
     await conn.execute(insert(AuditEntry).values(at=now, actor=actor, action=action,
                                                  target=target, detail=detail))
+
+
+async def _worker_problems(conn: AsyncConnection,
+                           heard_since: datetime) -> list[tuple[str, str, datetime]]:
+    """The problems of the workers still running (heard of since `heard_since`)."""
+    rows = await conn.execute(
+        select(Worker.id, Worker.problem, Worker.problem_since)
+        .where(Worker.problem != "", Worker.status.not_in(WorkerRegistry.GONE_STATUSES),
+               Worker.heartbeat_at >= heard_since)
+        .order_by(Worker.id)
+    )
+    return [(row.id, row.problem, row.problem_since or heard_since) for row in rows]
 
 
 def _stats(jobs: Sequence[Any], credits: float) -> Stats:

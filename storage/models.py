@@ -177,6 +177,29 @@ class Worker(Base):
     current_job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: What keeps the worker from serving, for the admins ("" when nothing does), and since
+    #: when: e.g. a clips folder it cannot write.
+    problem: Mapped[str] = mapped_column(Text, default="", server_default="")
+    problem_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Preview(Base):
+    """The latest preview of a rendering job (a JPEG of a few frames), replaced as the render
+    moves on and written by the attempt that holds the job. The image is a file (`path`) or,
+    when clips travel through the database, its bytes (`image`)."""
+
+    __tablename__ = "previews"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    step: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    frames: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    image: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Charge(Base):

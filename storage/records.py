@@ -84,3 +84,32 @@ class ClaimedJob:
     attempt: int
     request: RenderRequest
     lease_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PreviewImage:
+    """A preview of a clip forming, as a worker hands it in: a JPEG of `frames` frames side by
+    side, `width` x `height` pixels in all, after `step` of `total` denoising steps."""
+
+    step: int
+    total: int
+    width: int
+    height: int
+    frames: int
+    jpeg: bytes
+
+
+@dataclass(frozen=True)
+class PreviewRecord:
+    """The latest stored preview of a job, as readers get it (`PreviewStore.latest`)."""
+
+    job_id: int
+    attempt: int
+    step: int
+    total: int
+    width: int
+    height: int
+    frames: int
+    #: The JPEG itself, whether it was stored as a file or in the database.
+    jpeg: bytes
+    updated_at: datetime

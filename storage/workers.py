@@ -30,6 +30,9 @@ class WorkerRecord:
     current_job_id: int | None
     started_at: datetime
     heartbeat_at: datetime
+    #: What keeps it from serving ("" when nothing does), and since when.
+    problem: str = ""
+    problem_since: datetime | None = None
 
     def state(self, now: datetime, lease: timedelta) -> str:
         """What the worker is, as far as the registry can tell: `gone` (it exited and said
@@ -77,6 +80,16 @@ class WorkerRegistry:
                 )
             )
 
+    async def set_problem(self, worker_id: str, problem: str) -> None:
+        """Record what keeps the worker from serving ("": nothing any more), for the admins;
+        the moment it began is kept while the same problem lasts."""
+        since = self.clock() if problem else None
+        async with write_transaction(self.engine) as conn:
+            await conn.execute(
+                update(Worker).where(Worker.id == worker_id, Worker.problem != problem)
+                .values(problem=problem, problem_since=since)
+            )
+
     async def prune(self, *, gone_for: timedelta, silent_for: timedelta) -> int:
         """Forget workers that exited more than `gone_for` ago, and any silent for longer
         than `silent_for` (lost ones); returns how many rows went."""
@@ -94,7 +107,8 @@ class WorkerRegistry:
             WorkerRecord(
                 id=r.id, host=r.host, pid=r.pid, device=r.device, presets=tuple(r.presets),
                 version=r.version, status=r.status, current_job_id=r.current_job_id,
-                started_at=r.started_at, heartbeat_at=r.heartbeat_at,
+                started_at=r.started_at, heartbeat_at=r.heartbeat_at, problem=r.problem,
+                problem_since=r.problem_since,
             )
             for r in rows
         ]

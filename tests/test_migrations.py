@@ -22,7 +22,7 @@ from storage.db import SQLITE_BUSY_TIMEOUT_MS, create_engine
 from storage.models import Base
 
 TABLES = {"users", "jobs", "clips", "workers", "charges", "quota_overrides", "bans", "settings",
-          "audit_log", "api_keys", "webhook_events", "job_inputs"}
+          "audit_log", "api_keys", "webhook_events", "job_inputs", "previews"}
 
 
 def head_revision() -> str:

@@ -145,7 +145,13 @@ class PresetConfig:
     compile: str = "none"
     attention_backend: str = ""
     cache: str = "none"
-    cache_threshold: float = 0.1
+    #: 0: the setting the cache's authors publish for the model's family.
+    cache_threshold: float = 0.0
+    #: Every this many denoising steps the worker stores a cheap preview of the clip forming
+    #: (a linear projection of the latents to RGB, no VAE call); 0: none.
+    preview_every_steps: int = 0
+    #: x264's speed preset for the clip's encode (see `X264_PRESETS`).
+    x264_preset: str = "veryfast"
     #: Extra keyword arguments of the pipeline call (e.g. LTX's decode_timestep).
     pipeline_args: Mapping[str, str | int | float | bool] = field(
         default_factory=lambda: MappingProxyType({}))
@@ -609,20 +615,29 @@ def _validate_preset(preset: PresetConfig) -> None:
 #: The choices of the memory and speed keys of a preset.
 OFFLOAD_CHOICES = ("none", "model", "sequential", "group")
 COMPILE_CHOICES = ("none", "regional", "full")
-CACHE_CHOICES = ("none", "first-block", "pyramid", "faster")
+CACHE_CHOICES = ("none", "first-block", "pyramid", "faster", "mag", "taylorseer")
+#: x264's speed presets, fastest first. At one CRF a faster one writes a larger file of about
+#: the same quality (bench/x264_presets.py measures both).
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow")
+#: The most steps between two previews (a larger number is a mistake, not a choice).
+MAX_PREVIEW_EVERY_STEPS = 1000
 
 
 def _validate_preset_speed(preset: PresetConfig, where: str) -> None:
     for key, choices in (("offload", OFFLOAD_CHOICES), ("compile", COMPILE_CHOICES),
-                         ("cache", CACHE_CHOICES)):
+                         ("cache", CACHE_CHOICES), ("x264_preset", X264_PRESETS)):
         if getattr(preset, key) not in choices:
             raise ConfigError(f"{where}.{key}: must be one of {', '.join(choices)}, "
                               f"not {getattr(preset, key)!r}")
     _positive(preset.group_offload_blocks, f"{where}.group_offload_blocks")
     _positive(preset.time_limit_seconds, f"{where}.time_limit_seconds")
-    if not 0 < preset.cache_threshold < 1:
-        raise ConfigError(f"{where}.cache_threshold: must be between 0 and 1, "
-                          f"not {preset.cache_threshold:g}")
+    if not 0 <= preset.cache_threshold < 1:
+        raise ConfigError(f"{where}.cache_threshold: must be between 0 and 1 (0: the "
+                          f"published setting), not {preset.cache_threshold:g}")
+    if not 0 <= preset.preview_every_steps <= MAX_PREVIEW_EVERY_STEPS:
+        raise ConfigError(f"{where}.preview_every_steps: must be between 0 (no previews) and "
+                          f"{MAX_PREVIEW_EVERY_STEPS}, not {preset.preview_every_steps}")
     if preset.backend == "demo":
         changed = [key for key in _SPEED_KEYS
                    if getattr(preset, key) != getattr(_DIFFUSERS_DEFAULTS, key)]
@@ -633,7 +648,7 @@ def _validate_preset_speed(preset: PresetConfig, where: str) -> None:
 
 _SPEED_KEYS = ("motion_adapter", "offload", "group_offload_blocks", "vae_tiling", "vae_slicing",
                "fp8_weights", "compile", "attention_backend", "cache", "cache_threshold",
-               "pipeline_args")
+               "pipeline_args", "preview_every_steps")
 
 
 def _validate_preset_defaults(preset: PresetConfig, where: str) -> None:

@@ -165,6 +165,8 @@ def stats_report(stats: Stats, period: timedelta) -> str:
         f"Top users: {top or 'none'}.",
         f"Failure rate: {rate}; median wait: {_seconds(stats.median_wait_s)}; "
         f"median render: {_seconds(stats.median_render_s)}.",
+        *(f"Worker {worker}: {problem} (since {_when(since)})."
+          for worker, problem, since in stats.worker_problems),
     ])
 
 

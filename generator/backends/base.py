@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +16,9 @@ OnStep = Callable[[int, int], None]
 ShouldStop = Callable[[], bool]
 #: A clip: uint8 array of shape (frames, height, width, 3), RGB.
 Frames = npt.NDArray[np.uint8]
+#: Called every few steps with (step, total_steps, frames): a cheap preview of the clip
+#: forming, a few small frames.
+OnPreview = Callable[[int, int, Frames], None]
 
 
 class GenerationStopped(Exception):
@@ -41,3 +44,18 @@ class Backend(Protocol):
     def close(self) -> None:
         """Free what the model holds (memory, devices)."""
         ...
+
+
+class PreviewingBackend(Backend, Protocol):
+    """A backend that can show the clip forming, every few steps (diffusers pipelines, with
+    a preset's `preview_every_steps`)."""
+
+    def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop,
+                 on_preview: OnPreview | None = None) -> Frames:
+        """`Backend.generate`, calling `on_preview` every few steps."""
+        ...
+
+
+def renders_previews(backend: Backend) -> TypeGuard[PreviewingBackend]:
+    """Whether `backend` makes previews (its preset asked for them and its family can)."""
+    return getattr(backend, "renders_previews", False) is True
