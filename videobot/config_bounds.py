@@ -65,6 +65,7 @@ BOUNDS: dict[str, dict[str, Bound]] = {
         "time_limit_seconds": Bound(7 * DAY_S, " s"),
         # 1:16 is already a strip a few pixels wide at any size a model renders.
         "max_aspect_ratio": Bound(16),
+        "preview_every_steps": Bound(10_000),
     },
     "TelegramConfig": {
         "webhook_port": Bound(65535, low=1),
