@@ -18,6 +18,7 @@ from generator.worker import Worker
 from storage.jobs import JobStore
 from storage.records import JobRecord
 from tests.api_helpers import Api, started_api
+from tests.conftest import FakeClock
 from videobot.config import Config
 from videobot.params import RenderRequest
 from videobot.users import UserRef
@@ -103,12 +104,20 @@ async def queued(store: JobStore, user: UserRef, prompt: str, **options: Any) ->
     return await store.enqueue(user, request(prompt, **options), max_queued_per_user=50)
 
 
-async def render_all(api: Api) -> int:
-    """Render every waiting job with the demo model in this process; how many it rendered."""
+async def render_all(api: Api, clock: FakeClock | None = None, seconds: float = 0.0) -> int:
+    """Render every waiting job with the demo model in this process; how many it rendered.
+    With `clock`, each job takes `seconds` by it (from claim to clip), as on a real GPU."""
     resident = ResidentBackend(device="cpu", models_dir=api.config.data_dir / "models")
     worker = Worker(store=api.store, config=api.config, backends=resident,
                     worker_id="dashboard-test", clips_dir=api.config.data_dir / "clips")
     try:
-        return await worker.run(burst=True)
+        if clock is None:
+            return await worker.run(burst=True)
+        done = 0
+        while (job := await api.store.claim_next_job(worker.worker_id)) is not None:
+            clock.advance(seconds)
+            await worker.process(job)
+            done += 1
+        return done
     finally:
         resident.close()

@@ -74,7 +74,7 @@ async def test_the_gallery_filters_by_user_preset_and_status_newest_first(
     gallery = Gallery(store)
 
     async def ids(owner: UserRef | None = None, **chosen: object) -> list[int]:
-        page = await gallery.page(owner, GalleryFilter(**chosen))  # type: ignore[arg-type]
+        page = await gallery.page(owner, GalleryFilter(**chosen))
         return [job.id for job in page.jobs]
 
     assert await ids() == [third, second, first]
