@@ -171,8 +171,9 @@ async def test_the_queue_moves_without_a_reload_and_cancel_cancels_in_the_databa
     await browser.until(lambda: browser.driver.current_url.endswith("/dashboard/queue"))
 
     def progress() -> str | None:
-        return browser.driver.find_element(
-            "css selector", f"#job-{running.id} progress").get_attribute("value")
+        return browser.driver.execute_script(
+            "const bar = document.querySelector(arguments[0]);"
+            "return bar && bar.getAttribute('value');", f"#job-{running.id} progress")
 
     assert await browser.call(progress) == "25"
     await browser.script("window.loadedOnce = 'still this page';")
@@ -181,8 +182,8 @@ async def test_the_queue_moves_without_a_reload_and_cancel_cancels_in_the_databa
     assert await browser.script("return window.loadedOnce;") == "still this page"
 
     await browser.click(f"#job-{waiting.id} button")
-    await browser.until(lambda: "cancelled" in browser.driver.find_element(
-        "css selector", ".flash").text)
+    await browser.until(lambda: "cancelled" in browser.driver.execute_script(
+        "const flash = document.querySelector('.flash'); return flash ? flash.textContent : ''"))
     assert (await store.require(waiting.id)).status == JobStatus.CANCELLED
     await browser.until(lambda: f"job-{waiting.id}" not in browser.driver.page_source)
     await browser.screenshot("queue-after-cancel")

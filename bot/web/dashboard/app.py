@@ -49,20 +49,23 @@ class Dashboard:
     prefix = ROOT
 
     def __init__(self, *, core: Core, api: ApiConfig) -> None:
-        signer = Signer(session_secret(api.session_secret, core.config.data_dir))
-        self.site = Site(core=core, api=api, signer=signer)
-        self.signin = SignIn(self.site)
-        self.pages: list[Page] = [
-            page(self.site) for page in (QueuePage, ClipsPage, WorkersPage, UsersPage, AuditPage,
-                                         StatsPage)]
+        self.core = core
+        self.api = api
 
     def application(self) -> web.Application:
+        """The sub-application, made as the server starts (reading or making the session
+        secret in the data folder then)."""
+        signer = Signer(session_secret(self.api.session_secret, self.core.config.data_dir))
+        self.site = Site(core=self.core, api=self.api, signer=signer)
+        self.signin = SignIn(self.site)
+        pages: list[Page] = [page(self.site) for page in (
+            QueuePage, ClipsPage, WorkersPage, UsersPage, AuditPage, StatsPage)]
         app = web.Application(middlewares=[self._errors, self._headers, self._signed_in])
         app.router.add_get("", self._home)
         app.router.add_get("/", self._home)
         app.router.add_static("/static", STATIC)
         self.signin.add_routes(app.router)
-        for page in self.pages:
+        for page in pages:
             page.add_routes(app.router)
         return app
 

@@ -55,7 +55,7 @@ class QueuePage:
         await response.write(b"retry: 2000\n\n")
         shown, last_write, ends = "", time.monotonic(), time.monotonic() + STREAM_S
         try:
-            while time.monotonic() < ends:
+            while time.monotonic() < ends and not _gone(request):
                 view = await self.feed.view()
                 data = json.dumps({"rows": self._rows(viewer, view), "summary": _summary(view),
                                    "paused": view.paused})
@@ -98,6 +98,12 @@ class QueuePage:
         owner = viewer.owner_filter()
         return self.site.fragment("queue_rows.html", rows=view.of(owner.key if owner else None),
                                   viewer=viewer, csrf=viewer.csrf)
+
+
+def _gone(request: web.Request) -> bool:
+    """Whether the browser has closed the stream (the page was left): stop at once rather
+    than at the next write, so that nothing waits for it (a server stopping, for one)."""
+    return request.transport is None or request.transport.is_closing()
 
 
 def _summary(view: QueueView) -> str:
