@@ -107,9 +107,10 @@ def _chat_adapters(config: Config, core: Core, store: JobStore,
         adapters["discord"] = DiscordAdapter(core=core, store=store, config=config.discord,
                                              work_dir=work_dir, journal=journal)
     if config.api is not None:
-        from bot.web.front_door import ApiFrontDoor
+        from bot.web.front_door import ApiFrontDoor, web_extras
 
-        adapters["api"] = ApiFrontDoor(core=core, api=config.api)
+        adapters["api"] = ApiFrontDoor(core=core, api=config.api,
+                                       more_groups=web_extras(core, config.api))
     return adapters
 
 

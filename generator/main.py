@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 
 from generator.backends.loader import ResidentBackend
+from generator.device_memory import device_memory
 from generator.worker import Worker
 from storage.connect import close_store, open_store
 from storage.db import DATABASE_UNAVAILABLE, is_unavailable
@@ -67,6 +68,7 @@ async def run_worker(config: Config, *, device: str, burst: bool = False,
     try:
         await worker.prepare()
         ready.set()
+        await _report(registry, worker, WorkerRegistry.READY)  # the model it holds, at once
         log.info("worker %s ready on %s", worker.worker_id, device)
         return await worker.run(burst=burst)
     finally:
@@ -159,9 +161,16 @@ async def _beat(registry: WorkerRegistry, worker: Worker, ready: asyncio.Event,
         else:
             status = WorkerRegistry.BUSY if worker.current_job_id else WorkerRegistry.READY
         try:
-            await registry.beat(worker.worker_id, status=status,
-                                current_job_id=worker.current_job_id)
+            await _report(registry, worker, status)
         except Exception:
             log.warning("worker heartbeat failed; retrying", exc_info=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _report(registry: WorkerRegistry, worker: Worker, status: str) -> None:
+    """One heartbeat: the status, the job in hand, the model loaded, the device's memory."""
+    # In a thread: the first look at a CUDA device may initialise its driver.
+    memory = await asyncio.to_thread(device_memory, worker.backends.device)
+    await registry.beat(worker.worker_id, status=status, current_job_id=worker.current_job_id,
+                        loaded_preset=worker.backends.preset or "", memory=memory)

@@ -153,7 +153,7 @@ class Worker:
                     elif burst and not self._retry:
                         break
             finally:
-                await self._finish_pending()
+                await self.finish_pending()
         return taken
 
     async def _next_job(self, wakeup: Listener, burst: bool) -> ClaimedJob | None:
@@ -197,7 +197,7 @@ class Worker:
         finally:
             self.current, self._rendering_job_id = None, None
         # At most one rendered clip waits: this one, until the job before is finished.
-        await self._finish_pending()
+        await self.finish_pending()
         speed = self._x264_preset(job)
         self._finishing_job_id = job.id
         self._finishing = asyncio.create_task(self._finish(job, state, keeper, outcome, speed),
@@ -214,7 +214,7 @@ class Worker:
             await keeper.stop()
             self._finishing_job_id = None
 
-    async def _finish_pending(self) -> None:
+    async def finish_pending(self) -> None:
         """Wait until the job being finished is recorded."""
         if self._finishing is not None:
             await self._finishing

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import outbox, quotas
@@ -42,6 +42,30 @@ class AuditRecord:
     action: str
     target: str
     detail: str
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What an audit listing is narrowed to: an exact action, and words found in the actor,
+    the target and anywhere (detail included); empty fields do not narrow it."""
+
+    action: str = ""
+    actor: str = ""
+    target: str = ""
+    text: str = ""
+
+    def conditions(self) -> list[Any]:
+        """The WHERE conditions of the filter."""
+        found: list[Any] = [AuditEntry.action == self.action] if self.action else []
+        for column, words in ((AuditEntry.actor, self.actor), (AuditEntry.target, self.target)):
+            if words:
+                found.append(func.lower(column).contains(words.lower(), autoescape=True))
+        if self.text:
+            found.append(or_(*(func.lower(column).contains(self.text.lower(), autoescape=True)
+                               for column in (AuditEntry.actor, AuditEntry.action,
+                                              AuditEntry.target, AuditEntry.detail))))
+        return found
 
 
 @dataclass(frozen=True)
@@ -142,14 +166,24 @@ class AdminStore:
         async with read_transaction(self.engine) as conn:
             return await is_paused(conn)
 
-    async def audit(self, limit: int = 20) -> list[AuditRecord]:
-        """The newest audit rows first."""
+    async def audit(self, limit: int = 20, *, chosen: AuditFilter | None = None,
+                    before: int | None = None) -> list[AuditRecord]:
+        """The newest audit rows first; `chosen` narrows them, `before` (a row id) pages."""
+        query = select(AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.target,
+                       AuditEntry.detail, AuditEntry.id)
+        if chosen is not None:
+            query = query.where(*chosen.conditions())
+        if before is not None:
+            query = query.where(AuditEntry.id < before)
         async with read_transaction(self.engine) as conn:
-            rows = await conn.execute(
-                select(AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.target,
-                       AuditEntry.detail).order_by(AuditEntry.id.desc()).limit(limit)
-            )
+            rows = await conn.execute(query.order_by(AuditEntry.id.desc()).limit(limit))
             return [AuditRecord(*row) for row in rows]
+
+    async def audit_actions(self) -> list[str]:
+        """Every action the audit log holds, for a filter to offer."""
+        async with read_transaction(self.engine) as conn:
+            query = select(AuditEntry.action).distinct().order_by(AuditEntry.action)
+            return list((await conn.execute(query)).scalars())
 
     async def stats(self, since: datetime) -> Stats:
         async with read_transaction(self.engine) as conn:

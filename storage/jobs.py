@@ -455,7 +455,8 @@ class JobStore:
         columns = {k: v for k, v in vars(clip).items() if k != "in_database"}
         async with write_transaction(self.engine) as conn:
             await self._finish(conn, job_id, attempt, status=JobStatus.SUCCEEDED, now=now,
-                               progress_step=Job.progress_total)
+                               progress_step=Job.progress_total,
+                               render_seconds=clip.render_seconds)
             await conn.execute(
                 insert(Clip).values(
                     job_id=job_id, attempt=attempt, created_at=now, video_data=video_data,
@@ -543,7 +544,8 @@ _REQUEST_COLUMNS = (
 _CLIP_COLUMNS = (
     Clip.video_path, Clip.poster_path, Clip.width.label("clip_width"),
     Clip.height.label("clip_height"), Clip.frames.label("clip_frames"),
-    Clip.fps.label("clip_fps"), Clip.duration_s, Clip.size_bytes, Clip.render_seconds,
+    Clip.fps.label("clip_fps"), Clip.duration_s, Clip.size_bytes,
+    Clip.render_seconds.label("clip_render_seconds"),
     Clip.video_data.is_not(None).label("in_database"),
     Charge.credits.label("cost"), Charge.refunded_at.is_not(None).label("refunded"),
 )
@@ -705,7 +707,7 @@ def _record(row: Mapping[Any, Any]) -> JobRecord:
             video_path=row["video_path"], poster_path=row["poster_path"],
             width=row["clip_width"], height=row["clip_height"], frames=row["clip_frames"],
             fps=row["clip_fps"], duration_s=row["duration_s"], size_bytes=row["size_bytes"],
-            render_seconds=row["render_seconds"], in_database=bool(row["in_database"]),
+            render_seconds=row["clip_render_seconds"], in_database=bool(row["in_database"]),
         )
     return JobRecord(
         id=row["id"],

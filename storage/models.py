@@ -136,6 +136,9 @@ class Job(Base):
     remixed_from_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: When its owner deleted it through the API: hidden there from then on, clip removed.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: How long its clip took to render, kept with the job (the clip row goes with retention)
+    #: for the statistics and the metrics; None until it succeeds.
+    render_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Clip(Base):
@@ -181,6 +184,13 @@ class Worker(Base):
     #: when: e.g. a clips folder it cannot write.
     problem: Mapped[str] = mapped_column(Text, default="", server_default="")
     problem_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    #: The preset whose model is loaded ("" before one is), as of the last heartbeat.
+    loaded_preset: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    #: The device's memory in use and in all, in bytes, as of the last heartbeat; None on a
+    #: device that reports none (the CPU).
+    memory_used_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    memory_total_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Preview(Base):

@@ -33,6 +33,10 @@ class WorkerRecord:
     #: What keeps it from serving ("" when nothing does), and since when.
     problem: str = ""
     problem_since: datetime | None = None
+    #: The preset whose model is loaded ("" before one is).
+    loaded_preset: str = ""
+    #: The device's memory in use and in all (bytes); None where the device reports none.
+    memory: DeviceMemory | None = None
 
     def state(self, now: datetime, lease: timedelta) -> str:
         """What the worker is, as far as the registry can tell: `gone` (it exited and said
@@ -43,6 +47,15 @@ class WorkerRecord:
         if now - self.heartbeat_at > lease:
             return WorkerRegistry.LOST
         return self.status
+
+
+@dataclass(frozen=True)
+class DeviceMemory:
+    """A device's memory as its worker reported it: bytes in use (by every process on the
+    device) and in all."""
+
+    used_bytes: int
+    total_bytes: int
 
 
 class WorkerRegistry:
@@ -71,14 +84,19 @@ class WorkerRegistry:
         async with write_transaction(self.engine) as conn:
             await upsert(conn, Worker, {"id": worker_id}, values)
 
-    async def beat(self, worker_id: str, *, status: str, current_job_id: int | None) -> None:
-        """Record that the worker lives, what it is doing, and on which job."""
+    async def beat(self, worker_id: str, *, status: str, current_job_id: int | None,
+                   loaded_preset: str | None = None,
+                   memory: DeviceMemory | None = None) -> None:
+        """Record that the worker lives, what it is doing, and on which job; with
+        `loaded_preset`, the model it holds and its device's memory (`memory`)."""
+        values: dict[str, Any] = {"status": status, "current_job_id": current_job_id,
+                                  "heartbeat_at": self.clock()}
+        if loaded_preset is not None:
+            values |= {"loaded_preset": loaded_preset,
+                       "memory_used_bytes": memory.used_bytes if memory else None,
+                       "memory_total_bytes": memory.total_bytes if memory else None}
         async with write_transaction(self.engine) as conn:
-            await conn.execute(
-                update(Worker).where(Worker.id == worker_id).values(
-                    status=status, current_job_id=current_job_id, heartbeat_at=self.clock()
-                )
-            )
+            await conn.execute(update(Worker).where(Worker.id == worker_id).values(**values))
 
     async def set_problem(self, worker_id: str, problem: str) -> None:
         """Record what keeps the worker from serving ("": nothing any more), for the admins;
@@ -108,7 +126,7 @@ class WorkerRegistry:
                 id=r.id, host=r.host, pid=r.pid, device=r.device, presets=tuple(r.presets),
                 version=r.version, status=r.status, current_job_id=r.current_job_id,
                 started_at=r.started_at, heartbeat_at=r.heartbeat_at, problem=r.problem,
-                problem_since=r.problem_since,
+                problem_since=r.problem_since, loaded_preset=r.loaded_preset, memory=_memory(r),
             )
             for r in rows
         ]
@@ -116,3 +134,9 @@ class WorkerRegistry:
 
 def _all_rows(conn: Connection) -> list[Row[Any]]:
     return list(conn.execute(select(Worker).order_by(Worker.host, Worker.id)).all())
+
+
+def _memory(row: Any) -> DeviceMemory | None:
+    if row.memory_used_bytes is None or row.memory_total_bytes is None:
+        return None
+    return DeviceMemory(int(row.memory_used_bytes), int(row.memory_total_bytes))

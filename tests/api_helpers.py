@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from bot.core.commands import Core
 from bot.delivery import DeliveryLoop
-from bot.web.front_door import ApiFrontDoor
+from bot.web.front_door import ApiFrontDoor, web_extras
 from generator.backends.loader import ResidentBackend
 from generator.worker import Worker
 from storage.api_keys import ApiKeys
@@ -50,8 +50,12 @@ class Api:
     clients: list[AsyncOpenAI] = field(default_factory=list)
 
     @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self.door.server.port}"
+
+    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.door.server.port}/v1"
+        return f"{self.root}/v1"
 
     async def key(self, user: str = ALICE, **options: Any) -> str:
         _record, key = await self.keys.create("shell:test", parse_user(user), **options)
@@ -87,9 +91,13 @@ class Api:
 
 
 @asynccontextmanager
-async def started_api(store: JobStore, config: Config) -> AsyncIterator[Api]:
+async def started_api(store: JobStore, config: Config, *,
+                      dashboard: bool = False) -> AsyncIterator[Api]:
+    """The API (with `dashboard`: the dashboard and /metrics too) and its delivery loop."""
     assert config.api is not None
-    door = ApiFrontDoor(core=Core(store=store, config=config), api=config.api)
+    core = Core(store=store, config=config)
+    door = ApiFrontDoor(core=core, api=config.api,
+                        more_groups=web_extras(core, config.api) if dashboard else ())
     await door.start()
     stop = asyncio.Event()
     loop = DeliveryLoop(store=store, adapters={"api": door}, clips_dir=config.data_dir / "clips",

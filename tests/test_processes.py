@@ -120,6 +120,8 @@ def test_submit_worker_burst_and_status(tmp_path: Path, tiny_model: Path) -> Non
     assert decode(state["clip"]["video_path"]) == ("h264", 8, 64, 64)
     text = videobot("status", job_id, data_dir=data, config=config).stdout
     assert f"Job #{job_id}: done." in text
+    workers = videobot("admin", "workers", data_dir=data, config=config).stdout
+    assert "model tiny loaded" in workers and "memory" not in workers  # a CPU reports none
 
 
 @pytest.mark.parametrize(

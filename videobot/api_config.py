@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 ENV_API_WEBHOOK_SECRET = "VIDEOBOT_API_WEBHOOK_SECRET"
+ENV_API_SESSION_SECRET = "VIDEOBOT_API_SESSION_SECRET"
 WEBHOOK_SECRET_PREFIX = "whsec_"
+#: The shortest session secret accepted: it signs every dashboard session.
+MIN_SESSION_SECRET_CHARS = 32
 
 
 class ApiConfigError(ValueError):
@@ -29,6 +33,18 @@ class ApiConfig:
     #: Standard Webhooks secret that signs them (whsec_ and base64).
     webhook_url: str = ""
     webhook_secret: str = field(default="", repr=False)
+    #: Serve the web dashboard under /dashboard (signed in with an API key).
+    dashboard: bool = True
+    #: The key that signs dashboard sessions (32+ characters); "": one made at first start
+    #: and kept in the data folder (dashboard-session.key, mode 0600).
+    session_secret: str = field(default="", repr=False)
+    #: How long a dashboard sign-in lasts.
+    session_hours: float = 12.0
+    #: Addresses or networks that may read GET /metrics without a key ("10.0.0.0/8").
+    metrics_allow: tuple[str, ...] = ()
+    #: Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (the
+    #: client's address for sign-in throttling and metrics_allow; https for Secure cookies).
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def host(self) -> str:
@@ -74,6 +90,16 @@ def validate_api(api: ApiConfig) -> None:
     if api.webhook_secret and not is_webhook_secret(api.webhook_secret):
         raise ApiConfigError("api.webhook_secret: must be whsec_ followed by base64 "
                              "(at least 24 bytes)")
+    if api.session_secret and len(api.session_secret) < MIN_SESSION_SECRET_CHARS:
+        raise ApiConfigError(f"api.session_secret: must be at least {MIN_SESSION_SECRET_CHARS} "
+                             "characters (or empty: one is made and kept in the data folder)")
+    if not 0 < api.session_hours <= 24 * 366:
+        raise ApiConfigError("api.session_hours: must be above 0 and at most a year (8784)")
+    for key in ("metrics_allow", "trusted_proxies"):
+        for entry in getattr(api, key):
+            if network_of(entry) is None:
+                raise ApiConfigError(f"api.{key}: {entry!r} is not an IP address or network "
+                                     "(e.g. 127.0.0.1 or 10.0.0.0/8)")
 
 
 def is_webhook_secret(secret: str) -> bool:
@@ -85,3 +111,11 @@ def is_webhook_secret(secret: str) -> bool:
     except (binascii.Error, ValueError):
         return False
     return len(key) >= 24
+
+
+def network_of(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """The address or network `text` names (an address is a network of one), else None."""
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return None

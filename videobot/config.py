@@ -15,7 +15,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, get_type_hints
 
-from videobot.api_config import ENV_API_WEBHOOK_SECRET, ApiConfig, ApiConfigError, validate_api
+from videobot.api_config import (
+    ENV_API_SESSION_SECRET,
+    ENV_API_WEBHOOK_SECRET,
+    ApiConfig,
+    ApiConfigError,
+    validate_api,
+)
 from videobot.config_bounds import bound_error
 from videobot.devices import DEVICE_FORMS, is_device_name
 
@@ -322,6 +328,7 @@ _SECRETS_FROM_ENV = (
     ("telegram", "webhook_secret", ENV_TELEGRAM_WEBHOOK_SECRET),
     ("discord", "token", ENV_DISCORD_TOKEN),
     ("api", "webhook_secret", ENV_API_WEBHOOK_SECRET),
+    ("api", "session_secret", ENV_API_SESSION_SECRET),
 )
 
 

@@ -44,6 +44,8 @@ class Reply:
 
     text: str
     job: JobRecord | None = None
+    #: The command was refused or failed (the text says why); a page shows it as an error.
+    refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ class Core:
                             replied_to: UserRef | None = None, admin: bool = False) -> Reply:
         """`/admin …`, for the admins the config names; anyone else changes nothing."""
         if not (admin or is_admin(user, self.config)):
-            return Reply(replies.ADMIN_ONLY)
+            return Reply(replies.ADMIN_ONLY, refused=True)
         return await self._admin_run(user, args, replied_to, bool(target.get("private")))
 
     async def admin_request(self, user: UserRef, args: str, *, admin: bool,
@@ -198,7 +200,7 @@ class Core:
         answer."""
         user = with_printable_names(user)
         if not (admin or is_admin(user, self.config)):
-            return Reply(replies.ADMIN_ONLY)
+            return Reply(replies.ADMIN_ONLY, refused=True)
         try:
             args = clean_text(args)
         except UnsafeText:
@@ -234,13 +236,14 @@ class Core:
             self._usernames[user.key] = user.username
 
     async def rerun(self, user: UserRef, job_id: int, *, new_seed: bool,
-                    reply_target: dict[str, Any] | None = None, admin: bool = False) -> Reply:
+                    reply_target: dict[str, Any] | None = None, admin: bool = False,
+                    api: ApiOrigin | None = None) -> Reply:
         """Queue a job's request again for `user` (the Reroll and Same seed buttons): only the
-        job's owner, or an admin, may."""
+        job's owner, or an admin, may. `api`: asked through the web front door (the API key
+        that asked), whose jobs it delivers."""
         user = with_printable_names(user)
-        return await self._guarded(
-            "rerun", user, lambda: self._rerun(user, job_id, new_seed, reply_target or {}, admin)
-        )
+        return await self._guarded("rerun", user, lambda: self._rerun(
+            user, job_id, new_seed, reply_target or {}, admin, api))
 
     async def cancel_job(self, user: UserRef, job_id: int, *, admin: bool = False) -> Reply:
         """Cancel a job by id (the Cancel button): its owner, or an admin, may."""
@@ -252,21 +255,21 @@ class Core:
         try:
             return await action()
         except (CommandError, StoreError) as exc:
-            return Reply(f"Sorry: {exc}.")
+            return Reply(f"Sorry: {exc}.", refused=True)
         except Exception:
             log.exception("%s from %s failed", name, user.key)
-            return Reply(INTERNAL_ERROR)
+            return Reply(INTERNAL_ERROR, refused=True)
 
     async def _rerun(self, user: UserRef, job_id: int, new_seed: bool,
-                     reply_target: dict[str, Any], admin: bool) -> Reply:
+                     reply_target: dict[str, Any], admin: bool, api: ApiOrigin | None) -> Reply:
         job = await self.store.require(job_id)
         if not admin and job.user.key != user.key:
             raise CommandError(f"job #{job_id} belongs to someone else")
-        return await self._video(user, rerun_options(job, new_seed=new_seed), reply_target)
+        return await self._video(user, rerun_options(job, new_seed=new_seed), reply_target, api)
 
     async def _video(self, user: UserRef, options: VideoOptions,
-                     reply_target: dict[str, Any]) -> Reply:
-        submitted = await self.submit_video(user, options, reply_target=reply_target)
+                     reply_target: dict[str, Any], api: ApiOrigin | None = None) -> Reply:
+        submitted = await self.submit_video(user, options, reply_target=reply_target, api=api)
         return submitted.acknowledgement()
 
     async def _stored_image(self, image: bytes,

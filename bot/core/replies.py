@@ -240,7 +240,7 @@ def status(job: JobRecord, position: int | None, now: datetime, *,
 
 def queue_listing(jobs: Sequence[JobRecord], viewer_key: str) -> str:
     if not jobs:
-        return "The queue is empty."
+        return QUEUE_EMPTY
     running = [j for j in jobs if j.status == JobStatus.RUNNING]
     waiting = [j for j in jobs if j.status == JobStatus.QUEUED]
     lines = [f"{len(running)} rendering, {len(waiting)} waiting."]
@@ -255,11 +255,15 @@ def queue_listing(jobs: Sequence[JobRecord], viewer_key: str) -> str:
 def workers_listing(workers: Sequence[WorkerRecord], now: datetime, lease: timedelta) -> str:
     """One line per registered worker: where, on what, doing what (gone, lost), heard when."""
     if not workers:
-        return "No worker has registered yet."
+        return NO_WORKERS
     lines = [f"{_count(len(workers), 'worker')}:"]
     for worker in workers:
+        model = f"; model {worker.loaded_preset} loaded" if worker.loaded_preset else ""
+        memory = (f"; memory {gib(worker.memory.used_bytes)} of "
+                  f"{gib(worker.memory.total_bytes)} GiB" if worker.memory else "")
         lines.append(f"  {worker.host} {worker.device} (pid {worker.pid}, v{worker.version}): "
-                     f"{_worker_doing(worker, now, lease)}; presets {', '.join(worker.presets)}")
+                     f"{_worker_doing(worker, now, lease)}; presets {', '.join(worker.presets)}"
+                     f"{model}{memory}")
     return "\n".join(lines)
 
 
@@ -276,6 +280,11 @@ def _worker_doing(worker: WorkerRecord, now: datetime, lease: timedelta) -> str:
 
 def _count(n: int, noun: str) -> str:  # `1 job`, `2 jobs`
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def gib(size: int) -> str:
+    """Bytes as GiB with one decimal: `12.5`."""
+    return f"{size / 1024**3:.1f}"
 
 
 def preset_not_served(preset: str, served: Collection[str]) -> str:
@@ -537,3 +546,58 @@ def api_unknown_field(name: str, fields: Collection[str]) -> str:
 
 def api_no_route(method: str, path: str) -> str:
     return f"there is no {method} {path} in this API; see /v1/videos and /v1/models"
+
+
+# -- the web dashboard -------------------------------------------------------------------------
+DASHBOARD_KEY_MISSING = "enter an API key (/apikey in a private chat with the bot gives you one)"
+DASHBOARD_FORM_EXPIRED = ("this form has expired or did not come from this dashboard, so nothing "
+                          "was done; try again")
+DASHBOARD_SIGNED_OUT = "You are signed out."
+DASHBOARD_NO_PAGE = "there is no such page here"
+DASHBOARD_INTERNAL = "Something went wrong on our side; the operator can find why in the log."
+METRICS_REFUSED = ("GET /metrics needs an admin API key (Authorization: Bearer <key>) or an "
+                   "address in [api] metrics_allow")
+
+
+def dashboard_signin_wait(seconds: float) -> str:
+    """A sign-in refused because its address failed too often just before."""
+    return (f"too many failed sign-ins from your address; try again in "
+            f"{max(1, round(seconds))} s")
+
+
+def dashboard_deleted(job_id: int) -> str:
+    return f"Job #{job_id} is deleted, and its clip removed."
+
+
+def queue_summary(running: int, waiting: int, paused: bool) -> str:
+    """The line above the dashboard's queue."""
+    line = f"{running} rendering, {waiting} waiting."
+    return f"{QUEUE_PAUSED} {line}" if paused else line
+
+
+def duration_words(seconds: float | None) -> str:
+    """A short length of time, as an ETA shows it: `40 s`, `3 min`, `2 h 5 min`; `—` unknown."""
+    if seconds is None:
+        return "—"
+    whole = max(0, round(seconds))
+    if whole < 90:
+        return f"{whole} s"
+    minutes = round(whole / 60)
+    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def form_one_word(name: str, value: str) -> str:
+    """A dashboard form field that must be one word (a user, a number) and is not."""
+    if not value:
+        return f"Sorry: fill in the {name}."
+    return f"Sorry: the {name} must be one word, not {value!r}."
+
+
+CHART_EMPTY = "nothing in this period"
+QUEUE_EMPTY = "The queue is empty."
+NO_CLIPS = "No finished clips to show."
+NO_WORKERS = "No worker has registered yet."
+NO_USERS = "No user matches."
+NO_AUDIT = "No audit entry matches."
+DASHBOARD_SIGNIN_HINT = ("Sign in with an API key of this bot: /apikey in a private chat with "
+                         "the bot gives you one.")

@@ -11,6 +11,8 @@ import logging
 from collections.abc import Sequence
 
 from bot.core.commands import Core
+from bot.web.dashboard.app import Dashboard
+from bot.web.dashboard.metrics import MetricsEndpoint
 from bot.web.events import JobWatch
 from bot.web.server import RouteGroup, WebServer
 from bot.web.videos import VideosApi
@@ -71,3 +73,12 @@ class ApiFrontDoor:
     async def deliver(self, job: JobRecord) -> None:
         """The job ended: its streams send their last event. Clients fetch the clip."""
         self.watch.changed(job)
+
+
+def web_extras(core: Core, api: ApiConfig) -> list[RouteGroup]:
+    """What the web server serves beside the API: `GET /metrics`, and the dashboard unless
+    `[api] dashboard = false`."""
+    extras: list[RouteGroup] = [MetricsEndpoint(core=core, api=api)]
+    if api.dashboard:
+        extras.append(Dashboard(core=core, api=api))
+    return extras
