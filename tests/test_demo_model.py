@@ -12,6 +12,7 @@ from generator.backends.demo import captions, data
 from generator.backends.demo.backend import DemoBackend
 from generator.backends.demo.captioner import describe
 from generator.backends.demo.checker import judge
+from generator.backends.demo.geometry import geometric_shape, is_square, is_triangle
 from generator.backends.demo.train import TrainSettings, train_demo
 from generator.backends.demo.vocab import Vocab, shipped_vocab, words
 from videobot.config import PresetConfig
@@ -132,3 +133,33 @@ def test_unknown_words() -> None:
     assert unknown_words("A red ball moving to the left!") == []
     assert unknown_words("please make an orange box rising") == []
     assert unknown_words("a purple cat playing the piano") == ["cat", "playing", "piano"]
+
+
+def _mask(shape: str, x: float, y: float, half: float) -> np.ndarray:
+    return data.shape_masks(shape, np.array([x]), np.array([y]), np.array([half]))[0]
+
+
+def test_geometry_reads_crisp_shapes_of_every_size_and_place() -> None:
+    rng = np.random.default_rng(4)
+    for shape in data.SHAPES:
+        for _ in range(300):
+            half = rng.uniform(4, 24)
+            x, y = rng.uniform(half + 1, 63 - half, 2)
+            assert geometric_shape(_mask(shape, x, y, half)) == shape, (shape, half)
+
+
+def test_geometry_refuses_rounded_corners_blunt_vertices_and_ovals() -> None:
+    ys, xs = np.mgrid[0:64, 0:64] + 0.5
+    square = _mask("square", 32, 32, 12)
+    rounded = square & ~(((np.abs(xs - 32) > 6.2) & (np.abs(ys - 32) > 6.2))
+                         & ((np.abs(xs - 32) - 6.2) ** 2 + (np.abs(ys - 32) - 6.2) ** 2 > 16))
+    assert geometric_shape(square) == "square"
+    assert not is_square(rounded)  # corners rounded with a 4-pixel radius
+    triangle = _mask("triangle", 32, 32, 12)
+    blunt = triangle & (ys > 26)  # the apex cut off: a trapezoid
+    assert geometric_shape(triangle) == "triangle" and not is_triangle(blunt)
+    assert not is_triangle(triangle & (np.abs(xs - 32) < 9))  # base vertices cut off
+    oval = ((xs - 32) / 14) ** 2 + ((ys - 32) / 8) ** 2 <= 1
+    assert geometric_shape(oval) == ""
+    ragged = square & ~((xs.astype(int) + ys.astype(int)) % 5 == 0) & (np.abs(xs - 32) > 8)
+    assert geometric_shape(ragged) == ""
