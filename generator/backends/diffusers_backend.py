@@ -21,6 +21,7 @@ from generator.backends.base import (
     Frames,
     GenerationFailed,
     GenerationStopped,
+    Image,
     OnStep,
     ShouldStop,
 )
@@ -73,8 +74,11 @@ class DiffusersBackend:
                  family.name, ", ".join(applied))
         return backend
 
-    def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop) -> Frames:
+    def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop,
+                 image: Image | None = None) -> Frames:
         """Render `request`; raise `GenerationStopped` if `should_stop` turns true first."""
+        if image is not None:
+            raise GenerationFailed("this model makes videos from text only, not from a picture")
         pipe = self._pipeline()
         request, notes = round_to_family(request, self.family)
         if notes:

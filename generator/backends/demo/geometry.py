@@ -36,9 +36,23 @@ def _aspect_within(crop: np.ndarray, bounds: tuple[float, float]) -> bool:
     return bounds[0] <= h / w <= bounds[1]
 
 
+def _without_spurs(crop: np.ndarray) -> np.ndarray:
+    """`crop` less a first or last row or column holding at most a tenth of the box (a
+    pixel standing out of a straight edge where anti-aliasing met the threshold)."""
+    for _ in range(2):
+        for axis in (0, 1):
+            counts = crop.sum(1 - axis)
+            limit = max(1, crop.shape[1 - axis] // 10)
+            start = 1 if counts[0] <= limit else 0
+            stop = len(counts) - (1 if counts[-1] <= limit else 0)
+            crop = crop[start:stop] if axis == 0 else crop[:, start:stop]
+    return crop
+
+
 def is_square(mask: np.ndarray) -> bool:
-    """A filled box with square corners: each 2x2 corner of the box has 3 of 4 pixels."""
-    crop = _crop(mask)
+    """A filled box with square corners: each 2x2 corner of the box has 3 of 4 pixels (a
+    lone pixel standing out of an edge is not part of the box)."""
+    crop = _without_spurs(_crop(mask))
     if min(crop.shape) < 4 or not _aspect_within(crop, _ROUND_ASPECT) or crop.mean() < 0.9:
         return False
     corners = (crop[:2, :2], crop[:2, -2:], crop[-2:, :2], crop[-2:, -2:])
@@ -47,8 +61,12 @@ def is_square(mask: np.ndarray) -> bool:
 
 def is_triangle(mask: np.ndarray) -> bool:
     """Upright: rows widen linearly (straight sides) from an apex at the top centre to a
-    base spanning the box, whose two ends (the bottom vertices) are filled."""
+    base spanning the box, whose two ends (the bottom vertices) are filled. A last row
+    narrower than the one above is where anti-aliasing met the threshold along the base,
+    not part of the shape."""
     crop = _crop(mask)
+    while len(crop) > 2 and crop[-1].sum() < crop[-2].sum():
+        crop = _crop(crop[:-1])
     h, w = crop.shape
     if min(h, w) < 5 or not _aspect_within(crop, _TRIANGLE_ASPECT):
         return False
