@@ -4,19 +4,21 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# The CPU build of torch; a GPU host installs the CUDA build of the same release first
-# (see README), which this pin keeps.
+# The torch release pyproject.toml pins. scripts/install-torch.sh installs its CUDA build on a
+# host with an NVIDIA GPU, its CPU build (PyTorch's CPU index) elsewhere, and says which.
 TORCH ?= torch==2.13.0
 
 .PHONY: install run test lint bench clean
 
-$(BIN)/videobot: pyproject.toml
+$(BIN)/videobot: pyproject.toml scripts/install-torch.sh
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet "$(TORCH)"
+	scripts/install-torch.sh $(BIN)/pip $(BIN)/python "$(TORCH)"
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
 install: $(BIN)/videobot
+	@echo "videobot is installed in $(VENV): call $(BIN)/videobot, or put it on PATH for" \
+		"this shell with: . $(BIN)/activate"
 
 run: install
 	$(BIN)/videobot run

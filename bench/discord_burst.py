@@ -110,7 +110,7 @@ async def measure(fake: FakeDiscord, config: Config, store: JobStore, interactio
                              guild_ready_timeout=0.1)
     await adapter.start()
     delivery = DeliveryLoop(store=store, adapters={"discord": adapter},
-                            clips_dir=config.data_dir / "clips")
+                            clips_dir=config.data_dir / "clips", journal=adapter.journal)
     stop = asyncio.Event()
     loop_task = asyncio.create_task(delivery.run(stop))
     try:

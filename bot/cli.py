@@ -12,14 +12,25 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot import data_folder
+from bot.adapters.base import AdapterStartError
+from bot.cli_args import CliError, split_admin_words, take_global_options
+from bot.core import replies
 from bot.core.errors import CommandError
 from bot.core.parsing import VideoOptions
 from bot.core.requests import build_request
-from bot.logs import setup_logging
+from bot.logs import config_secrets, log_failure, redact, setup_logging
+from storage.connect import DatabaseDamaged, DatabaseUnreachable
 from videobot.config import DEFAULT_DATA_DIR, Config, ConfigError, load_config
+from videobot.devices import DEVICE_FORMS, is_device_name
+from videobot.text import printable
 from videobot.users import BadUserName, parse_user
 
 EXIT_USAGE = 2
+EXIT_FAILED = 1
+#: The one line for a failure nobody foresaw (its traceback is in the log).
+FAILED = "something went wrong on our side"
+MAX_JOB_ID = 2**63 - 1
 #: The chat's `/admin` sub-commands, offered as `videobot admin <name> ...` with the same words.
 ADMIN_COMMANDS = {
     "quota": "show|set|reset <user>, or default <credits>",
@@ -32,34 +43,58 @@ ADMIN_COMMANDS = {
     "stats": "usage numbers [--since 24h]",
     "audit": "the last admin actions",
     "workers": "the registered generator processes, their jobs and heartbeats",
+    "apikey": "create <user> [--name NAME] [--admin] [--webhook URL] (prints the key last), "
+              "list [user], revoke <n>, secret (a new webhook secret)",
 }
-
-
-class CliError(Exception):
-    """A reason to stop, printed as `videobot: <reason>`."""
+#: The admin commands that only read: they need existing data and never create any.
+ADMIN_READS = frozenset({"queue", "stats", "audit", "workers"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    head, admin_words = _split_admin_words(list(sys.argv[1:] if argv is None else argv))
+    try:
+        options, rest = take_global_options(sys.argv[1:] if argv is None else argv)
+    except CliError as exc:
+        print(f"videobot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    head, admin_words = split_admin_words(rest, list(ADMIN_COMMANDS))
     args = _parser().parse_args(head)
     if admin_words:
         args.words = admin_words
-    args.config = getattr(args, "config", None)
-    args.data_dir = getattr(args, "data_dir", None)
+    args.config, args.data_dir = options.config, options.data_dir
+    config: Config | None = None
     try:
         config = load_config(args.config, data_dir=args.data_dir)
-        _check_data_dir(config.data_dir)
         return int(args.handler(args, config))
     except (CliError, ConfigError, CommandError, BadUserName) as exc:
-        print(f"videobot: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refuse(str(exc), config)
     except KeyboardInterrupt:
         return 130
+    except (DatabaseUnreachable, DatabaseDamaged, AdapterStartError) as exc:
+        # A reason the operator can act on: one line here, the traceback in the log.
+        assert config is not None
+        log_failure(config, f"videobot {args.command}", exc)
+        return _refuse(str(exc), config)
+    except Exception as exc:
+        if config is None:
+            raise
+        where = log_failure(config, f"videobot {args.command}", exc)
+        print(f"videobot: {FAILED} " + (f"(details in {where})" if where else ""),
+              file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _refuse(reason: str, config: Config | None) -> int:
+    """Print `reason` as the one line of a refusal, with no control character and no
+    secret of the config in it; the exit status for bad input."""
+    secrets = config_secrets(config) if config is not None else ()
+    print(f"videobot: {redact(printable(reason), secrets)}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    # SUPPRESS: a sub-command's own default must not overwrite a value given before it.
+    # Declared for --help only: `take_global_options` takes them off the line, wherever they
+    # stand, before argparse reads it.
     common.add_argument("--config", type=Path, default=argparse.SUPPRESS,
                         help="TOML config (default: embedded defaults)")
     common.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
@@ -77,6 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", parents=[common], help="run one generator process")
     worker.add_argument("--device", help="torch device (default: the first of worker.devices)")
     worker.add_argument("--burst", action="store_true", help="drain the queue, then exit")
+    worker.add_argument("--supervised", action="store_true",
+                        help="stop, handing the job in hand back, when standard input ends "
+                             "(how `videobot run` starts its workers)")
     worker.set_defaults(handler=_worker)
 
     generate = commands.add_parser("generate", parents=[common],
@@ -127,36 +165,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _split_admin_words(argv: list[str]) -> tuple[list[str], list[str]]:
-    """Everything after `admin <name>` is the chat command's words, flags like `--since`
-    included (give --config and --data-dir before them)."""
-    first = _next_word(argv, 0)
-    if first is None or argv[first] != "admin":
-        return argv, []
-    name = _next_word(argv, first + 1)
-    if name is None or argv[name] not in ADMIN_COMMANDS:
-        return argv, []
-    return argv[:name + 1], argv[name + 1:]
+class _Once(argparse.Action):
+    """A flag that may be given once (argparse would let the last one win silently)."""
 
-
-def _next_word(argv: list[str], index: int) -> int | None:
-    """The index of the next word that is neither a flag nor a flag's value."""
-    while index < len(argv):
-        if argv[index] in ("--config", "--data-dir"):
-            index += 2
-        elif argv[index].startswith("-"):
-            index += 1
-        else:
-            return index
-    return None
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(replies.option_given_twice(self.option_strings[0].removeprefix("--")))
+        setattr(namespace, self.dest, values)
 
 
 def _add_video_flags(parser: argparse.ArgumentParser) -> None:
     for name in ("seed", "frames", "fps", "width", "height", "steps"):
-        parser.add_argument(f"--{name}", type=int)
-    parser.add_argument("--guidance", type=float)
-    parser.add_argument("--negative", dest="negative_prompt")
-    parser.add_argument("--preset")
+        parser.add_argument(f"--{name}", type=int, action=_Once)
+    parser.add_argument("--guidance", type=float, action=_Once)
+    parser.add_argument("--negative", dest="negative_prompt", action=_Once)
+    parser.add_argument("--preset", action=_Once)
 
 
 def _video_options(args: argparse.Namespace) -> VideoOptions:
@@ -166,33 +190,28 @@ def _video_options(args: argparse.Namespace) -> VideoOptions:
     return VideoOptions(args.prompt, overrides)
 
 
-def _check_data_dir(data_dir: Path) -> None:
-    probe = data_dir / f".write-test-{os.getpid()}"
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise CliError(
-            f"the data folder {data_dir} is not writable ({exc.strerror or exc}); "
-            "choose another with --data-dir"
-        ) from None
-
-
 def _run(args: argparse.Namespace, config: Config) -> int:
     from bot.app import run_bot
+    from bot.web.server import WebServerError
 
+    data_folder.prepare(config)
     setup_logging(config, "videobot", quiet_stderr=config.console.enabled)
-    return asyncio.run(run_bot(config, config_path=_absolute(args.config),
-                               start_workers=not args.no_workers))
+    try:
+        return asyncio.run(run_bot(config, config_path=_absolute(args.config),
+                                   start_workers=not args.no_workers))
+    except WebServerError as exc:  # e.g. api.listen's port is taken
+        raise CliError(str(exc)) from None
 
 
 def _worker(args: argparse.Namespace, config: Config) -> int:
     from generator.main import run_worker
 
+    if args.device is not None and not is_device_name(args.device):
+        raise CliError(f"--device {args.device!r} is not a device; use {DEVICE_FORMS}")
+    data_folder.prepare(config)
     setup_logging(config, None)
     asyncio.run(run_worker(config, device=args.device or config.worker.devices[0],
-                           burst=args.burst))
+                           burst=args.burst, supervised=args.supervised))
     return 0
 
 
@@ -207,13 +226,34 @@ def _doctor(args: argparse.Namespace, config: Config) -> int:
 def _generate(args: argparse.Namespace, config: Config) -> int:
     from generator.oneshot import render_to_file
 
-    setup_logging(config, None, quiet_stderr=True)
+    _check_out(args.out)
     request, notes = build_request(_video_options(args), config)
+    data_folder.prepare(config)
+    setup_logging(config, None, quiet_stderr=True)
     for note in notes:
         print(f"note: {note}")
-    clip = render_to_file(config, request, args.out)
+    try:
+        clip = render_to_file(config, request, args.out)
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename or args.out} ({exc.strerror or exc})"
+                       ) from exc
     print(f"{clip.video_path}\nposter: {clip.poster_path}\nseed: {request.seed}")
     return 0
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an `--out` that cannot be written before spending a render on it."""
+    for path in (out, out.with_suffix(".jpg")):
+        if path.is_dir():
+            raise CliError(f"--out {out}: {path} is a folder; name the MP4 to write, "
+                           f"e.g. {out / 'clip.mp4'}")
+    folder = out.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CliError(f"--out {out}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK):
+        raise CliError(f"--out {out}: the folder {folder} cannot be written")
 
 
 def _submit(args: argparse.Namespace, config: Config) -> int:
@@ -222,6 +262,8 @@ def _submit(args: argparse.Namespace, config: Config) -> int:
     from bot.core.commands import Core
 
     user = parse_user(args.user)
+    build_request(_video_options(args), config)  # a refusal before anything is created
+    data_folder.prepare(config)
 
     async def submit() -> Any:
         async with _store(config) as store:
@@ -236,7 +278,10 @@ def _submit(args: argparse.Namespace, config: Config) -> int:
 
 
 def _status(args: argparse.Namespace, config: Config) -> int:
-    from bot.core import replies
+    if not 1 <= args.job_id <= MAX_JOB_ID:  # the database's ids are 64-bit integers
+        raise CliError(f"there is no job #{args.job_id}")
+
+    data_folder.require_existing(config)
 
     async def status() -> tuple[Any, int | None]:
         async with _store(config) as store:
@@ -252,7 +297,10 @@ def _status(args: argparse.Namespace, config: Config) -> int:
     else:
         from datetime import UTC, datetime
 
-        print(replies.status(job, position, datetime.now(UTC)))
+        from videobot.options import counts_steps
+
+        steps = counts_steps(config.presets, job.request.preset)
+        print(printable(replies.status(job, position, datetime.now(UTC), counts_steps=steps)))
     return 0
 
 
@@ -271,9 +319,20 @@ def _admin_chat_command(args: argparse.Namespace, config: Config) -> int:
         async with _store(config) as store:
             return (await Core(store=store, config=config).handle(actor, line)).text
 
-    text = asyncio.run(run())
-    print(text)
+    if _admin_reads(args.admin_name, args.words):
+        data_folder.require_existing(config)
+        text = asyncio.run(run())
+    else:
+        with data_folder.kept_if_succeeded(config) as outcome:
+            text = asyncio.run(run())
+            outcome.succeeded = not text.startswith("Sorry")
+    print(printable(text))
     return 1 if text.startswith("Sorry") else 0
+
+
+def _admin_reads(name: str, words: Sequence[str]) -> bool:
+    """Whether `/admin name words` only reads (and so must not create a data folder)."""
+    return name in ADMIN_READS or (name == "quota" and words[:1] == ["show"])
 
 
 def _train_demo(args: argparse.Namespace, config: Config) -> int:
@@ -291,6 +350,8 @@ def _train_demo(args: argparse.Namespace, config: Config) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace, config: Config) -> int:
+    data_folder.prepare(config)
+
     async def upgrade() -> None:
         async with _store(config):
             pass

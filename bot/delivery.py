@@ -2,8 +2,10 @@
 
 Delivery is at-least-once and idempotent per job: a job is marked delivered only after its
 adapter posted it, and `mark_delivered` records it once; after a restart, whatever finished
-and was not delivered is delivered then. A clip that was posted while the database could not
-record it is not posted again: the loop remembers it and retries only the record.
+and was not delivered is delivered then. A job the adapter posted is written to the bot's
+journal (`bot.posted`) at once, with the platform's answer, before the job table records it:
+a clip posted while the database could not record it (a crash, a writer holding the lock) is
+not posted again, in this run or the next; only the record is retried.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from pathlib import Path
 
 from bot.adapters.base import ChatAdapter
 from bot.core import replies
+from bot.posted import POSTED, POSTING, PostedJournal
 from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.records import JobRecord
 from storage.wakeup import EVENTS
+from videobot.config import PresetConfig
+from videobot.options import counts_steps
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +38,21 @@ class DeliveryLoop:
     """Watches the job table for the platforms it has adapters for."""
 
     def __init__(self, *, store: JobStore, adapters: Mapping[str, ChatAdapter],
-                 clips_dir: Path, poll_interval: float = 0.5) -> None:
+                 clips_dir: Path, poll_interval: float = 0.5,
+                 presets: Mapping[str, PresetConfig] | None = None,
+                 journal: PostedJournal | None = None) -> None:
+        """`presets`: the configured ones, for how each model's progress is told; `journal`:
+        the one the adapters record their answers in (none: in memory)."""
         self.store = store
+        self.presets = presets or {}
         self.clips_dir = clips_dir
         self.adapters = dict(adapters)
         self.poll_interval = poll_interval
+        self.journal = journal if journal is not None else PostedJournal(None)
         self._shown: dict[int, tuple[str, int | None, int]] = {}
         self._retry_at: dict[int, float] = {}
         self._failures: dict[int, int] = {}
-        self._posted: set[int] = set()  # posted to the chat, delivery not recorded yet
+        self._journal_trimmed = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until `stop` is set, waking early on the events signal."""
@@ -57,7 +68,9 @@ class DeliveryLoop:
         """One pass: show progress, deliver what finished."""
         await self._show_progress()
         undelivered = await self.store.undelivered(list(self.adapters))
-        self._posted &= {job.id for job in undelivered}
+        if not self._journal_trimmed:  # entries of jobs delivered before a crash
+            await self.journal.retain({job.id for job in undelivered})
+            self._journal_trimmed = True
         for job in undelivered:
             await self._deliver(job)
 
@@ -65,34 +78,36 @@ class DeliveryLoop:
         now = self.store.clock()
         active = await self.store.active_jobs()  # every platform: positions count them all
         positions = queue_positions(active)
-        mine = [job for job in active if job.user.platform in self.adapters]
+        mine = [job for job in active if job.front_door in self.adapters]
         for job in mine:
             position = positions.get(job.id)
             key = (job.status, position, job.progress_step)
             if self._shown.get(job.id) == key:
                 continue
             self._shown[job.id] = key
-            text = replies.progress(job, position, now)
+            text = replies.progress(job, position, now,
+                                    counts_steps=counts_steps(self.presets, job.request.preset))
             try:
-                await self.adapters[job.user.platform].show_progress(job, text)
+                await self.adapters[job.front_door].show_progress(job, text)
             except Exception:
                 log.exception("progress update for job %s failed", job.id)
         live = {job.id for job in mine}
         self._shown = {k: v for k, v in self._shown.items() if k in live}
 
     async def _deliver(self, job: JobRecord) -> None:
-        if job.id not in self._posted:
-            await self._post(job)
-        if job.id in self._posted:
-            await self.store.mark_delivered(job.id)
-            self._posted.discard(job.id)
-
-    async def _post(self, job: JobRecord) -> None:
-        """Post the job's result to its chat, or schedule a retry with backoff."""
-        if time.monotonic() < self._retry_at.get(job.id, 0.0):
+        if not self.journal.get(job.id).get(POSTED) and not await self._post(job):
             return
+        answer = {key: value for key, value in self.journal.get(job.id).items()
+                  if key not in (POSTED, POSTING)}
+        await self.store.mark_delivered(job.id, answer)
+        await self.journal.forget(job.id)
+
+    async def _post(self, job: JobRecord) -> bool:
+        """Post the job's result to its chat (True), or schedule a retry with backoff."""
+        if time.monotonic() < self._retry_at.get(job.id, 0.0):
+            return False
         try:
-            await self.adapters[job.user.platform].deliver(await self._with_local_clip(job))
+            await self.adapters[job.front_door].deliver(await self._with_local_clip(job))
         except Exception:
             failures = self._failures.get(job.id, 0) + 1
             self._failures[job.id] = failures
@@ -100,10 +115,11 @@ class DeliveryLoop:
             self._retry_at[job.id] = time.monotonic() + delay
             log.exception("delivering job %s failed (try %s); again in %.0f s",
                           job.id, failures, delay)
-            return
+            return False
         self._retry_at.pop(job.id, None)
         self._failures.pop(job.id, None)
-        self._posted.add(job.id)
+        await self.journal.record(job.id, **{POSTED: True})
+        return True
 
     async def _with_local_clip(self, job: JobRecord) -> JobRecord:
         """The job with its clip as files on this host: a clip stored in the database (by a

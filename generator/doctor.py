@@ -17,9 +17,11 @@ from generator.memory_estimate import (
     Weights,
     estimate,
     folder_weights,
+    measured,
     model_parameters,
 )
 from videobot.config import Config, PresetConfig
+from videobot.families import family_for_preset
 
 #: Families whose text encoder's tokenizer needs `ftfy` to clean prompts.
 NEEDS_FTFY = ("wan", "wan-5b")
@@ -136,6 +138,7 @@ def _preset(config: Config, preset: PresetConfig, device: DeviceReport) -> Prese
     verdict = "likely fits" if guess.fits else "likely does NOT fit"
     if guess.advice:
         advice = [guess.advice, *advice]
+    advice += _estimate_notes(preset) + _cache_notes(preset, weights)
     return PresetReport(preset.name, preset.model, weights_from, device.name,
                         guess.need_bytes, guess.free_bytes, verdict, advice, on_cards)
 
@@ -191,6 +194,35 @@ def _local_folder(config: Config, model: str) -> Path | None:
         return Path(snapshot_download(model, local_files_only=True))
     except (LocalEntryNotFoundError, ValueError, OSError):
         return None
+
+
+def _estimate_notes(preset: PresetConfig) -> list[str]:
+    if measured(preset):
+        return []
+    family = family_for_preset(preset).name
+    return [f"the memory estimate is unmeasured: no GPU has measured the {family} family yet, "
+            "so its working memory is a rule of thumb that errs high"]
+
+
+def _cache_notes(preset: PresetConfig, weights: Weights) -> list[str]:
+    """What a cache needs that the preset cannot show: MagCache's per-model calibration."""
+    if preset.cache != "mag":
+        return []
+    from generator.backends.caches import WAN_14B_LAYERS, mag_settings
+
+    family = family_for_preset(preset).name
+    large = weights.parameters.get("transformer", 0) >= LARGE_WAN_PARAMETERS
+    settings = mag_settings(family, WAN_14B_LAYERS if large else None)
+    if settings is None:
+        return [f"cache mag needs magnitude ratios calibrated for this model, and none are "
+                f"published for the {family} family: the worker refuses the preset (calibrate "
+                f"with diffusers' MagCacheConfig(calibrate=True), or use taylorseer)"]
+    return [f"cache mag uses the ratios its authors calibrated on {settings.model}; another "
+            "checkpoint (a fine-tune) needs its own calibration"]
+
+
+#: A Wan transformer this large is Wan 2.1 14B, not 1.3B.
+LARGE_WAN_PARAMETERS = 10e9
 
 
 def _missing_packages(preset: PresetConfig) -> list[str]:

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from generator.backends.base import Frames
+from videobot.config import X264_PRESETS, PresetConfig
 
 # H.264 colour tags for BT.709, limited range; the RGB -> YUV conversion uses the same matrix.
 _BT709 = 1
@@ -37,6 +38,8 @@ _MIN_BIT_RATE = 4000
 _MIN_BITS_PER_PIXEL = 0.05
 _MAX_HALVINGS = 3
 _MIN_SIDE = 16
+#: The x264 preset of a clip's encode unless its preset says otherwise (README, "Benchmarks").
+DEFAULT_X264_PRESET = PresetConfig.x264_preset
 
 
 class ClipTooLarge(Exception):
@@ -71,18 +74,24 @@ def encode_clip(
     crf: int = 20,
     max_bytes: int | None = None,
     upscale_to: tuple[int, int] | None = None,
+    speed: str = DEFAULT_X264_PRESET,
+    threads: int = 0,
 ) -> EncodedClip:
     """Encode `frames` at constant `fps` to `video_path` and its middle frame to `poster_path`.
 
     `upscale_to` is a (width, height) to resize to first (bilinear), for small native models.
-    With `max_bytes`, the result is passed through `fit_to_upload_limit`.
+    With `max_bytes`, the result is passed through `fit_to_upload_limit`. `speed` is x264's
+    preset; `threads` its thread count (0: as many as suit the CPU's cores).
     """
     if not 1 <= crf <= 51:
         raise ValueError(f"crf must be between 1 and 51, got {crf}")
+    if speed not in X264_PRESETS:
+        raise ValueError(f"speed must be one of {', '.join(X264_PRESETS)}, got {speed!r}")
     _check_frames(frames, fps)
     if upscale_to is not None:
         frames = _resize(frames, *upscale_to)
-    clip = _encode(frames, fps, video_path, poster_path, {"crf": str(crf)})
+    options = {"crf": str(crf), "preset": speed, "threads": str(threads)}
+    clip = _encode(frames, fps, video_path, poster_path, options)
     if max_bytes is None:
         return clip
     return fit_to_upload_limit(clip, frames, max_bytes, video_path)
@@ -155,15 +164,20 @@ def _finish(frames: Frames, fps: int, video_path: Path, poster_path: Path) -> En
 
 def _write_mp4(frames: Frames, fps: int, path: Path, options: dict[str, str]) -> None:
     height, width = frames.shape[1:3]
-    # +faststart rewrites the file to put `moov` first, so it needs a seekable real file.
-    with av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
+    # +faststart rewrites the file to put `moov` first, so it needs a seekable, readable
+    # file. Opened here, not by PyAV: when a write fails (a full disk), PyAV's own close
+    # fails too and leaks the descriptor, whose deleted file then holds the space for ever.
+    with path.open("w+b") as handle, av.open(handle, mode="w", format="mp4",
+                                             options={"movflags": "+faststart"}) as out:
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.time_base = Fraction(1, fps)
         ctx = stream.codec_context
         ctx.colorspace = ctx.color_primaries = ctx.color_trc = _BT709
         ctx.color_range = _LIMITED_RANGE
-        stream.options = {"preset": "medium", "profile": "high", **options}
+        # Frame threads (x264's own) use every core; PyAV's default, slices, scales poorly.
+        ctx.thread_type = "FRAME"
+        stream.options = {"preset": "medium", "threads": "0", "profile": "high", **options}
         for index, rgb in enumerate(frames):
             out.mux(stream.encode(_yuv_frame(rgb, index)))
         out.mux(stream.encode(None))

@@ -1,10 +1,11 @@
-"""Will a preset fit a device? A rough estimate from the model's weights and the preset's
-options, and the first option that would make it fit.
+"""Will a preset fit a device? An estimate from the model's weights, the family's working
+memory and the preset's options, and the first option that would make it fit.
 
-Rough on purpose, and said to be: resident weights are counted exactly (from the model's
-safetensors headers, or from the model card for a known hub id not yet downloaded); the
-working memory of a render (activations, the VAE decode) is a rule of thumb that errs on the
-side of "does not fit".
+Resident weights are counted exactly (from the model's safetensors headers, or from the
+model card for a known hub id not yet downloaded). The working memory of a render comes
+from `memory_model`: the denoiser's activations by token count, the VAE decode by frames
+times pixels (with and without tiling), a cache's copies; calibrated on GPU measurements for
+the families measured so far (said so in `videobot doctor`), erring high for the others.
 """
 
 from __future__ import annotations
@@ -16,20 +17,24 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from generator.memory_model import (
+    cache_bytes,
+    decode_bytes,
+    denoise_bytes,
+    memory_of,
+)
 from videobot.config import PresetConfig
+from videobot.families import family_for_preset
 
 GIB = 1024**3
 #: Bytes per parameter of each weight dtype (the preset's `dtype`; fp8 storage is one byte).
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 #: Components whose weights sit in a folder's subfolders; the denoiser is the big one.
 DENOISERS = ("transformer", "unet")
-#: Share of free memory a plan may use: the CUDA context and fragmentation take the rest.
+#: Share of free memory a plan may use: the allocator's fragmentation takes the rest.
 USABLE_SHARE = 0.92
-#: Fixed working memory of any render (CUDA context, latents, text embeddings).
-BASE_WORKING_BYTES = int(1.5 * GIB)
-#: Bytes per output pixel of the VAE decode, untiled and tiled (tiles cap the peak).
-DECODE_BYTES_PER_PIXEL = 96
-TILED_DECODE_BYTES_PER_PIXEL = 8
+#: What a GPU process holds beyond its tensors (CUDA context, cuBLAS workspace).
+CUDA_CONTEXT_BYTES = int(0.75 * GIB)
 
 #: Parameters by component of the hub models the example presets name, from their model
 #: cards, for an estimate before anything is downloaded.
@@ -109,24 +114,45 @@ _LIGHTER: tuple[tuple[dict[str, Any], str], ...] = (
 
 
 def need_bytes(preset: PresetConfig, weights: Weights, *, accelerator: bool) -> float:
-    """Peak bytes on the device: the weights that stay there plus working memory."""
+    """Bytes the device must have free: the render's peak, and on a GPU its context."""
+    peak = peak_bytes(preset, weights, accelerator=accelerator)
+    return peak + (CUDA_CONTEXT_BYTES if accelerator else 0)
+
+
+def peak_bytes(preset: PresetConfig, weights: Weights, *, accelerator: bool) -> float:
+    """The most a render allocates at once (what `torch.cuda.max_memory_allocated` reports):
+    the weights on the device plus the larger of the denoising and the decoding working
+    sets, or with offload the component running with its own working set."""
     by_component = weights.bytes(preset)
     denoiser = sum(size for name, size in by_component.items() if name in DENOISERS)
+    vae = by_component.get("vae", 0.0)
+    denoising, decoding = working_bytes(preset, weights)
     if not accelerator or preset.offload == "none":
-        resident = sum(by_component.values())
-    elif preset.offload == "model":
-        resident = max(by_component.values(), default=0.0)
-    elif preset.offload == "group":
-        resident = 0.1 * denoiser
-    else:
-        resident = 0.02 * denoiser
-    pixels = preset.frames * preset.width * preset.height
-    per_pixel = TILED_DECODE_BYTES_PER_PIXEL if preset.vae_tiling else DECODE_BYTES_PER_PIXEL
-    # Activations scale with the denoiser's size in its compute dtype, whatever it is stored in.
-    compute = sum(count for name, count in weights.parameters.items() if name in DENOISERS)
-    working = (BASE_WORKING_BYTES + 0.1 * compute * DTYPE_BYTES[preset.dtype]
-               + pixels * per_pixel)
-    return resident + working
+        return sum(by_component.values()) + max(denoising, decoding)
+    if preset.offload == "model":
+        others = [size for name, size in by_component.items()
+                  if name not in DENOISERS and name != "vae"]
+        return max(max(others, default=0.0), denoiser + denoising, vae + decoding)
+    # Group and sequential offload keep a block's worth of the running component only.
+    share = 0.1 if preset.offload == "group" else 0.02
+    return max(share * denoiser + denoising, share * vae + decoding)
+
+
+def working_bytes(preset: PresetConfig, weights: Weights) -> tuple[float, float]:
+    """(denoising, decoding) working memory of `preset`'s default clip."""
+    family = memory_of(family_for_preset(preset).name)
+    # Activations follow the compute dtype, whatever the weights are stored in.
+    parameters = sum(count for name, count in weights.parameters.items() if name in DENOISERS)
+    compute = DTYPE_BYTES[preset.dtype]
+    clip = (preset.frames, preset.width, preset.height)
+    denoising = (denoise_bytes(family, *clip, parameters, compute)
+                 + cache_bytes(preset.cache, family, *clip, parameters, compute))
+    return denoising, decode_bytes(family, *clip, tiled=preset.vae_tiling)
+
+
+def measured(preset: PresetConfig) -> bool:
+    """Whether a GPU measured the preset's family (else its estimate is a rule of thumb)."""
+    return memory_of(family_for_preset(preset).name).measured
 
 
 def folder_weights(folder: Path) -> Weights:

@@ -21,4 +21,5 @@ def render_to_file(config: Config, request: RenderRequest, out: Path,
     finally:
         backend.close()
     out.parent.mkdir(parents=True, exist_ok=True)
-    return encode_clip(frames, request.fps, out, out.with_suffix(".jpg"))
+    return encode_clip(frames, request.fps, out, out.with_suffix(".jpg"),
+                       speed=preset.x264_preset)

@@ -6,19 +6,30 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage import quotas
+from storage import outbox, quotas
 from storage.db import read_transaction, upsert, write_transaction
 from storage.jobs import JobStore, ensure_user
-from storage.models import AuditEntry, Ban, Charge, Clip, Job, JobStatus, QuotaOverride, User
+from storage.models import (
+    AuditEntry,
+    Ban,
+    Charge,
+    Clip,
+    Job,
+    JobStatus,
+    QuotaOverride,
+    User,
+    Worker,
+)
 from storage.settings import DEFAULT_CREDITS, PAUSED, is_paused, put_setting
 from storage.wakeup import EVENTS, JOBS
+from storage.workers import WorkerRegistry
 from videobot.users import UserRef
 
 
@@ -31,6 +42,30 @@ class AuditRecord:
     action: str
     target: str
     detail: str
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What an audit listing is narrowed to: an exact action, and words found in the actor,
+    the target and anywhere (detail included); empty fields do not narrow it."""
+
+    action: str = ""
+    actor: str = ""
+    target: str = ""
+    text: str = ""
+
+    def conditions(self) -> list[Any]:
+        """The WHERE conditions of the filter."""
+        found: list[Any] = [AuditEntry.action == self.action] if self.action else []
+        for column, words in ((AuditEntry.actor, self.actor), (AuditEntry.target, self.target)):
+            if words:
+                found.append(func.lower(column).contains(words.lower(), autoescape=True))
+        if self.text:
+            found.append(or_(*(func.lower(column).contains(self.text.lower(), autoescape=True)
+                               for column in (AuditEntry.actor, AuditEntry.action,
+                                              AuditEntry.target, AuditEntry.detail))))
+        return found
 
 
 @dataclass(frozen=True)
@@ -44,6 +79,8 @@ class Stats:
     failure_rate: float | None
     median_wait_s: float | None
     median_render_s: float | None
+    #: (worker id, problem, since) of each live worker that something keeps from serving.
+    worker_problems: list[tuple[str, str, datetime]] = field(default_factory=list)
 
 
 class AdminStore:
@@ -90,6 +127,7 @@ class AdminStore:
                 .returning(Job.id)
             )).scalars().all()
             await quotas.refund(conn, cancelled, now)
+            await outbox.record_ended(conn, cancelled, now)
             await record(conn, actor, "ban", user.key, reason, now)
         await self.store.signals.notify(EVENTS)
         return len(cancelled)
@@ -128,14 +166,24 @@ class AdminStore:
         async with read_transaction(self.engine) as conn:
             return await is_paused(conn)
 
-    async def audit(self, limit: int = 20) -> list[AuditRecord]:
-        """The newest audit rows first."""
+    async def audit(self, limit: int = 20, *, chosen: AuditFilter | None = None,
+                    before: int | None = None) -> list[AuditRecord]:
+        """The newest audit rows first; `chosen` narrows them, `before` (a row id) pages."""
+        query = select(AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.target,
+                       AuditEntry.detail, AuditEntry.id)
+        if chosen is not None:
+            query = query.where(*chosen.conditions())
+        if before is not None:
+            query = query.where(AuditEntry.id < before)
         async with read_transaction(self.engine) as conn:
-            rows = await conn.execute(
-                select(AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.target,
-                       AuditEntry.detail).order_by(AuditEntry.id.desc()).limit(limit)
-            )
+            rows = await conn.execute(query.order_by(AuditEntry.id.desc()).limit(limit))
             return [AuditRecord(*row) for row in rows]
+
+    async def audit_actions(self) -> list[str]:
+        """Every action the audit log holds, for a filter to offer."""
+        async with read_transaction(self.engine) as conn:
+            query = select(AuditEntry.action).distinct().order_by(AuditEntry.action)
+            return list((await conn.execute(query)).scalars())
 
     async def stats(self, since: datetime) -> Stats:
         async with read_transaction(self.engine) as conn:
@@ -149,7 +197,8 @@ class AdminStore:
                 .where(Job.created_at >= since)
             )).all()
             credits = await quotas.spent_since(conn, since)
-        return _stats(jobs, credits)
+            problems = await _worker_problems(conn, self.store.clock() - 2 * self.store.lease)
+        return replace(_stats(jobs, credits), worker_problems=problems)
 
 
 async def record(conn: AsyncConnection, actor: str, action: str, target: str, detail: str,
@@ -157,6 +206,18 @@ async def record(conn: AsyncConnection, actor: str, action: str, target: str, de
     """Add one audit row inside the caller's transaction."""
     await conn.execute(insert(AuditEntry).values(at=now, actor=actor, action=action,
                                                  target=target, detail=detail))
+
+
+async def _worker_problems(conn: AsyncConnection,
+                           heard_since: datetime) -> list[tuple[str, str, datetime]]:
+    """The problems of the workers still running (heard of since `heard_since`)."""
+    rows = await conn.execute(
+        select(Worker.id, Worker.problem, Worker.problem_since)
+        .where(Worker.problem != "", Worker.status.not_in(WorkerRegistry.GONE_STATUSES),
+               Worker.heartbeat_at >= heard_since)
+        .order_by(Worker.id)
+    )
+    return [(row.id, row.problem, row.problem_since or heard_since) for row in rows]
 
 
 def _stats(jobs: Sequence[Any], credits: float) -> Stats:

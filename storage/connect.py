@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError
+
 from storage import migrate
-from storage.db import create_engine, dispose
+from storage.db import create_engine, dispose, is_unavailable, sqlite_path
 from storage.jobs import Clock, JobStore, utcnow
 from videobot.config import Config
 
@@ -15,13 +18,17 @@ DISPOSE_TIMEOUT_S = 10.0
 
 
 async def open_store(config: Config, *, clock: Clock = utcnow) -> JobStore:
-    """Create the engine, apply migrations and return the store. Close with `close_store`."""
+    """Create the engine, apply migrations and return the store. Close with `close_store`.
+    Raises `DatabaseUnreachable` or `DatabaseDamaged` (the cause chained) when it cannot."""
     engine = create_engine(config.database_url)
     try:
         await migrate.upgrade(engine)
-    except BaseException:
+    except BaseException as exc:
         await engine.dispose()
-        raise
+        error = _open_error(exc, config.database_url)
+        if error is None:
+            raise
+        raise error from exc
     return JobStore(
         engine,
         lease_seconds=config.queue.lease_seconds,
@@ -29,6 +36,39 @@ async def open_store(config: Config, *, clock: Clock = utcnow) -> JobStore:
         clock=clock,
         quota_config=config.quotas,
     )
+
+
+class DatabaseUnreachable(Exception):
+    """The database cannot be reached (a server down or refusing, a wrong host or port)."""
+
+
+class DatabaseDamaged(Exception):
+    """The SQLite file is not a database, or is damaged (truncated, overwritten)."""
+
+
+#: What SQLite says of a file that is not a sound database.
+_DAMAGED = ("file is not a database", "database disk image is malformed")
+
+
+def _open_error(exc: BaseException, url: str) -> Exception | None:
+    """`exc` as a reason an operator can act on, or None when it is something else."""
+    where = make_url(url).render_as_string(hide_password=True)
+    path = sqlite_path(url)
+    if path is not None and isinstance(exc, DatabaseError):
+        if any(words in str(exc.orig) for words in _DAMAGED):
+            return DatabaseDamaged(
+                f"the database file {path} is damaged or not a SQLite database ({exc.orig}); "
+                "restore it from a backup, or move it away to start with an empty one")
+        if "unable to open" in str(exc.orig):
+            return DatabaseUnreachable(
+                f"cannot open the database file {path} ({exc.orig}); check that its folder "
+                "exists and can be written")
+    if isinstance(exc, Exception) and is_unavailable(exc):
+        reason = str(getattr(exc, "orig", None) or exc) or type(exc).__name__
+        return DatabaseUnreachable(
+            f"cannot reach the database at {where} ({reason}); check [database] url (or "
+            "VIDEOBOT_DATABASE_URL) and that the server is running")
+    return None
 
 
 async def close_store(store: JobStore) -> None:

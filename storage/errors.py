@@ -61,6 +61,7 @@ class TooSoon(StoreError):
     """You are sending requests too quickly."""
 
     def __init__(self, interval: float, wait: float) -> None:
+        self.wait = wait
         super().__init__(f"one request every {interval:g} s at most; try again in "
                          f"{max(1, round(wait))} s")
 

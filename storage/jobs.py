@@ -34,7 +34,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage import quotas
+from storage import outbox, quotas
 from storage.db import insert_of, read_transaction, run_write, write_transaction
 from storage.errors import (
     JobAlreadyFinished,
@@ -55,8 +55,9 @@ from storage.fairness import (
     running_of_owner,
 )
 from storage.group_commit import GroupCommit
+from storage.inputs import StoredInput, insert_input
 from storage.models import Ban, Charge, Clip, Job, JobStatus, User, UTCDateTime
-from storage.records import ClaimedJob, ClipRecord, JobRecord
+from storage.records import ApiOrigin, ClaimedJob, ClipRecord, JobRecord
 from storage.settings import is_paused
 from storage.wakeup import EVENTS, JOBS, Signals
 from videobot.config import QuotasConfig
@@ -154,31 +155,41 @@ class JobStore:
         reply_target: dict[str, Any] | None = None,
         max_queued_per_user: int,
         cost: float = 0.0,
-        tier: Tier = NO_TIER,
+        tier: Tier | None = NO_TIER,
+        api: ApiOrigin | None = None,
+        input_image: StoredInput | None = None,
     ) -> Submitted:
         """`enqueue`, returning with the job its queue position and the credits left, from the
         one transaction (a burst of commands then costs one round of the write lock each, of a
         few statements). The job's `cost` in credits is charged in that transaction; every
         limit is checked there too. The user's `tier` (name, priority) is recorded with it:
-        it sets their allowance and their place among users the round-robin serves equally."""
+        it sets their allowance and their place among users the round-robin serves equally
+        (None keeps the one recorded). `api`: the job comes through the HTTP API;
+        `input_image`: an image sent with it, recorded with it."""
         now = self.clock()
 
         def insert_and_charge(conn: Connection) -> _Inserted:
             owner = _upsert_user(conn, user, now, tier)
             credits = self._check_limits(conn, owner.id, now, max_queued_per_user, cost)
             row = conn.execute(_INSERT_JOB, {
-                "user_id": owner.id, "platform": user.platform, "status": JobStatus.QUEUED,
-                **request.to_dict(), "notes": list(notes), "reply_target": reply_target or {},
-                "attempts": 0, "max_attempts": self.max_attempts, "progress_step": 0,
+                "user_id": owner.id, "platform": outbox.API_FRONT_DOOR if api else user.platform,
+                "status": JobStatus.QUEUED, **request.to_dict(), "notes": list(notes),
+                "reply_target": reply_target or {}, "attempts": 0,
+                "max_attempts": self.max_attempts, "progress_step": 0,
                 "progress_total": request.steps, "cancel_requested": False, "created_at": now,
+                "api_key_id": api.api_key_id if api else None,
+                "remixed_from_id": api.remixed_from if api else None, "deleted_at": None,
             }).mappings().one()
             if cost > 0:
                 quotas.charge(conn, job_id=row["id"], user_id=owner.id, credits=cost, now=now)
+            if input_image is not None:
+                insert_input(conn, row["id"], input_image, now)
             return row, owner, credits
 
         (row, owner, credits), position = await self._submissions.run(insert_and_charge)
         await self.signals.notify(JOBS)
-        job = _record({**row, "platform_user_id": user.platform_user_id,
+        job = _record({**row, "user_platform": user.platform,
+                       "platform_user_id": user.platform_user_id,
                        "display_name": owner.display_name, "video_path": None, "cost": cost})
         return Submitted(job, int(position), credits.after(cost).left)
 
@@ -295,6 +306,8 @@ class JobStore:
             else:
                 values = {"cancel_requested": True}
             await conn.execute(update(Job).where(Job.id == job_id).values(**values))
+            if job.status == JobStatus.QUEUED:
+                await outbox.record_ended(conn, [job_id], now)
         await self.signals.notify(EVENTS)
         return await self.require(job_id)
 
@@ -330,8 +343,11 @@ class JobStore:
         )
         return await self._records(query.order_by(Job.finished_at, Job.id))
 
-    async def mark_delivered(self, job_id: int) -> bool:
-        """Record delivery; False when it was already recorded (so nobody posts twice)."""
+    async def mark_delivered(self, job_id: int,
+                             reply_target: Mapping[str, Any] | None = None) -> bool:
+        """Record delivery, with `reply_target` values (the posted message's id) merged into
+        the job's, in one short transaction; False when it was already recorded (so nobody
+        posts twice)."""
         async with write_transaction(self.engine) as conn:
             result = await conn.execute(
                 update(Job)
@@ -339,6 +355,9 @@ class JobStore:
                        Job.status.in_(JobStatus.FINAL))
                 .values(delivered_at=self.clock())
             )
+            if result.rowcount == 1 and reply_target:
+                await conn.execute(_reply_target_merge(conn.dialect.name),
+                                   {"job_id": job_id, "patch": json.dumps(dict(reply_target))})
         return result.rowcount == 1
 
     async def clip_data(self, job_id: int) -> tuple[bytes, bytes] | None:
@@ -436,7 +455,8 @@ class JobStore:
         columns = {k: v for k, v in vars(clip).items() if k != "in_database"}
         async with write_transaction(self.engine) as conn:
             await self._finish(conn, job_id, attempt, status=JobStatus.SUCCEEDED, now=now,
-                               progress_step=Job.progress_total)
+                               progress_step=Job.progress_total,
+                               render_seconds=clip.render_seconds)
             await conn.execute(
                 insert(Clip).values(
                     job_id=job_id, attempt=attempt, created_at=now, video_data=video_data,
@@ -486,6 +506,7 @@ class JobStore:
         )
         if result.rowcount != 1:
             raise LeaseLost(f"job #{job_id} attempt {attempt} lost its lease")
+        await outbox.record_ended(conn, [job_id], now)
 
     async def _expire_leases(self, conn: AsyncConnection, now: datetime) -> int:
         """End the running jobs whose lease ran out: cancelled ones (a cancel was asked) and
@@ -506,6 +527,7 @@ class JobStore:
         if self.quotas.refund_cancel_mid_render:
             refunded += cancelled
         await quotas.refund(conn, refunded, now)
+        await outbox.record_ended(conn, [*cancelled, *exhausted], now)
         return len(cancelled) + len(exhausted)
 
     async def _records(self, query: Select[Any]) -> list[JobRecord]:
@@ -522,9 +544,10 @@ _REQUEST_COLUMNS = (
 _CLIP_COLUMNS = (
     Clip.video_path, Clip.poster_path, Clip.width.label("clip_width"),
     Clip.height.label("clip_height"), Clip.frames.label("clip_frames"),
-    Clip.fps.label("clip_fps"), Clip.duration_s, Clip.size_bytes, Clip.render_seconds,
+    Clip.fps.label("clip_fps"), Clip.duration_s, Clip.size_bytes,
+    Clip.render_seconds.label("clip_render_seconds"),
     Clip.video_data.is_not(None).label("in_database"),
-    Charge.credits.label("cost"),
+    Charge.credits.label("cost"), Charge.refunded_at.is_not(None).label("refunded"),
 )
 
 
@@ -661,7 +684,8 @@ def _identity(user: UserRef) -> tuple[Any, ...]:
 
 def _job_query() -> Select[Any]:
     return (
-        select(Job.__table__, User.platform_user_id, User.display_name, *_CLIP_COLUMNS)
+        select(Job.__table__, User.platform.label("user_platform"), User.platform_user_id,
+               User.display_name, *_CLIP_COLUMNS)
         .join(User, User.id == Job.user_id)
         .outerjoin(Clip, Clip.job_id == Job.id)
         .outerjoin(Charge, Charge.job_id == Job.id)
@@ -683,11 +707,11 @@ def _record(row: Mapping[Any, Any]) -> JobRecord:
             video_path=row["video_path"], poster_path=row["poster_path"],
             width=row["clip_width"], height=row["clip_height"], frames=row["clip_frames"],
             fps=row["clip_fps"], duration_s=row["duration_s"], size_bytes=row["size_bytes"],
-            render_seconds=row["render_seconds"], in_database=bool(row["in_database"]),
+            render_seconds=row["clip_render_seconds"], in_database=bool(row["in_database"]),
         )
     return JobRecord(
         id=row["id"],
-        user=UserRef(row["platform"], row["platform_user_id"], row["display_name"]),
+        user=UserRef(row["user_platform"], row["platform_user_id"], row["display_name"]),
         status=row["status"],
         request=_request(row),
         notes=tuple(row["notes"] or ()),
@@ -706,4 +730,14 @@ def _record(row: Mapping[Any, Any]) -> JobRecord:
         heartbeat_at=row["heartbeat_at"],
         clip=clip,
         cost=row["cost"] or 0.0,
+        refunded=bool(row.get("refunded")),
+        front_door=row["platform"],
+        api_key_id=row["api_key_id"],
+        remixed_from=row["remixed_from_id"],
+        deleted_at=row["deleted_at"],
     )
+
+
+#: For the store's neighbours (the API's listing): the query of job records and its reader.
+job_query = _job_query
+job_record = _record

@@ -130,6 +130,15 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: The API key that queued it (its webhook gets the job's end); None for chat jobs.
+    api_key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The job whose settings and seed this one reuses with a new prompt (an API remix).
+    remixed_from_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: When its owner deleted it through the API: hidden there from then on, clip removed.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: How long its clip took to render, kept with the job (the clip row goes with retention)
+    #: for the statistics and the metrics; None until it succeeds.
+    render_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Clip(Base):
@@ -171,6 +180,36 @@ class Worker(Base):
     current_job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: What keeps the worker from serving, for the admins ("" when nothing does), and since
+    #: when: e.g. a clips folder it cannot write.
+    problem: Mapped[str] = mapped_column(Text, default="", server_default="")
+    problem_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    #: The preset whose model is loaded ("" before one is), as of the last heartbeat.
+    loaded_preset: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    #: The device's memory in use and in all, in bytes, as of the last heartbeat; None on a
+    #: device that reports none (the CPU).
+    memory_used_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    memory_total_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class Preview(Base):
+    """The latest preview of a rendering job (a JPEG of a few frames), replaced as the render
+    moves on and written by the attempt that holds the job. The image is a file (`path`) or,
+    when clips travel through the database, its bytes (`image`)."""
+
+    __tablename__ = "previews"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    step: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    frames: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    image: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Charge(Base):
@@ -231,3 +270,60 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(192), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class JobInput(Base):
+    """An image sent with a request (`input_reference`), fitted to the preset's size: a file
+    in the data folder (`path`), or its bytes in `data` when clips travel in the database."""
+
+    __tablename__ = "job_inputs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    path: Mapped[str] = mapped_column(Text)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class ApiKey(Base):
+    """A key of the HTTP API. It acts as one chat identity (`user_id`); only its SHA-256 is
+    stored, never the key itself."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(64), default="")
+    #: The key's first characters, so that its owner can tell their keys apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: May act for any user and read every video.
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: This key's own webhook (else `[api] webhook_url`), and the secret that signs it.
+    webhook_url: Mapped[str] = mapped_column(Text, default="")
+    webhook_secret: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(192))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class WebhookEvent(Base):
+    """The outbox: an event about an API job, written in the transaction that ends the job,
+    and sent until a webhook answers 2xx, under the same id on every try."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_next_attempt_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: When to try (again); None once it is sent or given up.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: Why the last try failed, or why the event was given up ("" while none did).
+    last_error: Mapped[str] = mapped_column(Text, default="")

@@ -53,10 +53,27 @@ class JobRecord:
     clip: ClipRecord | None = None
     #: Credits charged for the job (refunded or not); 0 when it was free.
     cost: float = 0.0
+    #: Whether the charge was given back (a failure, a cancel before the render began).
+    refunded: bool = False
+    #: Where the job came from and where its result goes: its owner's platform, or "api".
+    front_door: str = ""
+    #: The API key that queued it; the job it remixes; when its owner deleted it (API).
+    api_key_id: int | None = None
+    remixed_from: int | None = None
+    deleted_at: datetime | None = None
 
     @property
     def is_final(self) -> bool:
         return self.status in JobStatus.FINAL
+
+
+@dataclass(frozen=True)
+class ApiOrigin:
+    """What the HTTP API records with a job it queues: the key that asked (its webhook hears
+    of the job's end) and the job it remixes."""
+
+    api_key_id: int
+    remixed_from: int | None = None
 
 
 @dataclass(frozen=True)
@@ -67,3 +84,32 @@ class ClaimedJob:
     attempt: int
     request: RenderRequest
     lease_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PreviewImage:
+    """A preview of a clip forming, as a worker hands it in: a JPEG of `frames` frames side by
+    side, `width` x `height` pixels in all, after `step` of `total` denoising steps."""
+
+    step: int
+    total: int
+    width: int
+    height: int
+    frames: int
+    jpeg: bytes
+
+
+@dataclass(frozen=True)
+class PreviewRecord:
+    """The latest stored preview of a job, as readers get it (`PreviewStore.latest`)."""
+
+    job_id: int
+    attempt: int
+    step: int
+    total: int
+    width: int
+    height: int
+    frames: int
+    #: The JPEG itself, whether it was stored as a file or in the database.
+    jpeg: bytes
+    updated_at: datetime

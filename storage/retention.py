@@ -1,17 +1,22 @@
-"""Retention: old clips and posters are deleted (rows and files), so that the disk and the
+"""Retention: old clips and posters, and the images sent with requests, are deleted (rows and
+files), and previews once their job has been over for an hour, so that the disk and the
 database stay bounded however long the bot runs."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
 from storage.db import write_transaction
 from storage.jobs import JobStore
-from storage.models import Clip, Job
+from storage.models import Clip, Job, JobInput, JobStatus, Preview
+
+#: How long a finished job's last preview stays (a chat may still show it meanwhile).
+KEEP_PREVIEWS_AFTER_FINISH = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -19,15 +24,19 @@ class PruneReport:
     clip_rows: int
     files: int
     data_dropped: int
+    input_rows: int = 0
+    previews: int = 0
 
 
 async def prune_clips(store: JobStore, *, keep_days: float, drop_delivered_hours: float,
                       clips_dir: Path) -> PruneReport:
-    """Delete clips older than `keep_days` (0: keep) with their files, drop the database copy
-    of delivered clips after `drop_delivered_hours` (0: keep), and remove files in
-    `clips_dir` older than `keep_days` (leftovers of abandoned attempts, delivery copies)."""
+    """Delete clips and input images older than `keep_days` (0: keep) with their files, drop
+    the database copy of delivered clips after `drop_delivered_hours` (0: keep), delete the
+    previews of jobs finished over an hour ago, and remove files in `clips_dir` older than
+    `keep_days` (leftovers of abandoned attempts, delivery copies, older attempts' previews)."""
     now = store.clock()
-    rows = files = dropped = 0
+    rows = files = dropped = inputs = 0
+    previews = await _prune_previews(store, now - KEEP_PREVIEWS_AFTER_FINISH)
     async with write_transaction(store.engine) as conn:
         if keep_days > 0:
             cutoff = now - timedelta(days=keep_days)
@@ -37,6 +46,14 @@ async def prune_clips(store: JobStore, *, keep_days: float, drop_delivered_hours
             await conn.execute(delete(Clip).where(Clip.id.in_([r.id for r in old])))
             rows = len(old)
             doomed = [Path(p) for r in old for p in (r.video_path, r.poster_path)]
+            old_inputs = (await conn.execute(
+                select(JobInput.id, JobInput.path, JobInput.data.is_(None).label("file"))
+                .where(JobInput.created_at < cutoff)
+            )).all()
+            await conn.execute(delete(JobInput).where(
+                JobInput.id.in_([r.id for r in old_inputs])))
+            inputs = len(old_inputs)
+            doomed += [Path(r.path) for r in old_inputs if r.file]
         else:
             doomed = []
         if drop_delivered_hours > 0:
@@ -55,7 +72,24 @@ async def prune_clips(store: JobStore, *, keep_days: float, drop_delivered_hours
             files += 1
     if keep_days > 0:
         files += _remove_older_files(clips_dir, (now - timedelta(days=keep_days)).timestamp())
-    return PruneReport(rows, files, dropped)
+    return PruneReport(rows, files, dropped, inputs, previews)
+
+
+async def _prune_previews(store: JobStore, finished_before: datetime) -> int:
+    """Delete the previews (rows and files) of jobs that finished before `finished_before`."""
+    over = select(Job.id).where(Job.status.in_(JobStatus.FINAL),
+                                Job.finished_at < finished_before)
+    async with write_transaction(store.engine) as conn:
+        gone = (await conn.execute(
+            delete(Preview).where(Preview.job_id.in_(over)).returning(Preview.path)
+        )).scalars().all()
+    await asyncio.to_thread(_unlink_all, [Path(path) for path in gone if path])
+    return len(gone)
+
+
+def _unlink_all(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def _remove_older_files(folder: Path, cutoff: float) -> int:

@@ -12,6 +12,7 @@ import numpy as np
 
 from generator.backends.base import Frames, GenerationStopped, OnStep, ShouldStop
 from generator.backends.loader import ResidentBackend
+from generator.finishing import Encoder, encode
 from generator.worker import Worker
 from storage.jobs import JobStore
 from videobot.config import Config
@@ -50,9 +51,10 @@ class StripesBackend:
 
 
 def stand_in_worker(store: JobStore, config: Config, backend: StripesBackend, *,
-                    worker_id: str = "w1", clips_dir: Path | None = None) -> Worker:
-    """An in-process worker whose every preset renders with `backend`."""
+                    worker_id: str = "w1", clips_dir: Path | None = None,
+                    encoder: Encoder = encode) -> Worker:
+    """A worker whose every preset renders with `backend` (and encodes with `encoder`)."""
     resident = ResidentBackend(device="cpu", models_dir=config.data_dir / "models",
                                loader=lambda _preset: backend)
     return Worker(store=store, config=config, backends=resident, worker_id=worker_id,
-                  clips_dir=clips_dir or config.data_dir / "clips")
+                  clips_dir=clips_dir or config.data_dir / "clips", encoder=encoder)

@@ -20,6 +20,7 @@ from storage.admin import AdminStore
 from storage.db import read_transaction
 from storage.jobs import JobStore
 from storage.models import AuditEntry, Ban, QuotaOverride, Setting
+from tests.conftest import FakeClock
 from tests.quota_helpers import refunded, roomy_config
 from videobot.config import Config
 from videobot.users import UserRef
@@ -133,10 +134,10 @@ async def test_the_admin_flow_typed_in_the_console(store: JobStore, config: Conf
     assert said[0] == "console:bob now has 2 credits."
     assert said[1] == ("console:bob has 1 credit left: 1 used of 2 per 24 h.\n"
                        "Credits come back from 2026-01-02 12:00 UTC.")
-    assert said[2] == (f"1 waiting or rendering:\n  job #{job.id} queued for console:bob: "
+    assert said[2] == (f"1 job waiting or rendering:\n  job #{job.id} queued for console:bob: "
                        "a red ball")
     assert said[3:6] == [replies.QUEUE_PAUSED, replies.QUEUE_RESUMED,
-                         f"Job #{job.id} cancelled."]
+                         f"Job #{job.id} cancelled; 1 credit refunded."]
     assert said[6] == "console:bob is banned; 0 waiting jobs cancelled and refunded."
     assert said[7].startswith("Last 1 h: 1 cancelled.\nCredits used: 0;")
     assert said[8].splitlines()[1:] == [
@@ -159,7 +160,7 @@ def test_the_shell_uses_the_same_words(tmp_path: Path,
 
 
 async def test_admin_workers_lists_the_registry_and_is_refused_to_others(
-    store: JobStore, config: Config
+    store: JobStore, config: Config, clock: FakeClock
 ) -> None:
     from storage.workers import WorkerRegistry
 
@@ -170,9 +171,17 @@ async def test_admin_workers_lists_the_registry_and_is_refused_to_others(
         config, console=dataclasses.replace(config.console, admins=("boss",)))
     core = Core(store=store, config=admin_config)
     listing = await core.handle(UserRef("console", "boss"), "/admin workers")
-    assert "gpu1 cuda:0 (pid 7, v0.1.0): starting" in listing.text
+    assert listing.text.splitlines() == [
+        "1 worker:",
+        "  gpu1 cuda:0 (pid 7, v0.1.0): starting; last heartbeat 0 s ago; presets wan"]
     refused = await core.handle(UserRef("console", "mallory"), "/admin workers")
     assert "gpu1" not in refused.text
+    # Silent for longer than a lease: lost, whatever it said last; pruned a day later.
+    clock.advance(1000)
+    listing = await core.handle(UserRef("console", "boss"), "/admin workers")
+    assert listing.text.splitlines()[1] == (
+        "  gpu1 cuda:0 (pid 7, v0.1.0): lost (no heartbeat for 1000 s: killed, or cut off "
+        "from the database); presets wan")
 
 
 @pytest.mark.parametrize(("words", "expected"), [

@@ -107,8 +107,21 @@ async def test_workers_register_beat_and_are_listed(store: JobStore, clock: Fake
     assert {w.version for w in await registry.all()} == {"0.1.0", "0.2.0"}
     clock.advance(3600)
     await registry.beat("gpu2:9:cuda:1", status=WorkerRegistry.READY, current_job_id=None)
-    assert await registry.forget_stopped(clock.now - timedelta(minutes=30)) == 1
-    assert [w.id for w in await registry.all()] == ["gpu2:9:cuda:1"]
+    lease = timedelta(seconds=30)
+    states = {w.id: w.state(clock.now, lease) for w in await registry.all()}
+    # gpu1 said "busy" an hour ago and nothing since: lost, never shown as what it last said.
+    assert states == {"gpu1:7:cuda:0": "lost", "gpu2:9:cuda:1": "ready"}
+    await registry.beat("gpu2:9:cuda:1", status=WorkerRegistry.GONE, current_job_id=None)
+    clock.advance(3600)  # still gone, not lost, long after its last word
+    assert [w.state(clock.now, lease) for w in await registry.all()] == ["lost", "gone"]
+    keep = {"gone_for": timedelta(hours=1, minutes=1), "silent_for": timedelta(days=1)}
+    assert await registry.prune(**keep) == 0
+    clock.advance(61)
+    assert await registry.prune(**keep) == 1
+    assert [w.id for w in await registry.all()] == ["gpu1:7:cuda:0"]
+    clock.advance(22 * 3600)
+    assert await registry.prune(**keep) == 1
+    assert await registry.all() == []
 
 
 async def test_a_simulated_fortnight_keeps_storage_bounded(

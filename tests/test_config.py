@@ -291,3 +291,47 @@ def test_tiers_load(tmp_path: Path) -> None:
     assert (gold.name, gold.credits, gold.priority, gold.users) == ("gold", 100.0, 1,
                                                                    ("telegram:5",))
     assert gold.groups() == {"telegram-chat:-100", "discord-role:7"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('[api]\nlisten = "8080"\n', "api.listen: must be host:port, e.g. 127.0.0.1:8080"),
+    ('[api]\nlisten = "localhost:99999"\n', "api.listen: must be host:port"),
+    ("[api]\nmax_upload_mb = 0\n", "api.max_upload_mb: must be above 0"),
+    ('[api]\npublic_url = "videos.example"\n', "api.public_url: must be an http(s) URL"),
+    ('[api]\nwebhook_url = "https://h.example/x"\n', "api.webhook_secret: webhook_url needs"),
+    ('[api]\nwebhook_secret = "hunter2"\n', "api.webhook_secret: must be whsec_"),
+    ("[limits]\nmax_image_mb = 0\n", "limits.max_image_mb: must be positive"),
+    ('[api]\nsession_secret = "short"\n', "api.session_secret: must be at least 32"),
+    ("[api]\nsession_hours = 0\n", "api.session_hours: must be above 0"),
+    ('[api]\nmetrics_allow = ["10.0.0.0/8", "intranet"]\n',
+     "api.metrics_allow: 'intranet' is not an IP address or network"),
+    ('[api]\ntrusted_proxies = "127.0.0.1"\n', "api.trusted_proxies: must be a list"),
+    ("[api]\ndashboard = 1\n", "api.dashboard: must be true or false"),
+])
+def test_bad_api_values_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_text(tmp_path, text)
+    assert str(error.value).startswith(expected), str(error.value)
+
+
+def test_the_api_loads_and_its_secret_may_come_from_the_environment(tmp_path: Path) -> None:
+    secret = "whsec_" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+    path = tmp_path / "config.toml"
+    path.write_text('[api]\nlisten = "[::1]:8081"\nwebhook_url = "https://h.example/x"\n')
+    config = load_config(path, environ={"VIDEOBOT_API_WEBHOOK_SECRET": secret})
+    assert config.api is not None
+    assert (config.api.host, config.api.port, config.api.base_url) == (
+        "::1", 8081, "http://[::1]:8081")
+    assert config.api.webhook_secret == secret and secret not in repr(config)
+    assert load_config(None).api is None
+
+
+def test_the_session_secret_may_come_from_the_environment_and_is_never_shown(
+        tmp_path: Path) -> None:
+    secret = "s" * 40
+    path = tmp_path / "config.toml"
+    path.write_text('[api]\nmetrics_allow = ["127.0.0.1", "fd00::/8"]\n')
+    config = load_config(path, environ={"VIDEOBOT_API_SESSION_SECRET": secret})
+    assert config.api is not None
+    assert config.api.session_secret == secret and secret not in repr(config)
+    assert (config.api.metrics_allow, config.api.dashboard) == (("127.0.0.1", "fd00::/8"), True)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import Engine, event, func, select
 
 from bot.core import replies
 from bot.core.commands import Core
@@ -170,7 +170,8 @@ async def test_cancel_with_nothing_to_cancel(core: Core, store: JobStore) -> Non
     reply = await core.handle(ALICE, "/cancel")
     assert reply.text == "Sorry: you have no waiting or rendering job to cancel."
     job_id = await queue(core)
-    assert (await core.handle(ALICE, "/cancel")).text == f"Job #{job_id} cancelled."
+    assert (await core.handle(ALICE, "/cancel")).text == (
+        f"Job #{job_id} cancelled; 1 credit refunded.")
     assert (await core.handle(ALICE, "/cancel")).text == (
         "Sorry: you have no waiting or rendering job to cancel."
     )
@@ -260,8 +261,8 @@ async def test_queue_listing(core: Core, store: JobStore, clock: FakeClock) -> N
     assert reply.text == (
         "1 rendering, 2 waiting.\n"
         f"  rendering: job #{first}\n"
-        f"  #1: job #{second} (yours)\n"
-        f"  #2: job #{third}"
+        f"  position 1: job #{second} (yours)\n"
+        f"  position 2: job #{third}"
     )
 
 
@@ -298,7 +299,7 @@ async def test_cancel_without_id_cancels_the_latest_active_job(
     clock.advance(1)
     latest = await queue(core, "/video the second")
     reply = await core.handle(ALICE, "/cancel")
-    assert reply.text == f"Job #{latest} cancelled."
+    assert reply.text == f"Job #{latest} cancelled; 1 credit refunded."
     assert (await store.require(latest)).status == JobStatus.CANCELLED
     assert (await store.require(older)).status == JobStatus.QUEUED
     claimed = await store.claim_next_job("w1")
@@ -396,7 +397,7 @@ async def test_rerun_and_cancel_buttons_check_the_owner(core: Core, store: JobSt
     assert refused.text == f"Sorry: job #{first.job.id} belongs to someone else."
     assert (await store.require(first.job.id)).status == "queued"
     done = await core.cancel_job(BOB, first.job.id, admin=True)
-    assert done.text == f"Job #{first.job.id} cancelled."
+    assert done.text == f"Job #{first.job.id} cancelled; 0.5 credits refunded."
 
 
 async def test_an_adult_preset_only_where_the_chat_allows_it(
@@ -449,13 +450,14 @@ async def test_a_burst_of_commands_reads_the_worker_registry_once(
         if "FROM workers" in statement:
             reads.append(statement)
 
-    event.listen(store.engine.sync_engine, "before_cursor_execute", count)
+    # Every engine: on SQLite the registry is read on the store's synchronous twin.
+    event.listen(Engine, "before_cursor_execute", count)
     try:
         replies_ = await asyncio.gather(*(
             core.handle(UserRef("console", f"user{n}"), f"/video a red ball {n}")
             for n in range(20)))
     finally:
-        event.remove(store.engine.sync_engine, "before_cursor_execute", count)
+        event.remove(Engine, "before_cursor_execute", count)
     assert all(reply.job is not None for reply in replies_)
     assert len(reads) == 1
 

@@ -21,6 +21,7 @@ from videobot.params import RenderRequest
 MODELS = {
     "tiny-text-to-video-sd": (8, "text-to-video-sd"),
     "tiny-wan": (5, "wan"),
+    "tiny-wan22": (5, "wan-5b"),
     "tiny-ltx": (9, "ltx"),
     "tiny-cogvideox": (9, "cogvideox"),
     "tiny-hunyuan": (5, "hunyuan"),

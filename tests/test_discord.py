@@ -18,18 +18,20 @@ from typing import Any
 import av
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from bot.adapters.discord import DiscordAdapter
+from bot.adapters.discord_delivery import result_nonce
 from bot.core import replies
 from bot.core.commands import Core
 from bot.delivery import DeliveryLoop
 from bot.logs import SecretRedactor
+from storage.db import read_transaction
 from storage.jobs import JobStore
-from storage.models import JobStatus
+from storage.models import Job, JobStatus
 from tests.backends import StripesBackend, stand_in_worker
 from tests.fakes.discord_api import (
     ADMIN_ROLE_ID,
-    APP_ID,
     CHANNEL_ID,
     GUILD_ID,
     TOKEN,
@@ -92,6 +94,10 @@ class Bot:
     def followups(self) -> list[Recorded]:
         return self.fake.sent("POST", r"^/webhooks/\d+/[^/]+$")
 
+    def results(self) -> list[Recorded]:
+        """The channel messages the bot posted (results are posted there)."""
+        return self.fake.sent("POST", rf"^/channels/{CHANNEL_ID}/messages$")
+
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
@@ -128,7 +134,8 @@ async def running_bot(fake: FakeDiscord, config: Config, store: JobStore) -> Asy
                              guild_ready_timeout=0.1, clock=clock)
     await adapter.start()
     delivery = DeliveryLoop(store=store, adapters={"discord": adapter},
-                            clips_dir=config.data_dir / "clips", poll_interval=0.05)
+                            clips_dir=config.data_dir / "clips", poll_interval=0.05,
+                            journal=adapter.journal)
     stop = asyncio.Event()
     task = asyncio.create_task(delivery.run(stop))
     try:
@@ -183,13 +190,16 @@ async def test_video_end_to_end(bot: Bot) -> None:
     await bot.until(lambda: bot.delivered(job.id))
     edits = bot.fake.sent("PATCH", r"^/webhooks/\d+/[^/]+/messages/\d+$")
     assert any("rendering" in (e.body or {}).get("content", "") for e in edits)
-    [followup] = bot.followups()
-    assert followup.query.get("wait") in ("1", "true")
-    assert followup.body["content"].startswith("a red ball")
-    assert "seed 7" in followup.body["content"]
-    labels = [b["label"] for b in followup.body["components"][0]["components"]]
+    assert bot.followups() == []
+    [result] = bot.results()
+    assert result.body["content"].startswith(f"<@{ALICE.id}> a red ball")
+    assert "seed 7" in result.body["content"]
+    assert result.body["enforce_nonce"] is True and len(result.body["nonce"]) == 25
+    acknowledgement = (await bot.store.require(job.id)).reply_target["message_id"]
+    assert int(result.body["message_reference"]["message_id"]) == acknowledgement
+    labels = [b["label"] for b in result.body["components"][0]["components"]]
     assert labels == ["Reroll", "Same seed", "Delete"]
-    with mp4_of(followup) as container:
+    with mp4_of(result) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
         assert (stream.codec_context.width, stream.codec_context.height) == (32, 32)
@@ -202,7 +212,8 @@ async def test_video_end_to_end(bot: Bot) -> None:
 async def test_commands_are_synced_with_the_config_caps(bot: Bot) -> None:
     [sync] = bot.fake.sent("PUT", rf"^/applications/\d+/guilds/{GUILD_ID}/commands$")
     commands = {command["name"]: command for command in sync.body}
-    assert set(commands) == {"video", "status", "cancel", "queue", "help", "videoadmin"}
+    assert set(commands) == {"video", "status", "cancel", "queue", "quota", "history",
+                             "describe", "apikey", "help", "videoadmin"}
     options = {option["name"]: option for option in commands["video"]["options"]}
     preset = bot.config.preset()
     assert options["frames"]["max_value"] == preset.max_frames
@@ -230,12 +241,14 @@ async def test_cancel_button(bot: Bot) -> None:
     job = await bot.store.require(job_id)
     press = await bot.fake.press(ALICE, f"vb:cancel:{job_id}", job.reply_target["message_id"])
     callback = await ack(bot, press)
-    assert callback.body["data"]["content"] == f"Job #{job_id} cancelled."
+    assert callback.body["data"]["content"] == f"Job #{job_id} cancelled; 0.12 credits refunded."
     assert callback.body["data"]["flags"] & 64
     await bot.until(lambda: bot.delivered(job_id))
     assert (await bot.store.require(job_id)).status == JobStatus.CANCELLED
-    [notice] = bot.followups()
-    assert notice.body["content"] == f"Job #{job_id} was cancelled." and not notice.files
+    [notice] = bot.results()
+    assert notice.body["content"] == (
+        f"<@{ALICE.id}> Job #{job_id} was cancelled; 0.12 credits refunded.")
+    assert not notice.files
 
 
 async def delivered_clip(bot: Bot, user: FakeUser = ALICE) -> tuple[int, int]:
@@ -257,7 +270,8 @@ async def test_reroll_and_same_seed(bot: Bot) -> None:
         newest = (await bot.store.jobs_of(UserRef("discord", str(ALICE.id)), limit=1))[0]
         assert newest.request.prompt == "a red ball"
         assert (newest.request.seed == 7) is same_seed
-        assert newest.reply_target["token"] == f"itoken-{press}"
+        assert "token" not in newest.reply_target
+        assert f"itoken-{press}" not in str(newest.reply_target)
     assert len(await bot.store.active_jobs()) == 2
 
 
@@ -280,13 +294,14 @@ async def test_a_strangers_button_press_is_refused(bot: Bot) -> None:
     await bot.until(lambda: message_id not in bot.fake.messages)
 
 
-async def test_after_the_token_expired_the_clip_goes_to_the_channel(bot: Bot) -> None:
+async def test_after_the_token_expired_the_clip_still_goes_to_the_channel(bot: Bot) -> None:
     job_id = await video(bot)
     bot.clock.offset = 901.0
     await bot.render()
     await bot.until(lambda: bot.delivered(job_id))
     assert bot.followups() == []
-    [message] = bot.fake.sent("POST", rf"^/channels/{CHANNEL_ID}/messages$")
+    assert bot.fake.sent("PATCH", r"^/webhooks/") == []  # a dead token is not used
+    [message] = bot.results()
     assert message.body["content"].startswith(f"<@{ALICE.id}> a red ball")
     assert message.body["allowed_mentions"]["parse"] == ["users"]
     with mp4_of(message) as container:
@@ -313,10 +328,10 @@ async def test_an_over_limit_clip_is_re_encoded_under_the_attachment_limit(bot: 
     await bot.until(lambda: bot.delivered(job.id))
     job = await bot.store.require(job.id)
     assert job.clip is not None and job.clip.size_bytes > limit
-    [followup] = bot.followups()
-    assert len(followup.files["files[0]"][1]) <= limit
-    assert "re-encoded" in followup.body["content"]
-    with mp4_of(followup) as container:
+    [result] = bot.results()
+    assert len(result.files["files[0]"][1]) <= limit
+    assert "re-encoded" in result.body["content"]
+    with mp4_of(result) as container:
         assert sum(1 for _ in container.decode(video=0)) == 24
 
 
@@ -329,14 +344,35 @@ async def test_a_non_admin_calling_an_admin_command_is_refused(bot: Bot) -> None
     assert f"for discord:{ALICE.id}" in listed.body["data"]["content"]
 
 
-async def test_429_on_the_follow_up_is_retried_and_the_clip_posted_once(bot: Bot) -> None:
-    bot.fake.fail("POST", r"^/webhooks/\d+/[^/]+$", 429, retry_after=0.05)
-    bot.fake.fail("POST", r"^/webhooks/\d+/[^/]+$", 403)
+async def test_429_and_500_on_the_post_are_retried_and_the_clip_posted_once(bot: Bot) -> None:
+    bot.fake.fail("POST", rf"^/channels/{CHANNEL_ID}/messages$", 429, retry_after=0.05)
+    bot.fake.fail("POST", rf"^/channels/{CHANNEL_ID}/messages$", 500)
     job_id, message_id = await delivered_clip(bot)
-    assert len(bot.followups()) == 3
-    posted = [m for m in bot.fake.messages.values() if m["attachments"]]
-    assert [int(m["id"]) for m in posted] == [message_id]
+    assert len(bot.results()) == 3
+    assert len({request.body["nonce"] for request in bot.results()}) == 1
+    assert [int(m["id"]) for m in bot.fake.posted_files()] == [message_id]
     assert (await bot.store.require(job_id)).attempts == 1
+
+
+async def test_where_the_bot_may_not_post_the_clip_is_the_interactions_follow_up(
+        bot: Bot) -> None:
+    bot.fake.fail("POST", rf"^/channels/{CHANNEL_ID}/messages$", 403)
+    _, message_id = await delivered_clip(bot)
+    [followup] = bot.followups()
+    assert followup.body["content"].startswith("a red ball")
+    assert [int(m["id"]) for m in bot.fake.posted_files()] == [message_id]
+
+
+async def test_a_post_retried_with_its_nonce_returns_the_message_already_made(
+        bot: Bot) -> None:
+    # The fake as Discord: the same nonce from the same author makes one message.
+    job_id, message_id = await delivered_clip(bot)
+    job = await bot.store.require(job_id)
+    channel = bot.adapter._client().get_partial_messageable(CHANNEL_ID)
+    again = await channel.send("again", nonce=result_nonce(job))
+    assert again.id == message_id
+    other = await channel.send("another", nonce="another-nonce")
+    assert other.id != message_id
 
 
 async def test_text_commands_answer_only_the_caller(bot: Bot) -> None:
@@ -344,7 +380,11 @@ async def test_text_commands_answer_only_the_caller(bot: Bot) -> None:
     for name, options, expected in (("help", {}, "videobot turns text"),
                                     ("queue", {}, f"job #{job_id} (yours)"),
                                     ("status", {"job": job_id}, f"Job #{job_id}: waiting"),
-                                    ("cancel", {}, f"Job #{job_id} cancelled.")):
+                                    ("quota", {}, "credits left"),
+                                    ("history", {}, f"#{job_id} queued"),
+                                    ("describe", {"job": job_id},
+                                     f"job #{job_id} has no clip to describe (it is queued)"),
+                                    ("cancel", {}, f"Job #{job_id} cancelled;")):
         callback = await ack(bot, await bot.fake.command(ALICE, name, options))
         assert expected in callback.body["data"]["content"], name
         assert callback.body["data"]["flags"] & 64
@@ -368,8 +408,8 @@ async def test_direct_messages_can_be_turned_off(tmp_path: Path, fake: FakeDisco
     assert await store.active_jobs() == []
 
 
-async def test_the_token_never_reaches_the_log(bot: Bot, caplog: pytest.LogCaptureFixture
-                                               ) -> None:
+async def test_no_token_reaches_the_log_or_the_database(
+        bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     logging.getLogger("discord.http").warning("sending with Bot %s", TOKEN)
     try:
@@ -377,8 +417,15 @@ async def test_the_token_never_reaches_the_log(bot: Bot, caplog: pytest.LogCaptu
     except RuntimeError:
         logging.getLogger("bot.adapters.discord").exception("failed")
     await delivered_clip(bot)
+    tokens = [i.token for i in bot.fake.interactions.values()]
+    assert tokens and bot.fake.sent("PATCH", r"^/webhooks/")  # the tokens were used...
     assert TOKEN not in caplog.text
     assert "sending with Bot <token>" in caplog.text
+    assert "/webhooks/" in caplog.text and "'token': '<token>'" in caplog.text
+    assert not any(token in caplog.text for token in tokens)  # ...and never logged
+    async with read_transaction(bot.store.engine) as conn:
+        rows = (await conn.execute(select(Job.reply_target))).scalars().all()
+    assert rows and not any(token in str(row) for row in rows for token in tokens)
 
 
 def test_the_redactor_rewrites_message_arguments_and_traceback() -> None:
@@ -395,17 +442,21 @@ def test_the_redactor_rewrites_message_arguments_and_traceback() -> None:
     assert record.exc_text is not None and "s3cret" not in record.exc_text
 
 
-async def test_a_restarted_bot_keeps_the_buttons_and_the_token(
+async def test_a_restarted_bot_keeps_the_buttons_and_delivers_without_the_token(
         fake: FakeDiscord, config: Config, store: JobStore) -> None:
     async with running_bot(fake, config, store) as first:
         job_id = await video(first)
     job = await store.require(job_id)
+    assert "token" not in job.reply_target
     async with running_bot(fake, config, store) as second:
         press = await fake.press(ALICE, f"vb:cancel:{job_id}", job.reply_target["message_id"])
-        assert (await ack(second, press)).body["data"]["content"] == f"Job #{job_id} cancelled."
+        assert (await ack(second, press)).body["data"]["content"] == (
+            f"Job #{job_id} cancelled; 0.12 credits refunded.")
         await second.until(lambda: second.delivered(job_id))
-    [notice] = second.followups()
-    assert notice.path == f"/webhooks/{APP_ID}/{job.reply_target['token']}"
+    assert second.followups() == []
+    [notice] = second.results()
+    assert notice.body["content"] == (
+        f"<@{ALICE.id}> Job #{job_id} was cancelled; 0.12 credits refunded.")
 
 
 async def test_videoadmin_run_takes_the_admin_words_for_role_admins_only(bot: Bot) -> None:
@@ -416,7 +467,7 @@ async def test_videoadmin_run_takes_the_admin_words_for_role_admins_only(bot: Bo
     assert len(await bot.store.active_jobs()) == 1
     banned = await ack(bot, await bot.fake.command(ADMIN, "videoadmin", line, subcommand="run"))
     assert banned.body["data"]["content"] == (
-        f"discord:{ALICE.id} is banned; 1 waiting jobs cancelled and refunded.")
+        f"discord:{ALICE.id} is banned; 1 waiting job cancelled and refunded.")
     assert banned.body["data"]["flags"] & 64
     assert await bot.store.active_jobs() == []
 
@@ -433,7 +484,7 @@ async def test_videoadmin_typed_commands_pick_users_and_say_what_the_admin_words
     banned = await ack(bot, await bot.fake.command(ADMIN, "videoadmin", options,
                                                    subcommand="ban"))
     assert banned.body["data"]["content"] == (
-        f"discord:{ALICE.id} is banned; 1 waiting jobs cancelled and refunded.")
+        f"discord:{ALICE.id} is banned; 1 waiting job cancelled and refunded.")
     assert await bot.store.active_jobs() == []
     quota = await ack(bot, await bot.fake.command(
         ADMIN, "videoadmin", {"action": "set", "user": ALICE, "credits": 50.0,

@@ -276,3 +276,14 @@ def test_the_note_names_the_limit_as_people_know_it(limit: int, shown: str) -> N
     assert encode._fit_note(clip, clip, limit) == (
         f"re-encoded at a lower bitrate to fit the {shown} upload limit"
     )
+
+
+def test_a_faster_x264_preset_writes_more_bits_and_an_unknown_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    frames = noise(8, 64, 64) // 4 + gradient(8, 64, 64) // 2
+    fast = encode_clip(frames, 8, tmp_path / "f.mp4", tmp_path / "f.jpg", speed="ultrafast")
+    default = encode_clip(frames, 8, tmp_path / "d.mp4", tmp_path / "d.jpg")
+    assert fast.size_bytes > default.size_bytes
+    with pytest.raises(ValueError, match="speed must be one of ultrafast"):
+        encode_clip(frames, 8, tmp_path / "x.mp4", tmp_path / "x.jpg", speed="warp")

@@ -75,7 +75,7 @@ def test_sigterm_releases_the_job_in_hand_and_exits_0(tmp_path: Path, tiny_model
             worker.wait()
     job = job_state(config, data, job_id)
     assert (job.status, job.attempts, job.worker_id) == ("queued", 0, None)
-    assert "stopped" in videobot("admin", "workers", data_dir=data, config=config).stdout
+    assert "gone (exited" in videobot("admin", "workers", data_dir=data, config=config).stdout
 
 
 def test_a_second_sigterm_exits_at_once_and_leaves_the_lease(

@@ -158,6 +158,8 @@ async def test_delivery_is_recorded_once(store: JobStore) -> None:
     pending = await store.undelivered(["console"])
     assert [j.id for j in pending] == [job_id] and pending[0].error == "boom"
     assert await store.undelivered(["telegram"]) == []
-    assert await store.mark_delivered(job_id) is True
-    assert await store.mark_delivered(job_id) is False
+    assert await store.mark_delivered(job_id, {"result_message_id": 42}) is True
+    assert await store.mark_delivered(job_id, {"result_message_id": 43}) is False
     assert await store.undelivered(["console"]) == []
+    # The platform's answer is recorded with the delivery, in its transaction, once.
+    assert (await store.require(job_id)).reply_target["result_message_id"] == 42

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from storage.db import SQLITE_BUSY_TIMEOUT_MS, create_engine
 from storage.models import Base
 
 TABLES = {"users", "jobs", "clips", "workers", "charges", "quota_overrides", "bans", "settings",
-          "audit_log"}
+          "audit_log", "api_keys", "webhook_events", "job_inputs", "previews"}
 
 
 def head_revision() -> str:
@@ -112,3 +113,29 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(engine: AsyncEngine) 
         assert timeout.scalar() == SQLITE_BUSY_TIMEOUT_MS > 0
         foreign_keys = await conn.exec_driver_sql("PRAGMA foreign_keys")
         assert foreign_keys.scalar() == 1
+
+
+async def test_discord_interaction_tokens_are_dropped_from_stored_jobs(
+        engine: AsyncEngine) -> None:
+    await migrate.upgrade(engine, "0005")
+    target = ('{"application_id": 7, "token": "itoken-secret", "channel_id": 9, '
+              '"message_id": 11}')
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql(
+            "INSERT INTO users (platform, platform_user_id, display_name, username, tier, "
+            "priority, created_at) VALUES ('discord', '1', '', '', '', 0, CURRENT_TIMESTAMP)")
+        for platform in ("discord", "telegram"):
+            await conn.exec_driver_sql(
+                "INSERT INTO jobs (user_id, platform, status, prompt, negative_prompt, frames, "
+                "fps, width, height, steps, guidance, seed, preset, notes, reply_target, "
+                "attempts, max_attempts, progress_step, progress_total, cancel_requested, "
+                f"created_at) VALUES (1, '{platform}', 'queued', 'a', '', 8, 8, 64, 64, 1, 0, "
+                f"1, 'tiny', '[]', '{target}', 0, 3, 0, 1, false, CURRENT_TIMESTAMP)")
+    await migrate.upgrade(engine)
+    async with engine.connect() as conn:
+        rows = (await conn.exec_driver_sql(
+            "SELECT platform, reply_target FROM jobs ORDER BY id")).all()
+    stored = {platform: target if isinstance(target, dict) else json.loads(target)
+              for platform, target in rows}
+    assert stored["discord"] == {"application_id": 7, "channel_id": 9, "message_id": 11}
+    assert stored["telegram"]["token"] == "itoken-secret"  # another platform's keys are its own

@@ -82,9 +82,9 @@ def test_console_cancel_and_bad_input(tmp_path: Path, tiny_model: Path) -> None:
                       stdin=script)
     assert result.returncode == 0, result.stderr
     assert "Sorry: frames must be between 1 and 64, not 0." in result.stdout
-    assert "Job #1 cancelled." in result.stdout
+    assert "Job #1 cancelled; 0.5 credits refunded." in result.stdout
     assert "Sorry: there is no job #99." in result.stdout
-    assert "Job #1 was cancelled." in result.stdout  # the final word, delivered
+    assert "was cancelled" not in result.stdout  # said once: the cancel's answer was final
 
 
 def test_generate_writes_a_clip_with_no_queue(tmp_path: Path, tiny_model: Path) -> None:
@@ -120,6 +120,8 @@ def test_submit_worker_burst_and_status(tmp_path: Path, tiny_model: Path) -> Non
     assert decode(state["clip"]["video_path"]) == ("h264", 8, 64, 64)
     text = videobot("status", job_id, data_dir=data, config=config).stdout
     assert f"Job #{job_id}: done." in text
+    workers = videobot("admin", "workers", data_dir=data, config=config).stdout
+    assert "model tiny loaded" in workers and "memory" not in workers  # a CPU reports none
 
 
 @pytest.mark.parametrize(
@@ -130,7 +132,7 @@ def test_submit_worker_burst_and_status(tmp_path: Path, tiny_model: Path) -> Non
         (["submit", "x" * 10_000], "the prompt is 10000 characters long; the limit is 500"),
         (["submit", "a ball", "--user", "alice"], "is not a user: write <platform>:<id>"),
         (["submit", "a ball", "--preset", "huge"], "there is no preset 'huge'"),
-        (["status", "12345"], "there is no job #12345"),
+        (["status", "12345"], "no videobot data folder at"),
     ],
 )
 def test_cli_refuses_bad_input_and_changes_nothing(

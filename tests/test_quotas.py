@@ -145,7 +145,7 @@ async def test_quota_and_history_commands(store: JobStore, config: Config) -> No
     history = (await core.handle(ALICE, "/history")).text.splitlines()
     assert history[0] == "Your last 2 jobs:"
     assert history[1].endswith("queued, 1 credit: a boat")
-    assert history[2].endswith("cancelled, 2 credits: a kite")
+    assert history[2].endswith("cancelled, 2 credits refunded: a kite")
     refusal = await core.handle(ALICE, "/video a storm --frames 64 --steps 50")
     assert refusal.job is None
     assert refusal.text.startswith("Sorry: this clip costs 50 credits and you have 19 left of "

@@ -139,6 +139,16 @@ def test_regional_compile_compiles_each_repeated_block(models_dir: Path) -> None
     assert transformer._compiled_call_impl is None
 
 
+def test_regional_compile_finds_the_blocks_cogvideox_does_not_declare(
+    models_dir: Path,
+) -> None:
+    transformer = load(models_dir, "tiny-cogvideox", compile="regional").pipe.transformer
+    assert transformer._repeated_blocks == ["CogVideoXBlock"]
+    assert all(block._compiled_call_impl is not None
+               for block in transformer.transformer_blocks)
+    assert transformer._compiled_call_impl is None
+
+
 def test_full_compile_compiles_the_whole_denoiser(models_dir: Path) -> None:
     unet = load(models_dir, "tiny-text-to-video-sd", compile="regional").pipe.unet
     # A UNet declares no repeated blocks: regional falls back to the whole model.

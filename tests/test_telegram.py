@@ -124,7 +124,8 @@ async def bot(api: FakeTelegram, store: JobStore, config: Config,
     adapter = await started_bot(api, store, config, **changes)
     stop = asyncio.Event()
     loop = DeliveryLoop(store=store, adapters={"telegram": adapter},
-                        clips_dir=config.data_dir / "clips", poll_interval=0.05)
+                        clips_dir=config.data_dir / "clips", poll_interval=0.05,
+                        journal=adapter.journal)
     delivery = asyncio.create_task(loop.run(stop))
     yield Bot(api, store, config, adapter, StripesBackend(step_seconds=0.15))
     stop.set()
@@ -192,7 +193,7 @@ async def test_progress_edits_are_throttled_per_chat(bot: Bot) -> None:
     api = bot.api
     bot.backend.step_seconds = 0.05
     message = api.push_message(chat_id=ALICE, user_id=ALICE,
-                               text=f"/video a kite {SMALL} --steps 12")
+                               text="/video a kite --frames 8 --width 64 --height 64 --steps 12")
     _, job_id = await bot.ack_of(message)
     await bot.render()
     await bot.delivered(job_id)
@@ -265,7 +266,8 @@ async def test_cancel_button_cancels_and_the_status_message_says_so(bot: Bot) ->
     assert answer.params.get("show_alert") is not True
     job = await bot.delivered(job_id)
     assert job.status == JobStatus.CANCELLED
-    assert status["text"] == replies.finished(job) == f"Job #{job_id} was cancelled."
+    assert status["text"] == replies.finished(job) == (
+        f"Job #{job_id} was cancelled; 0.5 credits refunded.")
     assert "reply_markup" not in status  # no Cancel button on a finished job
 
 
@@ -347,7 +349,7 @@ async def test_a_deleted_status_message_does_not_stop_delivery(bot: Bot) -> None
     await bot.store.request_cancel(job_id, None)
     job = await bot.delivered(job_id)
     notice = api.messages[(ALICE, job.reply_target["result_message_id"])]
-    assert notice["text"] == f"Job #{job_id} was cancelled."
+    assert notice["text"] == f"Job #{job_id} was cancelled; 0.5 credits refunded."
 
 
 async def test_a_failed_job_gets_a_final_message(bot: Bot) -> None:
@@ -546,7 +548,7 @@ async def test_admins_name_users_by_username_or_by_replying_to_them(bot: Bot) ->
     by_name = api.push_message(chat_id=GROUP, user_id=ADMIN, chat_type="supergroup",
                                text="/admin ban @bob_THE_spammer flooding")
     assert await answer_to(api, by_name) == (
-        f"telegram:{BOB} is banned; 1 waiting jobs cancelled and refunded.")
+        f"telegram:{BOB} is banned; 1 waiting job cancelled and refunded.")
     assert await bot.store.active_jobs() == []
 
     # A reply names the user: the replied-to message's author.

@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from generator.encode import EncodedClip
+from generator.finishing import encode
 from generator.worker import RENDER_FAILED, Worker
 from storage.jobs import JobStore
 from storage.models import JobStatus
@@ -138,3 +143,20 @@ async def test_progress_is_written_while_rendering(store: JobStore, config: Conf
 
     await wait_for(some_progress)
     await asyncio.wait_for(run, 20)
+
+
+async def test_the_presets_x264_speed_reaches_the_encoder(store: JobStore, config: Config) -> None:
+    speeds: list[str] = []
+
+    def encoder(frames: Any, fps: int, video: Path, poster: Path, speed: str) -> EncodedClip:
+        speeds.append(speed)
+        return encode(frames, fps, video, poster, speed)
+
+    fast = replace(config, presets={**config.presets,
+                                    "tiny": replace(config.presets["tiny"],
+                                                    x264_preset="ultrafast")})
+    job_id = await enqueue(store)
+    worker = stand_in_worker(store, fast, StripesBackend(), encoder=encoder)
+    await worker.run(burst=True)
+    assert (await store.require(job_id)).status == JobStatus.SUCCEEDED
+    assert speeds == ["ultrafast"]

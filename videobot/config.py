@@ -15,6 +15,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, get_type_hints
 
+from videobot.api_config import (
+    ENV_API_SESSION_SECRET,
+    ENV_API_WEBHOOK_SECRET,
+    ApiConfig,
+    ApiConfigError,
+    validate_api,
+)
+from videobot.config_bounds import bound_error
+from videobot.devices import DEVICE_FORMS, is_device_name
+
 DEFAULT_DATA_DIR = Path("videobot-data")
 ENV_DATABASE_URL = "VIDEOBOT_DATABASE_URL"
 ENV_TELEGRAM_TOKEN = "VIDEOBOT_TELEGRAM_TOKEN"
@@ -28,9 +38,10 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    """Where the job table lives. Empty url: a SQLite file in the data folder."""
+    """Where the job table lives. Empty url: a SQLite file in the data folder. The url may
+    hold a password: a secret (`repr=False`), never shown in errors or logs."""
 
-    url: str = ""
+    url: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,8 @@ class LimitsConfig:
 
     max_prompt_chars: int = 500
     max_queued_per_user: int = 3
+    #: The largest image accepted with a request (API `input_reference`), in MB.
+    max_image_mb: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,11 @@ class PresetConfig:
     max_frames: int = 64
     max_pixels: int = 512 * 512
     max_steps: int = 50
+    #: The longer side over the shorter at most (4: from 1:4 to 4:1).
+    max_aspect_ratio: float = 4.0
+    #: The `/video` options this preset's model uses (see videobot.options); the others are
+    #: ignored, not charged, and the acknowledgement says so. Empty: the backend's own list.
+    used_options: tuple[str, ...] = ()
     notice: str = ""
     cost_factor: float = 1.0
     nsfw: bool = False
@@ -133,7 +151,13 @@ class PresetConfig:
     compile: str = "none"
     attention_backend: str = ""
     cache: str = "none"
-    cache_threshold: float = 0.1
+    #: 0: the setting the cache's authors publish for the model's family.
+    cache_threshold: float = 0.0
+    #: Every this many denoising steps the worker stores a cheap preview of the clip forming
+    #: (a linear projection of the latents to RGB, no VAE call); 0: none.
+    preview_every_steps: int = 0
+    #: x264's speed preset for the clip's encode (see `X264_PRESETS`).
+    x264_preset: str = "veryfast"
     #: Extra keyword arguments of the pipeline call (e.g. LTX's decode_timestep).
     pipeline_args: Mapping[str, str | int | float | bool] = field(
         default_factory=lambda: MappingProxyType({}))
@@ -226,7 +250,8 @@ class QuotasConfig:
 @dataclass(frozen=True)
 class ModerationConfig:
     """Prompts refused before queuing: whole words and regular expressions, matched on the
-    normalised prompt (case, accents, punctuation and spaced-out letters removed)."""
+    normalised prompt (bot.core.moderation: case, marks, invisible characters, look-alike
+    letters, punctuation inside words and spaced-out letters removed)."""
 
     words: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
@@ -241,7 +266,7 @@ _DIFFUSERS_DEFAULTS = PresetConfig()
 
 DEMO_PRESET = PresetConfig(
     name="demo", backend="demo", model="builtin:demo", family="demo", width=256, height=256,
-    guidance=0.0,
+    guidance=0.0, used_options=("frames", "fps", "width", "height", "seed"),
     notice="The embedded demo model draws one coloured shape moving on a plain background.",
 )
 
@@ -269,6 +294,7 @@ class Config:
     presets: Mapping[str, PresetConfig] = field(default_factory=_default_presets)
     telegram: TelegramConfig | None = None
     discord: DiscordConfig | None = None
+    api: ApiConfig | None = None
 
     @property
     def database_url(self) -> str:
@@ -293,6 +319,7 @@ _SECTIONS: dict[str, type] = {
     "moderation": ModerationConfig,
     "telegram": TelegramConfig,
     "discord": DiscordConfig,
+    "api": ApiConfig,
 }
 
 #: (section, key, environment variable) for secrets that may stay out of the file.
@@ -300,6 +327,8 @@ _SECRETS_FROM_ENV = (
     ("telegram", "token", ENV_TELEGRAM_TOKEN),
     ("telegram", "webhook_secret", ENV_TELEGRAM_WEBHOOK_SECRET),
     ("discord", "token", ENV_DISCORD_TOKEN),
+    ("api", "webhook_secret", ENV_API_WEBHOOK_SECRET),
+    ("api", "session_secret", ENV_API_SESSION_SECRET),
 )
 
 
@@ -386,10 +415,15 @@ def _build(cls: type, raw: Any, where: str) -> Any:
         raise ConfigError(f"{where}: must be a table")
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}
+    secret = {f.name for f in fields(cls) if not f.repr}
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
             raise ConfigError(f"{where}.{key}: unknown key")
+        if key in secret and not isinstance(value, str):
+            # Never echo a secret, even one of the wrong type.
+            raise ConfigError(f"{where}.{key}: must be a string (the value is a secret: "
+                              "not shown)")
         values[key] = _coerce(value, hints[key], f"{where}.{key}")
     return cls(**values)
 
@@ -440,6 +474,7 @@ def _validate(config: Config) -> None:
         )
     _positive(config.limits.max_prompt_chars, "limits.max_prompt_chars")
     _positive(config.limits.max_queued_per_user, "limits.max_queued_per_user")
+    _positive(config.limits.max_image_mb, "limits.max_image_mb")
     _positive(config.queue.lease_seconds, "queue.lease_seconds")
     _positive(config.queue.poll_interval_seconds, "queue.poll_interval_seconds")
     _positive(config.queue.max_attempts, "queue.max_attempts")
@@ -456,6 +491,9 @@ def _validate(config: Config) -> None:
         raise ConfigError("storage.keep_clips_days: retention periods must be zero or more")
     if not config.worker.devices:
         raise ConfigError("worker.devices: must name at least one device")
+    for device in config.worker.devices:
+        if not is_device_name(device):
+            raise ConfigError(f"worker.devices: {device!r} is not a device; use {DEVICE_FORMS}")
     for name in config.worker.presets:
         if name not in config.presets:
             raise ConfigError(f"worker.presets: no preset named {name!r} "
@@ -468,6 +506,25 @@ def _validate(config: Config) -> None:
         _validate_telegram(config.telegram)
     if config.discord is not None:
         _validate_discord(config.discord)
+    if config.api is not None:
+        try:
+            validate_api(config.api)
+        except ApiConfigError as exc:
+            raise ConfigError(str(exc)) from None
+    _check_bounds(config)
+
+
+def _check_bounds(config: Config) -> None:
+    """Every numeric key within its bound (`videobot.config_bounds`), every id in 64 bits."""
+    sections: list[tuple[str, Any]] = [
+        (name, getattr(config, name)) for name in _SECTIONS if getattr(config, name) is not None]
+    sections += [(f"presets.{name}", preset) for name, preset in config.presets.items()]
+    sections += [(f"quotas.tiers.{name}", tier) for name, tier in config.quotas.tiers.items()]
+    for where, section in sections:
+        for key in fields(section):
+            error = bound_error(type(section).__name__, key.name, getattr(section, key.name))
+            if error is not None:
+                raise ConfigError(f"{where}.{key.name}: {error}")
 
 
 def _validate_quotas(quotas: QuotasConfig) -> None:
@@ -543,6 +600,7 @@ def _validate_preset(preset: PresetConfig) -> None:
         _positive(getattr(preset, key), f"{where}.{key}")
     _validate_preset_defaults(preset, where)
     _positive(preset.cost_factor, f"{where}.cost_factor")
+    _validate_preset_shape(preset, where)
     if preset.frames > preset.max_frames:
         raise ConfigError(f"{where}.frames: above max_frames ({preset.max_frames})")
     if preset.steps > preset.max_steps:
@@ -564,20 +622,29 @@ def _validate_preset(preset: PresetConfig) -> None:
 #: The choices of the memory and speed keys of a preset.
 OFFLOAD_CHOICES = ("none", "model", "sequential", "group")
 COMPILE_CHOICES = ("none", "regional", "full")
-CACHE_CHOICES = ("none", "first-block", "pyramid", "faster")
+CACHE_CHOICES = ("none", "first-block", "pyramid", "faster", "mag", "taylorseer")
+#: x264's speed presets, fastest first. At one CRF a faster one writes a larger file of about
+#: the same quality (bench/x264_presets.py measures both).
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow")
+#: The most steps between two previews (a larger number is a mistake, not a choice).
+MAX_PREVIEW_EVERY_STEPS = 1000
 
 
 def _validate_preset_speed(preset: PresetConfig, where: str) -> None:
     for key, choices in (("offload", OFFLOAD_CHOICES), ("compile", COMPILE_CHOICES),
-                         ("cache", CACHE_CHOICES)):
+                         ("cache", CACHE_CHOICES), ("x264_preset", X264_PRESETS)):
         if getattr(preset, key) not in choices:
             raise ConfigError(f"{where}.{key}: must be one of {', '.join(choices)}, "
                               f"not {getattr(preset, key)!r}")
     _positive(preset.group_offload_blocks, f"{where}.group_offload_blocks")
     _positive(preset.time_limit_seconds, f"{where}.time_limit_seconds")
-    if not 0 < preset.cache_threshold < 1:
-        raise ConfigError(f"{where}.cache_threshold: must be between 0 and 1, "
-                          f"not {preset.cache_threshold:g}")
+    if not 0 <= preset.cache_threshold < 1:
+        raise ConfigError(f"{where}.cache_threshold: must be between 0 and 1 (0: the "
+                          f"published setting), not {preset.cache_threshold:g}")
+    if not 0 <= preset.preview_every_steps <= MAX_PREVIEW_EVERY_STEPS:
+        raise ConfigError(f"{where}.preview_every_steps: must be between 0 (no previews) and "
+                          f"{MAX_PREVIEW_EVERY_STEPS}, not {preset.preview_every_steps}")
     if preset.backend == "demo":
         changed = [key for key in _SPEED_KEYS
                    if getattr(preset, key) != getattr(_DIFFUSERS_DEFAULTS, key)]
@@ -588,7 +655,7 @@ def _validate_preset_speed(preset: PresetConfig, where: str) -> None:
 
 _SPEED_KEYS = ("motion_adapter", "offload", "group_offload_blocks", "vae_tiling", "vae_slicing",
                "fp8_weights", "compile", "attention_backend", "cache", "cache_threshold",
-               "pipeline_args")
+               "pipeline_args", "preview_every_steps")
 
 
 def _validate_preset_defaults(preset: PresetConfig, where: str) -> None:
@@ -604,6 +671,23 @@ def _validate_preset_defaults(preset: PresetConfig, where: str) -> None:
     if not 0 <= preset.guidance <= MAX_GUIDANCE:
         raise ConfigError(f"{where}.guidance: must be between 0 and {MAX_GUIDANCE:g}, "
                           f"not {preset.guidance:g}")
+
+
+def _validate_preset_shape(preset: PresetConfig, where: str) -> None:
+    """The aspect-ratio cap, and the options a model may declare it uses."""
+    from videobot.options import MODEL_OPTIONS
+
+    if preset.max_aspect_ratio < 1:
+        raise ConfigError(f"{where}.max_aspect_ratio: must be 1 or more (the longer side over "
+                          f"the shorter), not {preset.max_aspect_ratio:g}")
+    ratio = max(preset.width, preset.height) / min(preset.width, preset.height)
+    if ratio > preset.max_aspect_ratio:
+        raise ConfigError(f"{where}.width: {preset.width}x{preset.height} is wider or taller "
+                          f"than max_aspect_ratio ({preset.max_aspect_ratio:g}:1)")
+    unknown = [name for name in preset.used_options if name not in MODEL_OPTIONS]
+    if unknown:
+        raise ConfigError(f"{where}.used_options: unknown option {unknown[0]!r} "
+                          f"(the options: {', '.join(MODEL_OPTIONS)})")
 
 
 def _positive(value: float, where: str) -> None:

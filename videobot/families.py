@@ -62,6 +62,7 @@ PIPELINE_FAMILIES: dict[str, str] = {
 BUILTIN_FAMILIES: dict[str, str] = {
     "tiny-text-to-video-sd": "text-to-video-sd",
     "tiny-wan": "wan",
+    "tiny-wan22": "wan-5b",
     "tiny-ltx": "ltx",
     "tiny-cogvideox": "cogvideox",
     "tiny-hunyuan": "hunyuan",
@@ -77,12 +78,32 @@ def family_for_preset(preset: PresetConfig) -> Family:
         return FAMILIES[preset.family]
     if preset.model.startswith("builtin:"):
         return FAMILIES[BUILTIN_FAMILIES.get(preset.model.removeprefix("builtin:"), "generic")]
-    index = Path(preset.model).expanduser() / "model_index.json"
+    folder = Path(preset.model).expanduser()
     try:
-        class_name = json.loads(index.read_text()).get("_class_name", "")
+        class_name = json.loads((folder / "model_index.json").read_text()).get("_class_name", "")
     except (OSError, ValueError, AttributeError):
         return FAMILIES["generic"]
-    return FAMILIES[PIPELINE_FAMILIES.get(class_name, "generic")]
+    return FAMILIES[family_of_pipeline(class_name, _vae_channels(folder))]
+
+
+def family_of_pipeline(class_name: str, vae_channels: int | None) -> str:
+    """The family of a diffusers pipeline class ("generic" if unknown): Wan 2.2 5B shares
+    WanPipeline with Wan 2.1 and is told apart by its 48-channel VAE."""
+    family = PIPELINE_FAMILIES.get(class_name, "generic")
+    return "wan-5b" if family == "wan" and vae_channels == WAN_22_VAE_CHANNELS else family
+
+
+#: The latent channels of Wan 2.2 TI2V 5B's VAE (Wan 2.1's has 16).
+WAN_22_VAE_CHANNELS = 48
+
+
+def _vae_channels(folder: Path) -> int | None:
+    try:
+        config = json.loads((folder / "vae" / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    channels = config.get("z_dim") if isinstance(config, dict) else None
+    return channels if isinstance(channels, int) else None
 
 
 def round_to_family(request: RenderRequest, family: Family) -> tuple[RenderRequest, list[str]]:

@@ -36,9 +36,18 @@ def check_request(request: RenderRequest, preset: PresetConfig, limits: LimitsCo
             f"{request.width}x{request.height} is {request.width * request.height} pixels per "
             f"frame; the limit for preset {preset.name} is {preset.max_pixels}"
         )
+    _aspect_ratio(request.width, request.height, preset)
     if not 0 <= request.guidance <= MAX_GUIDANCE:
         raise LimitExceeded(f"guidance must be between 0 and {MAX_GUIDANCE:g}")
     _in_range("seed", request.seed, 0, MAX_SEED)
+
+
+def _aspect_ratio(width: int, height: int, preset: PresetConfig) -> None:
+    cap = preset.max_aspect_ratio
+    if max(width, height) / min(width, height) > cap:
+        shape = f"{width / height:.3g}:1" if width >= height else f"1:{height / width:.3g}"
+        raise LimitExceeded(f"{width}x{height} has an aspect ratio of {shape}; preset "
+                            f"{preset.name} allows from 1:{cap:g} to {cap:g}:1")
 
 
 def _in_range(name: str, value: int, low: int, high: int) -> None:

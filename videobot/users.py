@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from videobot.text import printable
 
 _PLATFORM = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+#: The longest display name or username kept (the users table's columns hold 256).
+MAX_NAME_CHARS = 256
 
 
 class BadUserName(ValueError):
@@ -36,6 +40,17 @@ class UserRef:
 def parse_user(text: str) -> UserRef:
     """Parse `<platform>:<id>`; raise `BadUserName` with the reason otherwise."""
     platform, sep, user_id = text.strip().partition(":")
-    if not sep or not user_id or not _PLATFORM.match(platform) or len(user_id) > 128:
+    if (not sep or not user_id or not _PLATFORM.match(platform) or len(user_id) > 128
+            or printable(user_id) != user_id):
         raise BadUserName(f"{text!r} is not a user: write <platform>:<id>, e.g. console:alice")
     return UserRef(platform, user_id)
+
+
+def with_printable_names(user: UserRef) -> UserRef:
+    """`user` with the names the platform sent made safe to store and show (no control or
+    format characters, no NUL) and cut to what the users table holds."""
+    display_name = printable(user.display_name).replace("\n", " ")[:MAX_NAME_CHARS]
+    username = printable(user.username).replace("\n", " ")[:MAX_NAME_CHARS]
+    if (display_name, username) == (user.display_name, user.username):
+        return user
+    return replace(user, display_name=display_name, username=username)

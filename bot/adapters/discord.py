@@ -2,11 +2,11 @@
 
 Every command is answered within Discord's 3 s with the core's reply. The acknowledgement of a
 `/video` gets a Cancel button; its text is then edited with progress (at most one edit per
-`progress_interval_seconds`). The clip is posted as a follow-up with Reroll, Same seed and
-Delete buttons. Where replies go (application id, interaction token, its time, channel, message
-id, upload limit) is stored in the job's reply target, so a restarted bot can still edit and
-deliver; once the interaction token is (nearly) expired, a normal channel message mentioning
-the user carries the result instead. Buttons are `DynamicItem`s matched by custom id
+`progress_interval_seconds`). The clip is posted to the channel, mentioning the user, with
+Reroll, Same seed and Delete buttons (`bot.adapters.discord_delivery`: interaction tokens in
+memory only, a nonce so that a clip is posted once). Where replies go (channel, user, the
+acknowledgement's message id, upload limit) is stored in the job's reply target, so a
+restarted bot still delivers. Buttons are `DynamicItem`s matched by custom id
 (`vb:<action>:<job id>`), so they keep working across restarts.
 """
 
@@ -26,29 +26,33 @@ import discord
 import yarl
 from discord import app_commands
 
+from bot.adapters.base import AdapterStartError
+from bot.adapters.discord_delivery import DiscordDelivery
 from bot.core import replies
-from bot.core.commands import Core, Reply
+from bot.core.commands import USER_COMMANDS, Core, Reply
 from bot.core.errors import INTERNAL_ERROR
 from bot.core.parsing import VideoOptions
-from bot.logs import SecretRedactor
-from bot.uploads import prepare_upload
+from bot.logs import SecretRedactor, redact
+from bot.posted import PostedJournal
 from storage.jobs import JobStore
-from storage.models import JobStatus
 from storage.records import JobRecord
 from videobot.config import DiscordConfig, PresetConfig
 from videobot.limits import MAX_FPS, MAX_GUIDANCE, MAX_SEED, MIN_SIDE
 from videobot.users import UserRef
 
 PLATFORM = "discord"
-#: The interaction webhook is used only in this share of the token's life; later, a channel
-#: message (an upload can take a while, and the token must still be valid when it ends).
-TOKEN_SAFETY = 0.95
 #: Discord caps a string option at 6000 characters and offers at most 25 choices.
 MAX_OPTION_CHARS = 6000
 MAX_CHOICES = 25
 STARTUP_TIMEOUT_S = 60.0
 #: A submission not answered by the core within this long is deferred ("thinking…") first.
 DEFER_AFTER_S = 0.5
+#: Interaction tokens where discord.py logs them: in webhook and callback URLs, and in the
+#: gateway's INTERACTION_CREATE payloads (logged at DEBUG).
+INTERACTION_TOKENS = (
+    re.compile(r"/(?:webhooks|interactions)/\d+/(?P<secret>[^/\s?#'\"]+)"),
+    re.compile(r"['\"]token['\"]:\s*['\"](?P<secret>[^'\"]+)"),
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +96,10 @@ class DiscordAdapter:
 
     def __init__(self, *, core: Core, store: JobStore, config: DiscordConfig, work_dir: Path,
                  guild_ready_timeout: float = 2.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 journal: PostedJournal | None = None) -> None:
+        """`journal`: where a posted clip's message id is written the moment Discord answers
+        (the delivery loop's; none: in memory only)."""
         self.core = core
         self.store = store
         self.config = config
@@ -102,10 +109,11 @@ class DiscordAdapter:
         self.client: _Client | None = None
         #: The client's gateway connection; it ends only on `stop` or a fatal error.
         self.gateway_task: asyncio.Task[None] | None = None
-        self._redactor = SecretRedactor(config.token)
-        self._pending: dict[int, tuple[dict[str, Any], str]] = {}
-        self._next_edit: dict[int, float] = {}
-        self._editors: dict[int, asyncio.Task[None]] = {}
+        self.journal = journal if journal is not None else PostedJournal(None)
+        self._redactor = SecretRedactor(config.token, patterns=INTERACTION_TOKENS)
+        self.delivery = DiscordDelivery(
+            client=self._client, store=store, config=config, work_dir=work_dir, clock=clock,
+            journal=self.journal, buttons=_buttons)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -123,18 +131,19 @@ class DiscordAdapter:
             await client.login(self.config.token)
             await self._sync(tree)
             self.gateway_task = asyncio.create_task(client.connect(), name="discord-gateway")
-            self.gateway_task.add_done_callback(_log_gateway_end)
             await self._until_ready(client, self.gateway_task)
-        except BaseException:
+        except BaseException as exc:
             await self.stop()
+            if isinstance(exc, Exception):
+                raise _start_error(exc, self.config) from exc
             raise
+        # From now on a gateway that ends is logged; during start its error is raised.
+        self.gateway_task.add_done_callback(_log_gateway_end)
         log.info("discord: connected as %s", client.user)
 
     async def stop(self) -> None:
         """Stop the progress edits and close the client."""
-        for task in self._editors.values():
-            task.cancel()
-        await asyncio.gather(*self._editors.values(), return_exceptions=True)
+        await self.delivery.stop()
         if self.client is not None:
             await self.client.close()
         if self.gateway_task is not None:
@@ -175,7 +184,8 @@ class DiscordAdapter:
             _user(interaction), options, self._target(interaction)))
 
     async def text_command(self, interaction: discord.Interaction, line: str) -> None:
-        """`/status`, `/cancel`, `/queue`, `/help`: the core's answer, seen only by the caller."""
+        """`/status`, `/cancel`, `/queue`, `/quota`, `/history`, `/describe`, `/help`: the
+        core's answer, seen only by the caller."""
         if await self._refused_here(interaction):
             return
         reply = await self.core.handle(_user(interaction), line, self._target(interaction))
@@ -191,9 +201,18 @@ class DiscordAdapter:
                                                 ephemeral=True)
 
     async def admin_command(self, interaction: discord.Interaction, command: str) -> None:
-        """`/videoadmin run`: any `/admin` command in the same words; checked like the rest."""
+        """`/videoadmin run`: any `/admin` command in the same words; checked like the rest.
+        The answer is ephemeral: only the admin reads it (a new API key may be in it)."""
         reply = await self.core.admin_request(_user(interaction), command,
-                                              admin=self.is_admin(interaction))
+                                              admin=self.is_admin(interaction), private=True)
+        await interaction.response.send_message(reply.text, ephemeral=True)
+
+    async def apikey(self, interaction: discord.Interaction, words: str) -> None:
+        """`/apikey`: the caller's key of the HTTP API, in an answer only they see."""
+        if await self._refused_here(interaction):
+            return
+        reply = await self.core.handle(_user(interaction), f"/apikey {words}",
+                                       {"private": True})
         await interaction.response.send_message(reply.text, ephemeral=True)
 
     async def on_button(self, interaction: discord.Interaction, action: str,
@@ -264,10 +283,12 @@ class DiscordAdapter:
         elif reply.job is None:
             await interaction.response.send_message(reply.text, ephemeral=True)
         elif deferred:
+            self.delivery.remember(reply.job.id, interaction)
             message = await interaction.edit_original_response(
                 content=reply.text, view=_buttons(reply.job.id, "cancel"))
             await self.store.update_reply_target(reply.job.id, message_id=message.id)
         else:
+            self.delivery.remember(reply.job.id, interaction)
             response = await interaction.response.send_message(
                 reply.text, view=_buttons(reply.job.id, "cancel"))
             await self.store.update_reply_target(reply.job.id, message_id=response.message_id)
@@ -279,11 +300,8 @@ class DiscordAdapter:
         return False
 
     def _target(self, interaction: discord.Interaction) -> dict[str, Any]:
-        """Where this interaction's replies go, stored with the job."""
+        """Where this interaction's replies go, stored with the job (never its token)."""
         return {
-            "application_id": interaction.application_id,
-            "token": interaction.token,
-            "created_at": interaction.created_at.timestamp(),
             "channel_id": interaction.channel_id,
             "guild_id": interaction.guild_id,
             "user_id": interaction.user.id,
@@ -291,100 +309,43 @@ class DiscordAdapter:
             "nsfw_allowed": _age_restricted(interaction.channel),
         }
 
-    # -- progress ---------------------------------------------------------------------------
+    # -- progress and results (bot.adapters.discord_delivery) -----------------------------
 
     async def show_progress(self, job: JobRecord, text: str) -> None:
-        """Queue `text` for the acknowledgement; an editor task per job keeps the pace."""
-        target = job.reply_target
-        if "message_id" not in target or not self._token_alive(target):
-            return
-        self._pending[job.id] = (target, text)
-        if job.id not in self._editors:
-            self._editors[job.id] = asyncio.create_task(self._edit_progress(job.id))
-
-    async def _edit_progress(self, job_id: int) -> None:
-        """Edit with the latest text, at most once per `progress_interval_seconds`."""
-        try:
-            while job_id in self._pending:
-                await asyncio.sleep(max(0.0, self._next_edit.get(job_id, 0) - time.monotonic()))
-                target, text = self._pending.pop(job_id)
-                self._next_edit[job_id] = time.monotonic() + self.config.progress_interval_seconds
-                try:
-                    await self._webhook(target).edit_message(target["message_id"], content=text)
-                except discord.HTTPException:
-                    log.warning("progress edit for job %s failed", job_id, exc_info=True)
-        finally:
-            self._editors.pop(job_id, None)
-
-    async def _stop_progress(self, job_id: int) -> None:
-        self._pending.pop(job_id, None)
-        self._next_edit.pop(job_id, None)
-        editor = self._editors.pop(job_id, None)
-        if editor is not None:
-            editor.cancel()
-            await asyncio.gather(editor, return_exceptions=True)
-
-    # -- delivery ---------------------------------------------------------------------------
+        """Edit the job's acknowledgement with `text`, at the configured pace."""
+        await self.delivery.show_progress(job, text)
 
     async def deliver(self, job: JobRecord) -> None:
-        """Post the clip (or the failure notice) once: by the interaction's webhook while its
-        token lives, else as a channel message mentioning the user."""
-        await self._stop_progress(job.id)
-        target = job.reply_target
-        if target.get("result_message_id"):
-            return  # posted before; only recording the delivery was missing
-        message = await self._post_result(job, target)
-        await self.store.update_reply_target(job.id, result_message_id=message.id)
-        await self._close_acknowledgement(job, target)
-
-    async def _post_result(self, job: JobRecord, target: dict[str, Any]) -> discord.Message:
-        if self._token_alive(target):
-            try:
-                text, options = await self._result(job, target)
-                return await self._webhook(target).send(text, wait=True, **options)
-            except discord.NotFound:
-                log.warning("job %s: interaction token no longer valid; posting in the channel",
-                            job.id)
-        text, options = await self._result(job, target)
-        channel = self._client().get_partial_messageable(int(target["channel_id"]))
-        mentions = discord.AllowedMentions(everyone=False, roles=False, users=True)
-        return await channel.send(f"<@{target['user_id']}> {text}",
-                                  allowed_mentions=mentions, **options)
-
-    async def _result(self, job: JobRecord,
-                      target: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """The text, and the file and buttons of a finished job's message."""
-        if job.status != JobStatus.SUCCEEDED or job.clip is None:
-            return replies.finished(job), {}
-        limit = int(target.get("upload_limit") or discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES)
-        upload = await prepare_upload(job.clip, limit, self.work_dir)
-        file = discord.File(str(upload.video_path), filename=f"videobot-{job.id}.mp4")
-        view = _buttons(job.id, "reroll", "same", "delete")
-        return replies.upload_caption(job, upload.note), {"file": file, "view": view}
-
-    async def _close_acknowledgement(self, job: JobRecord, target: dict[str, Any]) -> None:
-        """Best effort: the acknowledgement's final words, without its Cancel button."""
-        if "message_id" not in target or not self._token_alive(target):
-            return
-        text = replies.status(job, None, self.store.clock())
-        try:
-            await self._webhook(target).edit_message(target["message_id"], content=text,
-                                                     view=None)
-        except discord.HTTPException:
-            log.warning("closing the acknowledgement of job %s failed", job.id, exc_info=True)
-
-    def _token_alive(self, target: dict[str, Any]) -> bool:
-        age = self.clock() - float(target.get("created_at", 0.0))
-        return "token" in target and age < TOKEN_SAFETY * self.config.interaction_token_seconds
-
-    def _webhook(self, target: dict[str, Any]) -> discord.Webhook:
-        return discord.Webhook.partial(int(target["application_id"]), target["token"],
-                                       client=self._client())
+        """Post the clip (or the failure notice) once, in the channel."""
+        await self.delivery.deliver(job)
 
     def _client(self) -> _Client:
         if self.client is None:
             raise RuntimeError("the Discord adapter is not started")
         return self.client
+
+
+class DiscordStartError(AdapterStartError):
+    """The Discord adapter could not start."""
+
+
+def _start_error(exc: Exception, config: DiscordConfig) -> DiscordStartError:
+    """What stopped the start, in one line an operator can act on; never the token."""
+    if isinstance(exc, discord.LoginFailure):
+        return DiscordStartError("Discord refused discord.token; check it in the Developer "
+                                 "Portal (Bot, Reset Token)")
+    if isinstance(exc, discord.HTTPException):
+        reason = f"{exc.status} {exc.text or exc.response.reason}"
+        return DiscordStartError(
+            f"Discord answered {reason} at start; check discord.guild_ids and that the bot was "
+            "added with the bot and applications.commands scopes")
+    if isinstance(exc, TimeoutError):
+        return DiscordStartError(f"Discord was not ready within {STARTUP_TIMEOUT_S:.0f} s; "
+                                 "check the network and discord.gateway_url")
+    reason = redact(str(exc) or type(exc).__name__, [config.token], "<token>")
+    return DiscordStartError(f"could not reach Discord at discord.api_base_url and "
+                             f"discord.gateway_url ({reason}); check the addresses and any "
+                             "proxy setting")
 
 
 def _user(interaction: discord.Interaction) -> UserRef:
@@ -403,8 +364,11 @@ def _buttons(job_id: int, *actions: str) -> discord.ui.View:
 
 def _build_tree(client: discord.Client, adapter: DiscordAdapter) -> app_commands.CommandTree:
     tree: app_commands.CommandTree = app_commands.CommandTree(client)
+    offered = {command.name: command for command in (
+        _video_command(adapter), *_text_commands(adapter), _apikey_command(adapter))}
+    # In the core's order, as every platform lists them.
     commands: list[app_commands.Command[Any, Any, Any] | app_commands.Group] = [
-        _video_command(adapter), *_text_commands(adapter), _admin_group(adapter)]
+        *(offered[name] for name in USER_COMMANDS), _admin_group(adapter)]
     allow_dms = adapter.config.allow_dms
     for command in commands:
         app_commands.allowed_contexts(guilds=True, dms=allow_dms,
@@ -467,13 +431,40 @@ def _text_commands(adapter: DiscordAdapter) -> list[app_commands.Command[Any, An
     async def queue(interaction: discord.Interaction) -> None:
         await adapter.text_command(interaction, "/queue")
 
+    async def quota(interaction: discord.Interaction) -> None:
+        await adapter.text_command(interaction, "/quota")
+
+    async def history(interaction: discord.Interaction) -> None:
+        await adapter.text_command(interaction, "/history")
+
+    async def describe(interaction: discord.Interaction,
+                       job: app_commands.Range[int, 1] | None = None) -> None:
+        await adapter.text_command(interaction, f"/describe {job or ''}")
+
     async def help(interaction: discord.Interaction) -> None:
         await adapter.text_command(interaction, "/help")
 
-    for function in (status, cancel):
+    for function in (status, cancel, describe):
         app_commands.describe(job=replies.JOB_OPTION_DESCRIPTION)(function)
     return [app_commands.Command(name=f.__name__, description=replies.COMMAND_DESCRIPTIONS[
-        f.__name__], callback=f) for f in (status, cancel, queue, help)]
+        f.__name__], callback=f) for f in (status, cancel, queue, quota, history, describe,
+                                           help)]
+
+
+def _apikey_command(adapter: DiscordAdapter) -> app_commands.Command[Any, Any, Any]:
+    """`/apikey [action] [key]`: a new key (the default), the caller's keys, or a revoke."""
+
+    @app_commands.choices(action=[app_commands.Choice(name=name, value=name)
+                                  for name in ("new", "list", "revoke")])
+    async def apikey(interaction: discord.Interaction, action: str = "new",
+                     key: app_commands.Range[int, 1] | None = None) -> None:
+        words = "" if action == "new" else f"{action} {key or ''}"
+        await adapter.apikey(interaction, words.strip())
+
+    app_commands.describe(action=replies.APIKEY_OPTION_DESCRIPTIONS["action"],
+                          key=replies.APIKEY_OPTION_DESCRIPTIONS["key"])(apikey)
+    return app_commands.Command(name="apikey", description=replies.COMMAND_DESCRIPTIONS[
+        "apikey"], callback=apikey)
 
 
 def _admin_group(adapter: DiscordAdapter) -> app_commands.Group:

@@ -11,11 +11,13 @@ Decisions worth knowing:
   operator can add it): a bot added to a stranger's group says nothing there.
 - Commands addressed to another bot (`/video@OtherBot`) and messages from bots are ignored; in
   groups only our own commands are answered.
-- A clip is posted once: the id of the posted video is remembered (in memory at once, then in
-  the job's `reply_target`) before anything else can fail, so a retried delivery skips the
-  upload. The one gap is a `sendVideo` that reached Telegram but whose answer was lost (a
-  timeout): the Bot API has no idempotency key, so the retry posts again. A generous read
-  timeout for uploads keeps that rare.
+- A clip is posted once: the id of the posted video is remembered in memory and in the bot's
+  journal on disk (`bot.posted`: a local append, no database lock to wait for) the moment
+  Telegram answers, and reaches the job's `reply_target` with the delivery; a retried or
+  restarted delivery skips the upload. The one gap is a `sendVideo` that reached Telegram but
+  whose answer did not reach the journal (a timeout, or the bot killed in those milliseconds):
+  the Bot API has no idempotency key, so the retry posts again (and logs that it may). A
+  generous read timeout for uploads keeps that rare.
 - The bot token never reaches the logs: a filter on the root logger's handlers redacts it
   (a request URL contains the token).
 - Updates are handled concurrently, each chat's in order (`_ChatOrder`), and the Bot API is
@@ -71,10 +73,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.adapters.base import AdapterStartError
 from bot.adapters.telegram_http import AiohttpRequest
 from bot.core import replies
-from bot.core.commands import Core, Reply
-from bot.logs import SecretRedactor
+from bot.core.commands import USER_COMMANDS, Core, Reply
+from bot.logs import SecretRedactor, redact
+from bot.posted import POSTING, PostedJournal
 from bot.uploads import prepare_upload
 from generator.encode import ClipTooLarge
 from storage.jobs import JobStore
@@ -111,14 +115,14 @@ CONCURRENT_UPDATES = 64
 
 CANCEL, REROLL, SAME_SEED = "cancel", "reroll", "same"
 #: The command menu (`setMyCommands`): the commands the core answers, described as everywhere.
-MENU_COMMANDS = ("video", "status", "cancel", "queue", "quota", "history", "describe", "help")
+MENU_COMMANDS = USER_COMMANDS
 #: What a group message may start with to be for this bot (`/start` opens a private chat).
 COMMAND_NAMES = frozenset((*MENU_COMMANDS, "start"))
 
 T = TypeVar("T")
 
 
-class TelegramStartError(Exception):
+class TelegramStartError(AdapterStartError):
     """The Telegram adapter could not start."""
 
 
@@ -226,11 +230,14 @@ class TelegramAdapter:
     platform = PLATFORM
 
     def __init__(self, *, core: Core, store: JobStore, config: TelegramConfig,
-                 work_dir: Path) -> None:
+                 work_dir: Path, journal: PostedJournal | None = None) -> None:
+        """`journal`: where a posted clip's message id is written the moment Telegram
+        answers (the delivery loop's; none: in memory only)."""
         self.core = core
         self.store = store
         self.config = config
         self.work_dir = work_dir
+        self.journal = journal if journal is not None else PostedJournal(None)
         self.upload_limit = upload_limit_bytes(config)
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._views: dict[int, _JobView] = {}
@@ -258,26 +265,44 @@ class TelegramAdapter:
         app = self._build_application(calls, polls)
         try:
             await app.initialize()
-        except (InvalidToken, NetworkError) as exc:
-            # `app` counts as not initialized: close by hand.
+        except TelegramError as exc:
+            # `app` counts as not initialized: close by hand. The redactor stays: the error
+            # is yet to be logged.
             await asyncio.gather(calls.shutdown(), polls.shutdown())
-            self._redactor.remove()
-            if isinstance(exc, InvalidToken):
-                raise TelegramStartError(
-                    "Telegram refused telegram.token; check it with @BotFather") from None
-            raise TelegramStartError(
-                f"could not reach the Bot API at telegram.api_base_url ({exc.message}); "
-                "check the address and any HTTPS_PROXY / NO_PROXY setting") from None
+            raise self._start_error(exc) from exc
         self._app = app
-        await self._call(lambda: app.bot.set_my_commands(
-            [BotCommand(name, replies.COMMAND_DESCRIPTIONS[name]) for name in MENU_COMMANDS]))
-        await app.start()
-        if self.config.mode == "webhook":
-            await self._start_webhook(app)
-        else:
-            assert app.updater is not None
-            await app.updater.start_polling(allowed_updates=["message", "callback_query"])
+        try:
+            await self._call(lambda: app.bot.set_my_commands(
+                [BotCommand(name, replies.COMMAND_DESCRIPTIONS[name])
+                 for name in MENU_COMMANDS]))
+            await app.start()
+            if self.config.mode == "webhook":
+                await self._start_webhook(app)
+            else:
+                assert app.updater is not None
+                await app.updater.start_polling(allowed_updates=["message", "callback_query"])
+        except (TelegramError, OSError) as exc:
+            await self.stop()
+            raise self._start_error(exc) from exc
         log.info("telegram: running as @%s (%s)", app.bot.username, self.config.mode)
+
+    def _start_error(self, exc: Exception) -> TelegramStartError:
+        """What stopped the start, in one line an operator can act on; never the token
+        (a Bot API error may echo the request's URL, which holds it)."""
+        if isinstance(exc, InvalidToken):
+            return TelegramStartError("Telegram refused telegram.token; check it with @BotFather")
+        if isinstance(exc, OSError):
+            return TelegramStartError(
+                f"cannot serve the webhook on {self.config.webhook_listen}:"
+                f"{self.config.webhook_port} ({exc.strerror or exc}); free the port or change "
+                "telegram.webhook_port")
+        reason = redact(exc.message if isinstance(exc, TelegramError) else str(exc),
+                        [self.config.token, self.config.webhook_secret], "<token>")
+        if isinstance(exc, NetworkError):
+            return TelegramStartError(
+                f"could not reach the Bot API at telegram.api_base_url ({reason}); "
+                "check the address and any HTTPS_PROXY / NO_PROXY setting")
+        return TelegramStartError(f"the Bot API refused to start the bot ({reason})")
 
     async def stop(self) -> None:
         """Stop taking updates, then close the connection to Telegram."""
@@ -419,7 +444,8 @@ class TelegramAdapter:
     def _reply_target(self, message: Message) -> dict[str, Any]:
         """Where the replies to a job submitted by `message` (or by a button on it) go."""
         return {"chat_id": message.chat_id, "message_id": message.message_id,
-                "nsfw_allowed": message.chat_id in self.config.nsfw_chats}
+                "nsfw_allowed": message.chat_id in self.config.nsfw_chats,
+                "private": message.chat.type == ChatType.PRIVATE}
 
     async def _post_reply(self, chat_id: int, reply_to: int, reply: Reply) -> None:
         """Answer in the chat; a new job's acknowledgement becomes its status message."""
@@ -522,6 +548,7 @@ class TelegramAdapter:
 
     async def _deliver_clip(self, job: JobRecord, view: _JobView) -> None:
         if view.result_message_id is None:
+            await self.journal.record(job.id, **{POSTING: True})
             try:
                 sent = await self._send_video(job, view)
             except ClipTooLarge:
@@ -583,8 +610,12 @@ class TelegramAdapter:
             target = job.reply_target
             if not isinstance(target.get("chat_id"), int):
                 return None
+            recorded = self.journal.get(job.id)
             view = _JobView(target["chat_id"], target.get("status_message_id"),
-                            target.get("result_message_id"))
+                            target.get("result_message_id") or recorded.get("result_message_id"))
+            if recorded.get(POSTING) and view.result_message_id is None:
+                log.warning("telegram: the bot stopped while posting job %s, before Telegram "
+                            "answered; posting it again (it may appear twice)", job.id)
             self._views[job.id] = view
         return view
 
@@ -603,9 +634,10 @@ class TelegramAdapter:
         self._views[job.id] = view
 
     async def _remember_result(self, job: JobRecord, view: _JobView, message_id: int) -> None:
-        # In memory first: if the database write fails, the retried delivery still knows.
+        """In memory, then in the journal on disk, before anything else can happen: the job
+        table gets it with the delivery (which may wait for the database's lock)."""
         view.result_message_id = message_id
-        await self.store.update_reply_target(job.id, result_message_id=message_id)
+        await self.journal.record(job.id, result_message_id=message_id)
 
     async def _call(self, action: Callable[[], Awaitable[T]]) -> T:
         """One Bot API call, tried again on flood control, network errors and 5xx."""

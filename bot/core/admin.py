@@ -8,12 +8,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from bot.core import replies
+from bot.core.apikeys import ApiKeyCommands
 from bot.core.errors import CommandError
 from storage.admin import AdminStore
 from storage.jobs import JobStore
 from storage.users import UserDirectory
 from storage.workers import WorkerRegistry
 from videobot.config import Config
+from videobot.config_bounds import MAX_WINDOW_HOURS
 from videobot.users import BadUserName, UserRef, parse_user
 
 SHELL = "shell"
@@ -21,6 +23,11 @@ _MENTION = re.compile(r"^<@!?(\d+)>$")
 _USERNAME = re.compile(r"^@[A-Za-z0-9_]{1,64}$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 3600}
+#: The longest credit window an admin may set, and the longest period of `stats --since`:
+#: a date further back than that overflows.
+LONGEST_PERIOD = timedelta(hours=MAX_WINDOW_HOURS)
+#: A ban's reason is shown to the banned user with every refusal: a sentence, not an essay.
+MAX_BAN_REASON_CHARS = 200
 
 
 def is_admin(user: UserRef, config: Config) -> bool:
@@ -41,6 +48,7 @@ class AdminCommands:
         self.store = store
         self.admin_store = AdminStore(store)
         self.directory = UserDirectory(store)
+        self.apikeys = ApiKeyCommands(store=store, config=config)
         self.config = config
         self._commands: dict[str, Callable[[UserRef, list[str]], Awaitable[str]]] = {
             "quota": self.quota, "ban": self.ban, "unban": self.unban, "queue": self.queue,
@@ -48,10 +56,15 @@ class AdminCommands:
             "stats": self.stats, "audit": self.audit, "workers": self.workers,
         }
 
-    async def run(self, actor: UserRef, args: str, replied_to: UserRef | None = None) -> str:
+    async def run(self, actor: UserRef, args: str, replied_to: UserRef | None = None, *,
+                  private: bool = False) -> str:
         """Run `/admin args`. `replied_to`: the author of the message the admin's command
-        replies to (Telegram), who is the user of a command that names none."""
+        replies to (Telegram), who is the user of a command that names none. `private`: only
+        the actor reads the answer (a new API key may be shown)."""
         words = args.split()
+        if words and words[0].lower() == "apikey":
+            return await self.apikeys.admin(actor, self.target_user, words[1:],
+                                            private=private or actor.platform == SHELL)
         if not words or words[0].lower() not in self._commands:
             return replies.ADMIN_HELP
         name, rest = words[0].lower(), words[1:]
@@ -73,7 +86,8 @@ class AdminCommands:
             return replies.quota_reset(user.key)
         if action == "set" and len(rest) in (2, 4) and rest[2:3] in ([], ["--window"]):
             user, credits = await self.target_user(rest[0], actor), _credits(rest[1])
-            window = duration(rest[3]) / timedelta(hours=1) if len(rest) == 4 else None
+            window = (duration(rest[3], longest=LONGEST_PERIOD) / timedelta(hours=1)
+                      if len(rest) == 4 else None)
             await self.admin_store.set_quota(actor.key, user, credits, window)
             return replies.quota_set(user.key, credits, window)
         raise CommandError(replies.ADMIN_QUOTA_USAGE)
@@ -82,7 +96,10 @@ class AdminCommands:
         if not words:
             raise CommandError("write /admin ban <user> [reason]")
         user = await self.target_user(words[0], actor)
-        cancelled = await self.admin_store.ban(actor.key, user, " ".join(words[1:]))
+        reason = " ".join(words[1:])
+        if len(reason) > MAX_BAN_REASON_CHARS:
+            raise CommandError(replies.ban_reason_too_long(len(reason), MAX_BAN_REASON_CHARS))
+        cancelled = await self.admin_store.ban(actor.key, user, reason)
         return replies.banned(user.key, cancelled)
 
     async def unban(self, actor: UserRef, words: list[str]) -> str:
@@ -119,7 +136,8 @@ class AdminCommands:
 
     async def workers(self, _actor: UserRef, _words: list[str]) -> str:
         registry = WorkerRegistry(self.store.engine, clock=self.store.clock)
-        return replies.workers_listing(await registry.all(), self.store.clock())
+        lease = timedelta(seconds=self.config.queue.lease_seconds)
+        return replies.workers_listing(await registry.all(), self.store.clock(), lease)
 
     async def cancel(self, actor: UserRef, words: list[str]) -> str:
         text = words[0].removeprefix("#") if len(words) == 1 else ""
@@ -139,7 +157,7 @@ class AdminCommands:
     async def stats(self, _actor: UserRef, words: list[str]) -> str:
         if words and (len(words) != 2 or words[0] != "--since"):
             raise CommandError("write /admin stats [--since 24h]")
-        period = duration(words[1]) if words else timedelta(hours=24)
+        period = duration(words[1], longest=LONGEST_PERIOD) if words else timedelta(hours=24)
         stats = await self.admin_store.stats(self.store.clock() - period)
         return replies.stats_report(stats, period)
 
@@ -186,12 +204,15 @@ def target_user(text: str, actor: UserRef) -> UserRef:
         raise CommandError(str(exc)) from None
 
 
-def duration(text: str) -> timedelta:
-    """`90s`, `30m`, `24h`, `7d`, or a bare number of hours."""
+def duration(text: str, *, longest: timedelta) -> timedelta:
+    """`90s`, `30m`, `24h`, `7d`, or a bare number of hours; at most `longest`."""
     match = _DURATION.match(text.strip().lower())
     if match is None or float(match.group(1)) <= 0:
         raise CommandError(f"{text!r} is not a duration; write e.g. 30m, 24h or 7d")
-    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > longest.total_seconds():
+        raise CommandError(replies.duration_too_long(text, longest))
+    return timedelta(seconds=seconds)
 
 
 def _credits(text: str) -> float:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -11,21 +12,30 @@ from typing import Any
 from bot.core import replies
 from bot.core.admin import AdminCommands, is_admin
 from bot.core.describe import describe_job
-from bot.core.errors import INTERNAL_ERROR, CommandError
+from bot.core.errors import INTERNAL_ERROR, CommandError, InputTooLarge
 from bot.core.moderation import Blocklist
 from bot.core.parsing import VideoOptions, parse_command, parse_video_options
 from bot.core.requests import build_request
 from bot.core.serving import ServedPresets
 from storage.errors import StoreError
-from storage.jobs import NO_TIER, JobStore
-from storage.records import JobRecord
+from storage.inputs import StoredInput, discard_input, prepare_input
+from storage.jobs import NO_TIER, JobStore, Tier
+from storage.records import ApiOrigin, JobRecord
 from videobot.config import Config
 from videobot.costs import credit_cost
+from videobot.images import BadImage, ImageTooLarge, fit_image
+from videobot.options import counts_steps
 from videobot.params import RenderRequest
+from videobot.text import UnsafeText, clean_text
 from videobot.tiers import tier_of
-from videobot.users import UserRef
+from videobot.users import UserRef, with_printable_names
 
 log = logging.getLogger(__name__)
+
+#: The commands every platform offers its users, in the order menus show them: the source of
+#: the console's, Telegram's and Discord's command lists (tests hold them to it).
+USER_COMMANDS = ("video", "status", "cancel", "queue", "quota", "history", "describe", "apikey",
+                 "help")
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,23 @@ class Reply:
 
     text: str
     job: JobRecord | None = None
+    #: The command was refused or failed (the text says why); a page shows it as an error.
+    refused: bool = False
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A job just queued, and what its acknowledgement tells: its place in the queue, the
+    credits left, and the preset's notice."""
+
+    job: JobRecord
+    position: int
+    credits_left: float
+    notice: str = ""
+
+    def acknowledgement(self) -> Reply:
+        return Reply(replies.acknowledgement(self.job, self.position, self.credits_left,
+                                             self.notice), self.job)
 
 
 Handler = Callable[[UserRef, str, dict[str, Any]], Awaitable[Reply]]
@@ -64,6 +91,7 @@ class Core:
             "quota": self.quota,
             "history": self.history,
             "describe": self.describe,
+            "apikey": self.apikey,
             "admin": self.admin_command,
         }
 
@@ -74,6 +102,12 @@ class Core:
         reason; anything else is logged and answered with one fixed sentence. `replied_to`:
         the author of the message this one replies to (an admin command's default user);
         `admin`: the adapter knows the user is an admin (else the config's lists decide)."""
+        user = with_printable_names(user)
+        replied_to = with_printable_names(replied_to) if replied_to is not None else None
+        try:
+            text = clean_text(text)
+        except UnsafeText:
+            return Reply(f"Sorry: {replies.nul_refused('message')}.")
         command = parse_command(text)
         if command is None:
             return Reply(replies.NOT_A_COMMAND)
@@ -95,14 +129,38 @@ class Core:
                             reply_target: dict[str, Any] | None = None) -> Reply:
         """Queue a `/video` whose options came already typed (e.g. Discord slash options)
         rather than as text; never raises, like `handle`."""
+        user = with_printable_names(user)
         return await self._guarded(
             "command /video", user, lambda: self._video(user, options, reply_target or {})
         )
 
+    async def submit_video(self, user: UserRef, options: VideoOptions, *,
+                           reply_target: dict[str, Any] | None = None,
+                           image: bytes | None = None, api: ApiOrigin | None = None,
+                           notes: Sequence[str] = ()) -> Submission:
+        """Queue a typed request through every rule a chat `/video` obeys (caps, rounding,
+        moderation, served presets, credits, bans, the queue limits); raises `CommandError` or
+        a `StoreError` with the reason. `image`: a picture sent with it, checked and fitted to
+        the clip's size and stored with the job. `api`: it came through the HTTP API.
+        `notes`: what the front door changed in the request, said before the roundings."""
+        request, rounded = build_request(options, self.config)
+        notes = [*notes, *rounded]
+        stored: StoredInput | None = None
+        if image is not None:
+            stored, fitting = await self._stored_image(image, request)
+            notes += [*fitting, replies.API_INPUT_IGNORED]
+        try:
+            return await self._submit(user, request, notes, reply_target or {}, api, stored)
+        except BaseException:
+            if stored is not None:  # refused: the image has no job to belong to
+                discard_input(stored)
+            raise
+
     async def status(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         job = await self._job_of(user, args, "status", active_only=False)
         position = await self.store.queue_position(job.id)
-        return Reply(replies.status(job, position, self.store.clock()), job)
+        steps = counts_steps(self.config.presets, job.request.preset)
+        return Reply(replies.status(job, position, self.store.clock(), counts_steps=steps), job)
 
     async def describe(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         """Video to text: what the demo model's captioner sees in a finished clip."""
@@ -128,27 +186,38 @@ class Core:
     async def history(self, user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
         return Reply(replies.history_listing(await self.store.jobs_of(user, limit=10)))
 
-    async def admin_command(self, user: UserRef, args: str, _target: dict[str, Any], *,
+    async def admin_command(self, user: UserRef, args: str, target: dict[str, Any], *,
                             replied_to: UserRef | None = None, admin: bool = False) -> Reply:
         """`/admin …`, for the admins the config names; anyone else changes nothing."""
         if not (admin or is_admin(user, self.config)):
-            return Reply(replies.ADMIN_ONLY)
-        return await self._admin_run(user, args, replied_to)
+            return Reply(replies.ADMIN_ONLY, refused=True)
+        return await self._admin_run(user, args, replied_to, bool(target.get("private")))
 
     async def admin_request(self, user: UserRef, args: str, *, admin: bool,
-                            replied_to: UserRef | None = None) -> Reply:
+                            replied_to: UserRef | None = None, private: bool = False) -> Reply:
         """`/admin args` from an adapter that also knows admins the config cannot name (a
-        Discord role); never raises, like `handle`."""
+        Discord role); never raises, like `handle`. `private`: only the admin sees the
+        answer."""
+        user = with_printable_names(user)
         if not (admin or is_admin(user, self.config)):
-            return Reply(replies.ADMIN_ONLY)
+            return Reply(replies.ADMIN_ONLY, refused=True)
+        try:
+            args = clean_text(args)
+        except UnsafeText:
+            return Reply(f"Sorry: {replies.nul_refused('command')}.")
         return await self._guarded("command /admin", user,
-                                   lambda: self._admin_run(user, args, replied_to))
+                                   lambda: self._admin_run(user, args, replied_to, private))
+
+    async def apikey(self, user: UserRef, args: str, target: dict[str, Any]) -> Reply:
+        """`/apikey`: the user's own key of the HTTP API, made only in a private chat."""
+        return Reply(await self.admin_commands.apikeys.own(
+            user, args, private=bool(target.get("private"))))
 
     async def _admin_run(self, user: UserRef, args: str,
-                         replied_to: UserRef | None = None) -> Reply:
+                         replied_to: UserRef | None = None, private: bool = False) -> Reply:
         if replied_to is not None:
             await self._remember(replied_to)
-        return Reply(await self.admin_commands.run(user, args, replied_to))
+        return Reply(await self.admin_commands.run(user, args, replied_to, private=private))
 
     async def _remembered(self, user: UserRef, answer: Awaitable[Reply],
                           submits: bool) -> Reply:
@@ -167,15 +236,18 @@ class Core:
             self._usernames[user.key] = user.username
 
     async def rerun(self, user: UserRef, job_id: int, *, new_seed: bool,
-                    reply_target: dict[str, Any] | None = None, admin: bool = False) -> Reply:
+                    reply_target: dict[str, Any] | None = None, admin: bool = False,
+                    api: ApiOrigin | None = None) -> Reply:
         """Queue a job's request again for `user` (the Reroll and Same seed buttons): only the
-        job's owner, or an admin, may."""
-        return await self._guarded(
-            "rerun", user, lambda: self._rerun(user, job_id, new_seed, reply_target or {}, admin)
-        )
+        job's owner, or an admin, may. `api`: asked through the web front door (the API key
+        that asked), whose jobs it delivers."""
+        user = with_printable_names(user)
+        return await self._guarded("rerun", user, lambda: self._rerun(
+            user, job_id, new_seed, reply_target or {}, admin, api))
 
     async def cancel_job(self, user: UserRef, job_id: int, *, admin: bool = False) -> Reply:
         """Cancel a job by id (the Cancel button): its owner, or an admin, may."""
+        user = with_printable_names(user)
         return await self._guarded("cancel", user, lambda: self._cancel_job(user, job_id, admin))
 
     async def _guarded(self, name: str, user: UserRef,
@@ -183,34 +255,47 @@ class Core:
         try:
             return await action()
         except (CommandError, StoreError) as exc:
-            return Reply(f"Sorry: {exc}.")
+            return Reply(f"Sorry: {exc}.", refused=True)
         except Exception:
             log.exception("%s from %s failed", name, user.key)
-            return Reply(INTERNAL_ERROR)
+            return Reply(INTERNAL_ERROR, refused=True)
 
     async def _rerun(self, user: UserRef, job_id: int, new_seed: bool,
-                     reply_target: dict[str, Any], admin: bool) -> Reply:
+                     reply_target: dict[str, Any], admin: bool, api: ApiOrigin | None) -> Reply:
         job = await self.store.require(job_id)
         if not admin and job.user.key != user.key:
             raise CommandError(f"job #{job_id} belongs to someone else")
-        options = {**job.request.to_dict()}
-        prompt = options.pop("prompt")
-        if new_seed:
-            options.pop("seed")
-        request, notes = build_request(VideoOptions(prompt, options), self.config)
-        return await self._submit(user, request, notes, reply_target)
+        return await self._video(user, rerun_options(job, new_seed=new_seed), reply_target, api)
 
     async def _video(self, user: UserRef, options: VideoOptions,
-                     reply_target: dict[str, Any]) -> Reply:
-        request, notes = build_request(options, self.config)
-        return await self._submit(user, request, notes, reply_target)
+                     reply_target: dict[str, Any], api: ApiOrigin | None = None) -> Reply:
+        submitted = await self.submit_video(user, options, reply_target=reply_target, api=api)
+        return submitted.acknowledgement()
+
+    async def _stored_image(self, image: bytes,
+                            request: RenderRequest) -> tuple[StoredInput, list[str]]:
+        """The image checked, fitted to the request's size and written where clips go."""
+        try:
+            fitted = await asyncio.to_thread(fit_image, image, width=request.width,
+                                             height=request.height,
+                                             max_mb=self.config.limits.max_image_mb)
+        except ImageTooLarge as exc:
+            raise InputTooLarge(str(exc)) from None
+        except BadImage as exc:
+            raise CommandError(str(exc)) from None
+        stored = await prepare_input(
+            fitted.png, width=fitted.width, height=fitted.height,
+            folder=self.config.data_dir / "inputs",
+            in_database=self.config.storage.clips_in_database(self.config.database_url))
+        return stored, [fitted.note] if fitted.note else []
 
     async def _cancel_job(self, user: UserRef, job_id: int, admin: bool) -> Reply:
         job = await self.store.request_cancel(job_id, None if admin else user)
         return Reply(replies.cancel_requested(job), job)
 
     async def _submit(self, user: UserRef, request: RenderRequest, notes: list[str],
-                      reply_target: dict[str, Any]) -> Reply:
+                      reply_target: dict[str, Any], api: ApiOrigin | None,
+                      image: StoredInput | None = None) -> Submission:
         await self._moderate(user, request)
         served = await self.served.presets()
         if served is not None and request.preset not in served:
@@ -218,17 +303,23 @@ class Core:
         preset = self.config.preset(request.preset)
         if preset.nsfw and not reply_target.get("nsfw_allowed", False):
             raise CommandError(replies.nsfw_only(preset.name))
-        tier = tier_of(user, self.config.quotas)
         submitted = await self.store.submit(
             user, request, notes=notes, reply_target=reply_target,
             max_queued_per_user=self.config.limits.max_queued_per_user,
-            cost=credit_cost(request, preset),
-            tier=(tier.name, tier.priority) if tier is not None else NO_TIER,
+            cost=credit_cost(request, preset), tier=self._tier(user, api is not None), api=api,
+            input_image=image,
         )
-        job = submitted.job
-        text = replies.acknowledgement(job, submitted.position, submitted.credits_left,
-                                       preset.notice)
-        return Reply(text, job)
+        return Submission(submitted.job, submitted.position, submitted.credits_left,
+                          preset.notice)
+
+    def _tier(self, user: UserRef, blind: bool) -> Tier | None:
+        """The tier a submission counts in: where the user writes from. A front door that
+        sees no chat or role (`blind`: the HTTP API) keeps the tier recorded from their
+        last chat request (None), unless a tier names them."""
+        tier = tier_of(user, self.config.quotas)
+        if tier is not None:
+            return tier.name, tier.priority
+        return None if blind else NO_TIER
 
     async def _moderate(self, user: UserRef, request: RenderRequest) -> None:
         """Refuse a blocked prompt without echoing it; the admins find it in the audit log."""
@@ -258,3 +349,14 @@ class Core:
                 raise CommandError("you have no waiting or rendering job to cancel")
             raise CommandError(replies.NO_JOBS)
         return jobs[0]
+
+
+def rerun_options(job: JobRecord, *, new_seed: bool = False,
+                  prompt: str | None = None) -> VideoOptions:
+    """A finished job's request as options to queue again: the same settings, a new seed
+    (Reroll) or the same one, and optionally a new prompt (an API remix)."""
+    options = {**job.request.to_dict()}
+    old_prompt = options.pop("prompt")
+    if new_seed:
+        options.pop("seed")
+    return VideoOptions(old_prompt if prompt is None else prompt, options)

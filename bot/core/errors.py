@@ -10,3 +10,7 @@ INTERNAL_ERROR = (
 
 class CommandError(Exception):
     """The command cannot be carried out; `str(error)` is the reason shown to the user."""
+
+
+class InputTooLarge(CommandError):
+    """A file sent with the command is over its size limit."""

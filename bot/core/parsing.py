@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core import replies
 from bot.core.errors import CommandError
 
 # Phones turn "--" into an em or en dash; accept those as the flag prefix too.
@@ -67,6 +68,7 @@ def parse_video_options(args: str) -> VideoOptions:
     """Split `a red ball --frames 16 --seed 7` into the prompt and typed options."""
     words: list[str] = []
     overrides: dict[str, Any] = {}
+    given: set[str] = set()
     tokens = [next(g for g in m.groups() if g is not None) for m in _TOKENS.finditer(args)]
     index = 0
     while index < len(tokens):
@@ -83,6 +85,9 @@ def parse_video_options(args: str) -> VideoOptions:
                 f"unknown option --{name}; the options are "
                 + ", ".join(f"--{n}" for n in VIDEO_OPTIONS)
             )
+        if option.field in given:  # the last one silently winning would surprise
+            raise CommandError(replies.option_given_twice(name.lower()))
+        given.add(option.field)
         if not has_value:
             if index + 1 >= len(tokens):
                 raise CommandError(f"--{name} needs {option.words} after it")

@@ -1,5 +1,5 @@
-"""Build the `RenderRequest` a `/video` command asks for: preset defaults, the user's options,
-the caps, and the model family's rounding."""
+"""Build the `RenderRequest` a `/video` command asks for: preset defaults, the user's options
+(less those the preset's model ignores), the caps, and the model family's rounding."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import secrets
 from bot.core import replies
 from bot.core.errors import CommandError
 from bot.core.parsing import VideoOptions
-from videobot.config import Config
+from videobot.config import Config, PresetConfig
 from videobot.families import family_for_preset, round_to_family
 from videobot.limits import MAX_SEED, LimitExceeded, check_request
+from videobot.options import field_of, ignored_fields
 from videobot.params import RenderRequest
+from videobot.text import UnsafeText, clean_text
 
 
 def build_request(options: VideoOptions, config: Config) -> tuple[RenderRequest, list[str]]:
@@ -23,12 +25,16 @@ def build_request(options: VideoOptions, config: Config) -> tuple[RenderRequest,
         choices = ", ".join(sorted(config.presets))
         raise CommandError(f"there is no preset {preset_name!r}; choose one of: {choices}")
     overrides = dict(options.overrides)
+    ignored = _ignored(overrides, preset)
+    for option in ignored:
+        overrides.pop(field_of(option))
     guidance = overrides.get("guidance", preset.guidance)
     if not math.isfinite(guidance):
         raise CommandError("guidance must be a finite number")
     request = RenderRequest(
-        prompt=options.prompt.strip(),
-        negative_prompt=overrides.get("negative_prompt", preset.negative_prompt),
+        prompt=_at_the_door(options.prompt, "prompt").strip(),
+        negative_prompt=_at_the_door(overrides.get("negative_prompt", preset.negative_prompt),
+                                     "negative prompt"),
         frames=overrides.get("frames", preset.frames),
         fps=overrides.get("fps", preset.fps),
         width=overrides.get("width", preset.width),
@@ -44,9 +50,26 @@ def build_request(options: VideoOptions, config: Config) -> tuple[RenderRequest,
         check_request(rounded, preset, config.limits)
     except LimitExceeded as exc:
         raise CommandError(str(exc)) from None
+    if ignored:
+        notes.append(replies.options_ignored(preset.name, ignored))
     if preset.backend == "demo":
         notes += _demo_notes(rounded.prompt)
     return rounded, notes
+
+
+def _ignored(overrides: dict[str, object], preset: PresetConfig) -> list[str]:
+    """The options set to something other than the preset's default that its model does not
+    use (a value equal to the default changes nothing, e.g. a reroll's stored request)."""
+    return [option for option in ignored_fields(overrides, preset)
+            if overrides[field_of(option)] != getattr(preset, field_of(option), None)]
+
+
+def _at_the_door(text: str, what: str) -> str:
+    """User text as it may be stored: see `videobot.text`."""
+    try:
+        return clean_text(text)
+    except UnsafeText:
+        raise CommandError(replies.nul_refused(what)) from None
 
 
 def _demo_notes(prompt: str) -> list[str]:

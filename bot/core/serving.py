@@ -59,7 +59,7 @@ def local_worker_presets(config: Config) -> frozenset[str]:
 def served_by(workers: list[WorkerRecord], now: datetime,
               silence: timedelta) -> frozenset[str] | None:
     alive = [w for w in workers
-             if w.status != WorkerRegistry.STOPPED and now - w.heartbeat_at <= silence]
+             if w.status not in WorkerRegistry.GONE_STATUSES and now - w.heartbeat_at <= silence]
     if not alive:
         return None
     return frozenset(preset for worker in alive for preset in worker.presets)

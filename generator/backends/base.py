@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,9 @@ Frames = npt.NDArray[np.uint8]
 #: An input picture: uint8 array of shape (height, width, 3), RGB, already fitted to the
 #: request's width and height.
 Image = npt.NDArray[np.uint8]
+#: Called every few steps with (step, total_steps, frames): a cheap preview of the clip
+#: forming, a few small frames.
+OnPreview = Callable[[int, int, Frames], None]
 
 
 class GenerationStopped(Exception):
@@ -46,3 +49,18 @@ class Backend(Protocol):
     def close(self) -> None:
         """Free what the model holds (memory, devices)."""
         ...
+
+
+class PreviewingBackend(Backend, Protocol):
+    """A backend that can show the clip forming, every few steps (diffusers pipelines, with
+    a preset's `preview_every_steps`)."""
+
+    def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop,
+                 image: Image | None = None, on_preview: OnPreview | None = None) -> Frames:
+        """`Backend.generate`, calling `on_preview` every few steps."""
+        ...
+
+
+def renders_previews(backend: Backend) -> TypeGuard[PreviewingBackend]:
+    """Whether `backend` makes previews (its preset asked for them and its family can)."""
+    return getattr(backend, "renders_previews", False) is True

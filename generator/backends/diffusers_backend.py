@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,21 @@ from generator.backends.base import (
     GenerationFailed,
     GenerationStopped,
     Image,
+    OnPreview,
     OnStep,
     ShouldStop,
+)
+from generator.backends.caches import DenoiserCache
+from generator.backends.latent_preview import (
+    LatentPreviewer,
+    check_previews,
+    preview_every,
+    vae_latent_channels,
 )
 from generator.backends.speedups import apply_speedups, free_memory, lighten
 from generator.backends.tiny_models import ensure_builtin_model
 from videobot.config import PresetConfig
-from videobot.families import FAMILIES, PIPELINE_FAMILIES, Family, round_to_family
+from videobot.families import FAMILIES, Family, family_of_pipeline, round_to_family
 from videobot.params import RenderRequest
 
 log = logging.getLogger(__name__)
@@ -53,6 +62,16 @@ class DiffusersBackend:
         if unknown:
             raise ValueError(f"preset {self._preset.name}: pipeline_args.{unknown[0]}: "
                              f"{type(pipe).__name__} takes no such argument")
+        self._cache: DenoiserCache | None = None
+        self._previewer: LatentPreviewer | None = None
+        if self._preset.preview_every_steps:
+            factors = check_previews(pipe, family, self._preset.name)
+            self._previewer = LatentPreviewer(pipe, family, factors)
+
+    @property
+    def renders_previews(self) -> bool:
+        """Whether `generate` calls `on_preview` (the preset's `preview_every_steps`)."""
+        return self._previewer is not None
 
     @property
     def pipe(self) -> Any:
@@ -69,22 +88,26 @@ class DiffusersBackend:
         pipe.set_progress_bar_config(disable=True)
         family = pipeline_family(pipe, preset.family)
         backend = cls(pipe, family=family, device=device, preset=preset)
-        applied = apply_speedups(pipe, preset, device)
+        applied = apply_speedups(pipe, preset, device, family)
+        backend._cache = applied.cache
         log.info("loaded %s (%s, family %s): %s", preset.model, type(pipe).__name__,
-                 family.name, ", ".join(applied))
+                 family.name, ", ".join(applied.words))
         return backend
 
     def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop,
-                 image: Image | None = None) -> Frames:
-        """Render `request`; raise `GenerationStopped` if `should_stop` turns true first."""
+                 image: Image | None = None, on_preview: OnPreview | None = None) -> Frames:
+        """Render `request`; raise `GenerationStopped` if `should_stop` turns true first.
+        With the preset's `preview_every_steps`, `on_preview` gets a preview that often."""
         if image is not None:
             raise GenerationFailed("this model makes videos from text only, not from a picture")
         pipe = self._pipeline()
         request, notes = round_to_family(request, self.family)
         if notes:
             log.debug("request rounded again in the backend: %s", "; ".join(notes))
+        progress = _Progress(request, on_step, should_stop, self._preview_hook(request,
+                                                                              on_preview))
         try:
-            return self._render(pipe, request, on_step, should_stop)
+            return self._render(pipe, request, progress)
         except torch.OutOfMemoryError:
             log.warning("out of memory rendering %s frames at %sx%s", request.frames,
                         request.width, request.height)
@@ -96,7 +119,7 @@ class DiffusersBackend:
         log.warning("preset %s: retrying with %s (set it in the preset to start that way)",
                     self._preset.name, measure)
         try:
-            return self._render(pipe, request, on_step, should_stop)
+            return self._render(pipe, request, progress)
         except torch.OutOfMemoryError:
             pass
         free_memory()
@@ -109,13 +132,21 @@ class DiffusersBackend:
         self._pipe = None
         free_memory()
 
-    def _render(self, pipe: Any, request: RenderRequest, on_step: OnStep,
-                should_stop: ShouldStop) -> Frames:
-        if should_stop():
+    def _preview_hook(self, request: RenderRequest,
+                      on_preview: OnPreview | None) -> _PreviewHook | None:
+        if self._previewer is None or on_preview is None:
+            return None
+        steps = preview_every(request.steps, self._preset.preview_every_steps)
+        return _PreviewHook(self._previewer, request, steps, on_preview)
+
+    def _render(self, pipe: Any, request: RenderRequest, progress: _Progress) -> Frames:
+        if progress.should_stop():
             raise GenerationStopped()
-        progress = _Progress(request.steps, on_step, should_stop)
+        if self._cache is not None:
+            self._cache.before_render(request.steps)
         kwargs = self._call_kwargs(request) | self._progress_kwargs(progress)
-        output = pipe(**kwargs)
+        with _CallTimer(self._device):
+            output = pipe(**kwargs)
         return to_uint8_frames(output.frames)
 
     def _pipeline(self) -> Any:
@@ -154,33 +185,80 @@ class DiffusersBackend:
         return {}
 
 
+class _CallTimer:
+    """Logs how long a pipeline call kept the device busy: timed by CUDA events on a GPU
+    (bench/gpu.py adds these up to tell a worker's GPU-busy share), by the clock elsewhere."""
+
+    def __init__(self, device: str) -> None:
+        self._cuda = torch.device(device).type == "cuda" and torch.cuda.is_available()
+        self._events: tuple[Any, Any] | None = None
+        self._started = 0.0
+
+    def __enter__(self) -> None:
+        self._started = time.perf_counter()
+        if self._cuda:
+            self._events = (torch.cuda.Event(enable_timing=True),
+                            torch.cuda.Event(enable_timing=True))
+            self._events[0].record()
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is not None:
+            return
+        seconds = time.perf_counter() - self._started
+        if self._events is not None:
+            self._events[1].record()
+            self._events[1].synchronize()
+            seconds = self._events[0].elapsed_time(self._events[1]) / 1000
+        log.info("pipeline call: %.3f s %s", seconds, "on the GPU" if self._cuda else "")
+
+
+class _PreviewHook:
+    """Makes a preview from the latents after the steps in `steps`, for `on_preview`."""
+
+    def __init__(self, previewer: LatentPreviewer, request: RenderRequest,
+                 steps: frozenset[int], on_preview: OnPreview) -> None:
+        self._previewer = previewer
+        self._request = request
+        self._steps = steps
+        self._on_preview = on_preview
+
+    def after(self, step: int, total: int, latents: torch.Tensor | None) -> None:
+        if latents is not None and step in self._steps:
+            self._on_preview(step, total, self._previewer.frames(latents, self._request))
+
+
 class _Progress:
-    """Forwards a pipeline's step callbacks to `on_step`, and stops it when asked to.
+    """Forwards a pipeline's step callbacks to `on_step` (and previews to their hook), and
+    stops it when asked to.
 
     A stop raises out of the callback rather than setting the pipelines' `interrupt` flag:
     an interrupted pipeline still decodes the whole latent video, which on a real model costs
     seconds that a cancel or a time limit should not wait for."""
 
-    def __init__(self, steps: int, on_step: OnStep, should_stop: ShouldStop) -> None:
-        self._steps = steps
+    def __init__(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop,
+                 preview: _PreviewHook | None = None) -> None:
+        self._steps = request.steps
         self._on_step = on_step
-        self._should_stop = should_stop
+        self.should_stop = should_stop
+        self._preview = preview
 
     def on_step_end(self, pipe: Any, i: int, t: Any,
                     callback_kwargs: dict[str, Any]) -> dict[str, Any]:
         """`callback_on_step_end`: must hand back the tensors it was given."""
         total = getattr(pipe, "num_timesteps", None) or self._steps
-        self._step(min(i + 1, total), total)
+        self._step(min(i + 1, total), total, callback_kwargs.get("latents"))
         return callback_kwargs
 
     def on_legacy_step(self, i: int, t: Any, latents: torch.Tensor) -> None:
         """The legacy `callback(step, timestep, latents)`."""
-        self._step(min(i + 1, self._steps), self._steps)
+        self._step(min(i + 1, self._steps), self._steps, latents)
 
-    def _step(self, step: int, total: int) -> None:
+    def _step(self, step: int, total: int, latents: torch.Tensor | None) -> None:
         self._on_step(step, total)
-        if self._should_stop():
+        if self.should_stop():
             raise GenerationStopped()
+        if self._preview is not None:
+            self._preview.after(step, total, latents)
 
 
 def out_of_memory_reason(request: RenderRequest) -> str:
@@ -202,7 +280,7 @@ def pipeline_family(pipe: DiffusionPipeline, configured: str) -> Family:
     the class is not known)."""
     if configured != "auto":
         return FAMILIES[configured]
-    return FAMILIES[PIPELINE_FAMILIES.get(type(pipe).__name__, "generic")]
+    return FAMILIES[family_of_pipeline(type(pipe).__name__, vae_latent_channels(pipe))]
 
 
 def to_uint8_frames(frames: Any) -> Frames:

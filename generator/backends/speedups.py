@@ -8,18 +8,28 @@ is compiled, so that the compiled graph includes them.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from generator.backends.caches import DenoiserCache, enable_cache
 from videobot.config import PresetConfig
+from videobot.families import Family
 
 log = logging.getLogger(__name__)
 
-#: Pipelines whose denoiser output FasterCache understands.
-FASTER_CACHE_PIPELINES = ("CogVideoX", "HunyuanVideo")
-#: FirstBlockCache thresholds from here on visibly blur motion (diffusers' guide and ours).
-BLURRY_CACHE_THRESHOLD = 0.2
+#: The names of a denoiser's lists of transformer blocks (as diffusers' hooks know them).
+BLOCK_LISTS = ("blocks", "transformer_blocks", "single_transformer_blocks", "temporal_blocks",
+               "layers")
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What `apply_speedups` did, worded for the log, and the cache it put on, if any."""
+
+    words: list[str]
+    cache: DenoiserCache | None
 
 
 def denoiser(pipe: Any) -> Any:
@@ -30,10 +40,11 @@ def denoiser(pipe: Any) -> Any:
     return model
 
 
-def apply_speedups(pipe: Any, preset: PresetConfig, device: str) -> list[str]:
-    """Apply `preset`'s options to `pipe`, place it on `device`, and return what was done,
-    worded for the log."""
+def apply_speedups(pipe: Any, preset: PresetConfig, device: str, family: Family) -> Applied:
+    """Apply `preset`'s options to `pipe` (of `family`), place it on `device`, and say what
+    was done."""
     applied: list[str] = []
+    cache = None
     model = denoiser(pipe)
     if preset.fp8_weights:
         model.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn,
@@ -52,14 +63,11 @@ def apply_speedups(pipe: Any, preset: PresetConfig, device: str) -> list[str]:
         model.set_attention_backend(preset.attention_backend)
         applied.append(f"attention {preset.attention_backend}")
     if preset.cache != "none":
-        if not hasattr(model, "enable_cache"):
-            raise ValueError(f"preset {preset.name}: cache = {preset.cache!r} needs a denoiser "
-                             f"with diffusers' cache hooks; {type(model).__name__} has none")
-        model.enable_cache(_cache_config(pipe, preset))
-        applied.append(f"cache {preset.cache}")
+        cache = enable_cache(pipe, model, preset, family)
+        applied.append(cache.words)
     if preset.compile != "none":
         applied.append(_compile(model, preset.compile))
-    return applied
+    return Applied(applied, cache)
 
 
 def lighten(pipe: Any, device: str) -> str | None:
@@ -108,51 +116,33 @@ def _group_offloaded(pipe: Any) -> bool:
                if isinstance(component, torch.nn.Module))
 
 
-def _cache_config(pipe: Any, preset: PresetConfig) -> Any:
-    from diffusers import FasterCacheConfig, FirstBlockCacheConfig, PyramidAttentionBroadcastConfig
-
-    if preset.cache == "first-block":
-        if preset.cache_threshold >= BLURRY_CACHE_THRESHOLD:
-            log.warning("preset %s: a first-block cache threshold of %g or more blurs motion",
-                        preset.name, BLURRY_CACHE_THRESHOLD)
-        return FirstBlockCacheConfig(threshold=preset.cache_threshold)
-    if not isinstance(getattr(type(pipe), "current_timestep", None), property):
-        raise ValueError(f"preset {preset.name}: cache = {preset.cache!r} needs a pipeline "
-                         f"that reports its timestep, and {type(pipe).__name__} does not")
-    if preset.cache == "pyramid":
-        return PyramidAttentionBroadcastConfig(
-            spatial_attention_block_skip_range=2,
-            spatial_attention_timestep_skip_range=(100, 800),
-            current_timestep_callback=lambda: pipe.current_timestep,
-        )
-    kind = type(pipe).__name__
-    if not kind.startswith(FASTER_CACHE_PIPELINES):
-        raise ValueError(f"preset {preset.name}: cache = 'faster' works with CogVideoX and "
-                         f"HunyuanVideo pipelines (it needs a batched or distilled guidance "
-                         f"and unpacked latents), not {kind}; use first-block or pyramid")
-    # FasterCache: the settings of diffusers' guide; CogVideoX lays frames out first.
-    layout = "BFCHW" if kind.startswith("CogVideoX") else "BCFHW"
-    return FasterCacheConfig(
-        spatial_attention_block_skip_range=2,
-        spatial_attention_timestep_skip_range=(-1, 681),
-        current_timestep_callback=lambda: pipe.current_timestep,
-        attention_weight_callback=lambda _: 0.3,
-        low_frequency_weight_update_timestep_range=(99, 901),
-        high_frequency_weight_update_timestep_range=(-1, 301),
-        tensor_format=layout,
-        # HunyuanVideo embeds guidance: there is no unconditional batch to skip.
-        is_guidance_distilled="HunyuanVideo" in type(pipe).__name__,
-    )
-
-
 def _compile(model: Any, how: str) -> str:
     """Compile in place; regional compilation (the repeated blocks only) compiles in a
-    fraction of the time, where the model declares its blocks."""
+    fraction of the time, where the model has repeated blocks."""
     if how == "regional":
-        if getattr(model, "_repeated_blocks", None):
+        blocks = repeated_blocks(model)
+        if blocks:
+            # Some models (CogVideoX) do not declare theirs: found, they are named here.
+            model._repeated_blocks = blocks
             model.compile_repeated_blocks(fullgraph=True)
-            return "regional compile"
-        log.warning("%s declares no repeated blocks: compiling the whole model instead",
+            return f"regional compile ({', '.join(blocks)})"
+        log.warning("%s has no repeated blocks: compiling the whole model instead",
                     type(model).__name__)
     model.compile()
     return "full compile"
+
+
+def repeated_blocks(model: Any) -> list[str]:
+    """The class names of `model`'s repeated transformer blocks: those it declares, else
+    those of its lists of blocks of one class (CogVideoX's `transformer_blocks`)."""
+    declared = getattr(model, "_repeated_blocks", None)
+    if declared:
+        return list(declared)
+    found: list[str] = []
+    for name in BLOCK_LISTS:
+        blocks = getattr(model, name, None)
+        if isinstance(blocks, torch.nn.ModuleList) and len(blocks):
+            kinds = {type(block).__name__ for block in blocks}
+            if len(kinds) == 1 and kinds.isdisjoint(found):
+                found.extend(kinds)
+    return found

@@ -8,7 +8,6 @@ reproducible; the tokenizers are made from generated vocabularies, never downloa
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -39,9 +38,6 @@ from diffusers import (
     WanPipeline,
     WanTransformer3DModel,
 )
-from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video import DEFAULT_PROMPT_TEMPLATE
-from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
-from tokenizers.models import WordLevel, WordPiece
 from transformers import (
     CLIPTextConfig,
     CLIPTextModel,
@@ -53,8 +49,15 @@ from transformers import (
     T5EncoderModel,
 )
 
+from generator.backends.stand_in_tokenizers import clip_tokenizer, llama_tokenizer, t5_tokenizer
+
 _SEED = 0
 _T5_DIM = 32
+# The latent channels of the real VAEs (16 for CogVideoX and HunyuanVideo, 128 for LTX-Video,
+# 48 for Wan 2.2 5B), so that code reading latents (previews) meets the real layouts.
+_VIDEO_LATENT_CHANNELS = 16
+_LTX_LATENT_CHANNELS = 128
+_WAN22_LATENT_CHANNELS = 48
 _CLIP_DIM = 4
 _LLAMA_DIM = 16
 
@@ -82,7 +85,7 @@ def build_tiny_text_to_video_sd(path: Path) -> Path:
         set_alpha_to_one=False,
     )
     vae = _sd_vae()
-    tokenizer = _clip_tokenizer()
+    tokenizer = clip_tokenizer()
     text_encoder = CLIPTextModel(_clip_text_config(len(tokenizer), tokenizer))
     pipe = TextToVideoSDPipeline(
         vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler
@@ -114,7 +117,7 @@ def build_tiny_wan(path: Path) -> Path:
         qk_norm="rms_norm_across_heads",
         rope_max_seq_len=32,
     )
-    tokenizer = _t5_tokenizer()
+    tokenizer = t5_tokenizer()
     pipe = WanPipeline(
         tokenizer=tokenizer,
         text_encoder=T5EncoderModel(_t5_config(len(tokenizer))),
@@ -125,12 +128,56 @@ def build_tiny_wan(path: Path) -> Path:
     return _save(pipe, path)
 
 
+def build_tiny_wan22(path: Path) -> Path:
+    """Save a tiny random Wan 2.2 TI2V 5B-style `WanPipeline`: its 48-channel VAE that
+    compresses 16x (patches of 2 on top of 8x), timesteps per latent frame."""
+    torch.manual_seed(_SEED)
+    vae = AutoencoderKLWan(
+        base_dim=3,
+        z_dim=_WAN22_LATENT_CHANNELS,
+        dim_mult=[1, 1, 1, 1],
+        num_res_blocks=1,
+        temperal_downsample=[False, True, True],
+        is_residual=True,
+        in_channels=12,
+        out_channels=12,
+        patch_size=2,
+        scale_factor_spatial=16,
+        latents_mean=[0.0] * _WAN22_LATENT_CHANNELS,
+        latents_std=[1.0] * _WAN22_LATENT_CHANNELS,
+    )
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=_WAN22_LATENT_CHANNELS,
+        out_channels=_WAN22_LATENT_CHANNELS,
+        text_dim=_T5_DIM,
+        freq_dim=256,
+        ffn_dim=32,
+        num_layers=2,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+    )
+    tokenizer = t5_tokenizer()
+    pipe = WanPipeline(
+        tokenizer=tokenizer,
+        text_encoder=T5EncoderModel(_t5_config(len(tokenizer))),
+        vae=vae,
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0),
+        transformer=transformer,
+        expand_timesteps=True,
+    )
+    return _save(pipe, path)
+
+
 def build_tiny_ltx(path: Path) -> Path:
     """Save a tiny random `LTXPipeline` (LTX-Video transformer and VAE, flow matching, T5)."""
     torch.manual_seed(_SEED)
     transformer = LTXVideoTransformer3DModel(
-        in_channels=8,
-        out_channels=8,
+        in_channels=_LTX_LATENT_CHANNELS,
+        out_channels=_LTX_LATENT_CHANNELS,
         patch_size=1,
         patch_size_t=1,
         num_attention_heads=4,
@@ -142,7 +189,7 @@ def build_tiny_ltx(path: Path) -> Path:
     # 32x spatial and 8x temporal compression, as in LTX-Video, so that the family's rules
     # (sizes of 32, 8k+1 frames) hold.
     vae = AutoencoderKLLTXVideo(
-        latent_channels=8,
+        latent_channels=_LTX_LATENT_CHANNELS,
         block_out_channels=(8, 8, 8, 8),
         decoder_block_out_channels=(8, 8, 8, 8),
         spatio_temporal_scaling=(True, True, True, False),
@@ -154,7 +201,7 @@ def build_tiny_ltx(path: Path) -> Path:
         encoder_causal=True,
         decoder_causal=False,
     )
-    tokenizer = _t5_tokenizer()
+    tokenizer = t5_tokenizer()
     pipe = LTXPipeline(
         scheduler=FlowMatchEulerDiscreteScheduler(),
         vae=vae,
@@ -171,8 +218,8 @@ def build_tiny_cogvideox(path: Path) -> Path:
     transformer = CogVideoXTransformer3DModel(
         num_attention_heads=2,
         attention_head_dim=8,
-        in_channels=4,
-        out_channels=4,
+        in_channels=_VIDEO_LATENT_CHANNELS,
+        out_channels=_VIDEO_LATENT_CHANNELS,
         time_embed_dim=2,
         text_embed_dim=_T5_DIM,
         num_layers=1,
@@ -186,7 +233,7 @@ def build_tiny_cogvideox(path: Path) -> Path:
     # 8x spatial and 4x temporal compression, as in CogVideoX.
     vae = AutoencoderKLCogVideoX(
         block_out_channels=(8, 8, 8, 8),
-        latent_channels=4,
+        latent_channels=_VIDEO_LATENT_CHANNELS,
         layers_per_block=1,
         norm_num_groups=2,
         temporal_compression_ratio=4,
@@ -198,7 +245,7 @@ def build_tiny_cogvideox(path: Path) -> Path:
         rescale_betas_zero_snr=True,
         timestep_spacing="trailing",
     )
-    tokenizer = _t5_tokenizer()
+    tokenizer = t5_tokenizer()
     pipe = CogVideoXPipeline(
         tokenizer=tokenizer,
         text_encoder=T5EncoderModel(_t5_config(len(tokenizer))),
@@ -214,8 +261,8 @@ def build_tiny_hunyuan(path: Path) -> Path:
     matching, a Llama text encoder and a CLIP one for the pooled embedding)."""
     torch.manual_seed(_SEED)
     transformer = HunyuanVideoTransformer3DModel(
-        in_channels=4,
-        out_channels=4,
+        in_channels=_VIDEO_LATENT_CHANNELS,
+        out_channels=_VIDEO_LATENT_CHANNELS,
         num_attention_heads=2,
         attention_head_dim=10,
         num_layers=1,
@@ -230,23 +277,23 @@ def build_tiny_hunyuan(path: Path) -> Path:
     )
     # 8x spatial and 4x temporal compression, as in HunyuanVideo.
     vae = AutoencoderKLHunyuanVideo(
-        latent_channels=4,
+        latent_channels=_VIDEO_LATENT_CHANNELS,
         block_out_channels=(8, 8, 8, 8),
         layers_per_block=1,
         norm_num_groups=4,
         spatial_compression_ratio=8,
         temporal_compression_ratio=4,
     )
-    tokenizer = _llama_tokenizer()
-    clip_tokenizer = _clip_tokenizer()
+    tokenizer = llama_tokenizer()
+    tokenizer_2 = clip_tokenizer()
     pipe = HunyuanVideoPipeline(
         text_encoder=LlamaModel(_llama_config(tokenizer)),
         tokenizer=tokenizer,
         transformer=transformer,
         vae=vae,
         scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
-        text_encoder_2=CLIPTextModel(_clip_text_config(len(clip_tokenizer), clip_tokenizer)),
-        tokenizer_2=clip_tokenizer,
+        text_encoder_2=CLIPTextModel(_clip_text_config(len(tokenizer_2), tokenizer_2)),
+        tokenizer_2=tokenizer_2,
     )
     return _save(pipe, path)
 
@@ -288,7 +335,7 @@ def tiny_animatediff_parts() -> dict[str, Any]:
         timestep_spacing="linspace",
         steps_offset=1,
     )
-    tokenizer = _clip_tokenizer()
+    tokenizer = clip_tokenizer()
     return {
         "vae": _sd_vae(),
         "text_encoder": CLIPTextModel(_clip_text_config(len(tokenizer), tokenizer)),
@@ -303,6 +350,7 @@ def tiny_animatediff_parts() -> dict[str, Any]:
 BUILTIN_MODELS: dict[str, Callable[[Path], Path]] = {
     "tiny-text-to-video-sd": build_tiny_text_to_video_sd,
     "tiny-wan": build_tiny_wan,
+    "tiny-wan22": build_tiny_wan22,
     "tiny-ltx": build_tiny_ltx,
     "tiny-cogvideox": build_tiny_cogvideox,
     "tiny-hunyuan": build_tiny_hunyuan,
@@ -364,17 +412,6 @@ def _sd_vae() -> AutoencoderKL:
     )
 
 
-def _clip_tokenizer() -> CLIPTokenizer:
-    """A byte-level BPE CLIP tokenizer with no merges: every byte is a token, with and
-    without the end-of-word suffix."""
-    symbols = list(_bytes_to_unicode().values())
-    vocab = {symbol: i for i, symbol in enumerate(symbols)}
-    vocab.update({f"{symbol}</w>": len(symbols) + i for i, symbol in enumerate(symbols)})
-    vocab["<|startoftext|>"] = len(vocab)
-    vocab["<|endoftext|>"] = len(vocab)
-    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
-
-
 def _clip_text_config(vocab_size: int, tokenizer: CLIPTokenizer) -> CLIPTextConfig:
     return CLIPTextConfig(
         bos_token_id=tokenizer.bos_token_id,
@@ -392,42 +429,6 @@ def _clip_text_config(vocab_size: int, tokenizer: CLIPTokenizer) -> CLIPTextConf
     )
 
 
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's byte -> printable character table, which byte-level BPE vocabularies use."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1),
-                 *range(ord("®"), ord("ÿ") + 1)]
-    table = {b: chr(b) for b in printable}
-    extra = 0
-    for b in range(256):
-        if b not in table:
-            table[b] = chr(256 + extra)
-            extra += 1
-    return dict(sorted(table.items()))
-
-
-def _t5_tokenizer() -> PreTrainedTokenizerFast:
-    """A stand-in for the T5 tokenizer: one token per character (lowercased ASCII), so that
-    different prompts still give different embeddings; `</s>` appended like T5 does."""
-    specials = ["<pad>", "</s>", "<unk>"]
-    chars = [chr(c) for c in range(ord("!"), ord("~") + 1) if not chr(c).isupper()]
-    vocab = {token: i for i, token in enumerate([*specials, *chars])}
-    backend = Tokenizer(WordLevel(vocab=vocab, unk_token="<unk>"))
-    backend.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-    backend.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split("", behavior="isolated")]
-    )
-    backend.post_processor = processors.TemplateProcessing(
-        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", vocab["</s>"])]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        pad_token="<pad>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        model_max_length=512,
-    )
-
-
 def _t5_config(vocab_size: int) -> T5Config:
     return T5Config(
         vocab_size=vocab_size,
@@ -440,72 +441,6 @@ def _t5_config(vocab_size: int) -> T5Config:
         pad_token_id=0,
         eos_token_id=1,
     )
-
-
-#: Llama 3's pre-tokenizer split: contractions, words, numbers of up to three digits,
-#: punctuation, newlines, spaces.
-_LLAMA3_SPLIT = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
-    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-_LLAMA3_SPECIALS = (
-    "<|begin_of_text|>",
-    "<|end_of_text|>",
-    "<|start_header_id|>",
-    "<|end_header_id|>",
-    "<|eot_id|>",
-)
-
-
-def _llama_tokenizer() -> PreTrainedTokenizerFast:
-    """A stand-in for HunyuanVideo's Llama 3 tokenizer that works with the pipeline's default
-    prompt template.
-
-    The pipeline wraps the prompt in a chat template and crops its first `crop_start` (95)
-    tokens, the system part, off the embeddings. So every piece of that template (split as
-    Llama 3 splits text) is one token here, which makes the system part 95 tokens long as
-    with the real tokenizer; anything else is spelt out byte by byte.
-    """
-    pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(_LLAMA3_SPLIT), behavior="isolated"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
-    template = str(DEFAULT_PROMPT_TEMPLATE["template"])
-    specials = "|".join(re.escape(token) for token in _LLAMA3_SPECIALS)
-    words = [
-        piece
-        for text in re.split(specials, template.format(""))
-        for piece, _ in pre_tokenizer.pre_tokenize_str(text)
-    ]
-    symbols = list(_bytes_to_unicode().values())
-    vocab: dict[str, int] = {}
-    for token in [*symbols, *(f"##{s}" for s in symbols), *words, "<unk>", *_LLAMA3_SPECIALS]:
-        vocab.setdefault(token, len(vocab))
-    # WordPiece: a template word is matched whole, any other piece falls back to its bytes
-    # (pieces over 100 bytes become <unk>).
-    backend = Tokenizer(WordPiece(vocab=vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizer
-    backend.decoder = decoders.Sequence([decoders.Replace("##", ""), decoders.ByteLevel()])
-    backend.post_processor = processors.TemplateProcessing(
-        single="<|begin_of_text|> $A",
-        pair="<|begin_of_text|> $A <|begin_of_text|> $B",
-        special_tokens=[("<|begin_of_text|>", vocab["<|begin_of_text|>"])],
-    )
-    backend.add_special_tokens(["<unk>", *_LLAMA3_SPECIALS])
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        bos_token="<|begin_of_text|>",
-        eos_token="<|end_of_text|>",
-        pad_token="<|end_of_text|>",
-        unk_token="<unk>",
-        model_max_length=2048,
-    )
-    system_part = template[: template.index("{}")]
-    if len(tokenizer(system_part).input_ids) != DEFAULT_PROMPT_TEMPLATE["crop_start"]:
-        raise RuntimeError("the stand-in Llama tokenizer no longer fits HunyuanVideo's template")
-    return tokenizer
 
 
 def _llama_config(tokenizer: PreTrainedTokenizerFast) -> LlamaConfig:

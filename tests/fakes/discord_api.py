@@ -2,7 +2,11 @@
 
 The real discord.py client talks to it through `Route.BASE` and `DEFAULT_GATEWAY`. It records
 every REST request, lets a test dispatch slash commands (type 2) and button presses (type 3),
-and injects errors (a 429 with `Via` and `retry_after`, or any 4xx) on chosen routes.
+injects errors (a 429 with `Via` and `retry_after`, or any 4xx) on chosen routes, and holds
+the answer to chosen requests (the message created, the answer not yet sent: the window a
+crash can fall in). Creating a channel message honours `nonce` with `enforce_nonce` as Discord
+does: the same nonce from the same author within a few minutes returns the message already
+created instead of a new one.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ CHANNEL_ID = 720000000000000001
 ADMIN_ROLE_ID = 730000000000000001
 DEFAULT_LIMIT = 10 * 1024 * 1024
 DISCORD_EPOCH_MS = 1420070400000
+#: Discord checks a nonce's uniqueness "in the past few minutes".
+NONCE_WINDOW_S = 300.0
 
 @dataclass
 class Recorded:
@@ -63,6 +69,19 @@ class _Failure:
 
 
 @dataclass
+class Hold:
+    """Requests whose answers wait for `release()`; `reached` is set once one is waiting."""
+
+    method: str
+    pattern: re.Pattern[str]
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class _Interaction:
     id: str
     token: str
@@ -83,9 +102,14 @@ class FakeDiscord:
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
         self._failures: list[_Failure] = []
+        self._holds: list[Hold] = []
+        #: (author id, nonce) -> (message id, when): what `enforce_nonce` checks against.
+        self._nonces: dict[tuple[str, str], tuple[int, float]] = {}
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = itertools.count(1)
         self._changed = asyncio.Event()
+        #: Set once a client has identified on the gateway (it is ready for interactions).
+        self.identified = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -122,6 +146,16 @@ class FakeDiscord:
         """Answer the next `times` matching requests with `status` (429: rate limited)."""
         self._failures.append(
             _Failure(method, re.compile(path_pattern), status, times, retry_after))
+
+    def hold(self, method: str, path_pattern: str) -> Hold:
+        """Hold the answers to matching requests (handled, not answered) until released."""
+        hold = Hold(method, re.compile(path_pattern))
+        self._holds.append(hold)
+        return hold
+
+    def posted_files(self) -> list[dict[str, Any]]:
+        """The messages that carry an attachment, in the order they were created."""
+        return [message for message in self.messages.values() if message["attachments"]]
 
     async def command(self, user: FakeUser, name: str, options: dict[str, Any] | None = None,
                       *, subcommand: str | None = None, dm: bool = False,
@@ -185,6 +219,7 @@ class FakeDiscord:
         if payload["op"] == 1:
             await socket.send_str(json.dumps({"op": 11}))
         elif payload["op"] == 2:
+            self.identified.set()
             ready = {"v": 10, "user": self._bot(), "guilds": [_guild()], "session_id": "s1",
                      "resume_gateway_url": self.gateway_url,
                      "application": {"id": str(APP_ID), "flags": 0}}
@@ -238,7 +273,12 @@ class FakeDiscord:
         if not path.startswith(("/webhooks/", "/interactions/")) and (
                 request.headers.get("Authorization") != f"Bot {self.token}"):
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
-        return self._route(request.method, path, body, files)
+        response = self._route(request.method, path, body, files)
+        for hold in self._holds:
+            if hold.method == request.method and hold.pattern.search(path):
+                hold.reached.set()
+                await hold.released.wait()
+        return response
 
     def _route(self, method: str, path: str, body: Any,
                files: dict[str, tuple[str, bytes]]) -> web.Response:
@@ -257,7 +297,7 @@ class FakeDiscord:
         if method == "POST" and re.fullmatch(r"/webhooks/\d+/[^/]+", path):
             return _json(self._new_message(body, files))
         if method == "POST" and re.fullmatch(r"/channels/\d+/messages", path):
-            return _json(self._new_message(body, files))
+            return _json(self._channel_message(body, files))
         if method == "DELETE" and (match := re.fullmatch(r"/channels/\d+/messages/(\d+)", path)):
             self.messages.pop(int(match.group(1)), None)
             return web.Response(status=204)
@@ -298,6 +338,22 @@ class FakeDiscord:
                 return interaction.message_id or interaction.pressed_message_id
         return None
 
+    def _channel_message(self, body: dict[str, Any],
+                         files: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
+        """A bot's channel message; with `enforce_nonce`, the one its nonce already made."""
+        nonce = body.get("nonce")
+        key = (str(BOT_ID), str(nonce))
+        if nonce is not None and body.get("enforce_nonce"):
+            earlier = self._nonces.get(key)
+            if earlier is not None and time.monotonic() - earlier[1] < NONCE_WINDOW_S \
+                    and earlier[0] in self.messages:
+                return self.messages[earlier[0]]
+        message = self._new_message(body, files)
+        if nonce is not None:
+            message["nonce"] = nonce
+            self._nonces[key] = (int(message["id"]), time.monotonic())
+        return message
+
     def _new_message(self, body: dict[str, Any],
                      files: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
         message_id = self._snowflake()
@@ -313,6 +369,8 @@ class FakeDiscord:
             "attachments": attachments, "embeds": body.get("embeds") or [], "pinned": False,
             "flags": body.get("flags", 0), "components": body.get("components") or [],
         }
+        if body.get("message_reference"):
+            message["message_reference"] = body["message_reference"]
         self.messages[message_id] = message
         return message
 

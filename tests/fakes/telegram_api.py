@@ -4,7 +4,8 @@ through `api_base_url`.
 It speaks the real wire format (`POST {base_url}{token}/{method}`, form or multipart bodies,
 non-string values as JSON text, `{"ok": ..., "result": ...}` replies), keeps the messages the
 bot sent so that edits and deletions behave, records every call for assertions, lets a test
-push updates (served by long-polling `getUpdates`) and inject errors (`fail_next`).
+push updates (served by long-polling `getUpdates`), inject errors (`fail_next`) and run code
+between handling a call and answering it (`before_answer`: the window a crash can fall in).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import itertools
 import json
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +67,8 @@ class FakeTelegram:
         self._message_ids: defaultdict[int, itertools.count[int]] = defaultdict(
             lambda: itertools.count(1000))
         self._failures: dict[str, _Failure] = {}
+        #: Method name -> what to run after a successful call is handled, before the answer.
+        self.before_answer: dict[str, Callable[[], Awaitable[None]]] = {}
         self._changed = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -188,6 +192,9 @@ class FakeTelegram:
         result = await handler(params, files)
         if isinstance(result, web.Response):
             return result
+        hook = self.before_answer.get(method)
+        if hook is not None:
+            await hook()
         return web.json_response({"ok": True, "result": result})
 
     async def _api_getme(self, _params: dict[str, Any], _files: Any) -> Any:
