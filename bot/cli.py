@@ -147,8 +147,9 @@ def _parser() -> argparse.ArgumentParser:
                                 help="retrain the embedded demo model from scratch (CPU)")
     train.add_argument("--out", type=Path,
                        help="folder for the weights (default: <data-dir>/models/demo-trained)")
-    train.add_argument("--minutes", type=float, default=42.0,
-                       help="time budget for the generator (default 42; the captioner adds ~5)")
+    train.add_argument("--minutes", type=float, default=55.0,
+                       help="time budget in minutes (default 55): the generator, then the "
+                            "captioner and the picture reader")
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(handler=_train_demo)
 

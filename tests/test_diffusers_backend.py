@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generator.backends.base import GenerationStopped
+from generator.backends.base import GenerationFailed, GenerationStopped
 from generator.backends.diffusers_backend import DiffusersBackend, to_uint8_frames
 from generator.backends.tiny_models import BUILTIN_MODELS, ensure_builtin_model
 from videobot.config import PresetConfig
@@ -86,6 +86,18 @@ def test_same_seed_same_clip_other_seed_other_clip(backend: DiffusersBackend) ->
 
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
+
+
+def test_a_picture_is_refused_before_any_step(backend: DiffusersBackend) -> None:
+    steps: list[tuple[int, int]] = []
+    picture = np.zeros((32, 32, 3), np.uint8)
+
+    with pytest.raises(GenerationFailed) as refused:
+        backend.generate(_request(frames=_frames_for(backend)),
+                         lambda s, t: steps.append((s, t)), _never, image=picture)
+
+    assert refused.value.reason == "this model makes videos from text only, not from a picture"
+    assert steps == []
 
 
 def test_stop_after_first_step_raises_generation_stopped(backend: DiffusersBackend) -> None:

@@ -16,6 +16,9 @@ OnStep = Callable[[int, int], None]
 ShouldStop = Callable[[], bool]
 #: A clip: uint8 array of shape (frames, height, width, 3), RGB.
 Frames = npt.NDArray[np.uint8]
+#: An input picture: uint8 array of shape (height, width, 3), RGB, already fitted to the
+#: request's width and height.
+Image = npt.NDArray[np.uint8]
 #: Called every few steps with (step, total_steps, frames): a cheap preview of the clip
 #: forming, a few small frames.
 OnPreview = Callable[[int, int, Frames], None]
@@ -36,9 +39,11 @@ class GenerationFailed(Exception):
 class Backend(Protocol):
     """A loaded model. Made once per worker process and kept across jobs."""
 
-    def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop) -> Frames:
+    def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop,
+                 image: Image | None = None) -> Frames:
         """Render `request` and return its frames; raise `GenerationStopped` if `should_stop`
-        turned true before the end."""
+        turned true before the end. With `image`, animate that picture (image to video; the
+        last frame of a clip to extend it), or raise `GenerationFailed` saying why not."""
         ...
 
     def close(self) -> None:
@@ -51,7 +56,7 @@ class PreviewingBackend(Backend, Protocol):
     a preset's `preview_every_steps`)."""
 
     def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop,
-                 on_preview: OnPreview | None = None) -> Frames:
+                 image: Image | None = None, on_preview: OnPreview | None = None) -> Frames:
         """`Backend.generate`, calling `on_preview` every few steps."""
         ...
 

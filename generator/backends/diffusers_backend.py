@@ -22,6 +22,7 @@ from generator.backends.base import (
     Frames,
     GenerationFailed,
     GenerationStopped,
+    Image,
     OnPreview,
     OnStep,
     ShouldStop,
@@ -94,9 +95,11 @@ class DiffusersBackend:
         return backend
 
     def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop,
-                 on_preview: OnPreview | None = None) -> Frames:
+                 image: Image | None = None, on_preview: OnPreview | None = None) -> Frames:
         """Render `request`; raise `GenerationStopped` if `should_stop` turns true first.
         With the preset's `preview_every_steps`, `on_preview` gets a preview that often."""
+        if image is not None:
+            raise GenerationFailed("this model makes videos from text only, not from a picture")
         pipe = self._pipeline()
         request, notes = round_to_family(request, self.family)
         if notes:

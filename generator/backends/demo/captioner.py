@@ -4,8 +4,8 @@ A per-frame CNN at 64x64 (with coordinate channels, so it keeps where the object
 four frames spread over the clip feeds a GRU across them; three heads classify shape,
 colour and motion, and `describe` turns them into a sentence such as "a red circle moving
 left". It is trained on the procedural
-clips of the training combinations, lightly blurred, noised and tinted so that it also
-reads the generator's softer clips.
+clips of the training combinations, lightly blurred, noised and tinted, on dark and random
+plain backgrounds, so that it also reads the generator's softer clips.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from generator.backends.demo.augment import degrade, recolour_backgrounds
 from generator.backends.demo.batches import make_batch
 from generator.backends.demo.data import COLOURS, FRAMES, MOTIONS, SHAPES, SIZE
 from generator.backends.demo.loading import WEIGHTS_DIR
-from generator.backends.demo.model import N_CLASSES, _coords
+from generator.backends.demo.losses import class_loss, cosine_decay
+from generator.backends.demo.model import N_CLASSES, coords
 from generator.backends.demo.progress import Progress
 from generator.backends.demo.vocab import Vocab
 
@@ -62,7 +64,7 @@ class Captioner(nn.Module):
     def forward(self, clips: Tensor) -> Tensor:
         picked = clips[:, list(LOOK_AT)]
         b, t = picked.shape[:2]
-        maps = self.convs(_coords(picked.reshape(b * t, 3, SIZE, SIZE) * 2 - 1))
+        maps = self.convs(coords(picked.reshape(b * t, 3, SIZE, SIZE) * 2 - 1))
         what = maps.amax((2, 3))
         where = F.leaky_relu(self.where(F.avg_pool2d(maps, 2).flatten(1)), 0.2)
         states, _ = self.rnn(torch.cat([where, what], 1).view(b, t, -1))
@@ -70,30 +72,20 @@ class Captioner(nn.Module):
         return self.head(torch.cat([states[:, -1], states.mean(1), looks], 1))
 
 
-def _augment(clips: Tensor, gen: torch.Generator) -> Tensor:
-    b = clips.shape[0]
-    blur = F.avg_pool2d(clips.flatten(0, 1), 3, 1, 1).view_as(clips)
-    pick = (torch.rand(b, 1, 1, 1, 1, generator=gen) < 0.3).float()
-    clips = pick * blur + (1 - pick) * clips
-    tint = 1 + 0.15 * (torch.rand(b, 1, 3, 1, 1, generator=gen) - 0.5)
-    noise = 0.03 * torch.randn(clips.shape, generator=gen)
-    return (clips * tint + noise).clamp(0, 1)
-
-
 def train_captioner(
     out_dir: Path, *, seconds: float, seed: int, progress: bool, batch: int = 32
 ) -> dict[str, float]:
     """Train the captioner for `seconds` and save it; returns its validation accuracy."""
-    from generator.backends.demo.train import class_loss
-
     torch.manual_seed(seed)
     rng, gen = np.random.default_rng(seed + 17), torch.Generator().manual_seed(seed)
     vocab, model = Vocab.build(), Captioner()
     opt = torch.optim.Adam(model.parameters(), 2e-3)
     bar, start, steps = Progress(seconds, enabled=progress), time.monotonic(), 0
     while time.monotonic() - start < seconds:
+        cosine_decay(opt, 2e-3, (time.monotonic() - start) / seconds)
         b = make_batch(rng, vocab, batch)
-        loss = class_loss(model(_augment(b.clips, gen)), b.labels)
+        clips = recolour_backgrounds(b.clips, b.labels[:, 1], rng)
+        loss = class_loss(model(degrade(clips, gen)), b.labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -63,3 +63,15 @@ def caption(rng: np.random.Generator, shape: str, colour: str, motion: str) -> s
     else:
         body = f"{det}{adj}{noun}, colour {col}, {phrase}"
     return f"{_pick(rng, FILLERS_BEFORE)}{body}{_pick(rng, FILLERS_AFTER)}".strip()
+
+
+#: Prompts for a picture: the motion alone, the object named vaguely or not at all.
+MOTION_ONLY_FORMS = ("{phrase}", "it is {phrase}", "make it {phrase}", "the shape {phrase}",
+                     "the object {phrase}", "{phrase}, please")
+
+
+def motion_caption(rng: np.random.Generator, motion: str) -> str:
+    """One random prompt naming only `motion` (what one says to animate a picture)."""
+    form = _pick(rng, MOTION_ONLY_FORMS)
+    body = form.format(phrase=_pick(rng, MOTION_PHRASES[motion]))
+    return f"{_pick(rng, FILLERS_BEFORE)}{body}{_pick(rng, FILLERS_AFTER)}".strip()

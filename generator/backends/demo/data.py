@@ -102,9 +102,11 @@ def track(spec: ClipSpec) -> np.ndarray:
     return np.stack([x / SIZE, y / SIZE, half / (SIZE / 2)], 1)
 
 
-def shape_masks(shape: str, x: np.ndarray, y: np.ndarray, half: np.ndarray) -> np.ndarray:
-    """Boolean masks (FRAMES, SIZE, SIZE) of `shape` at each frame's centre and half-size."""
-    grid = np.arange(SIZE, dtype=np.float64) + 0.5
+def shape_masks(
+    shape: str, x: np.ndarray, y: np.ndarray, half: np.ndarray, size: int = SIZE
+) -> np.ndarray:
+    """Boolean masks (len(x), size, size) of `shape` at each centre and half-size (pixels)."""
+    grid = np.arange(size, dtype=np.float64) + 0.5
     dx = grid[None, None, :] - x[:, None, None]
     dy = grid[None, :, None] - y[:, None, None]
     r = half[:, None, None]
@@ -118,14 +120,22 @@ def shape_masks(shape: str, x: np.ndarray, y: np.ndarray, half: np.ndarray) -> n
     return np.asarray((rel >= 0) & (rel <= 1) & (np.abs(dx) <= r * rel))
 
 
+def paint(
+    shape: str, colour: str, track_px: tuple[np.ndarray, np.ndarray, np.ndarray],
+    background: tuple[int, int, int] = BACKGROUND,
+) -> npt.NDArray[np.uint8]:
+    """Frames uint8 (len(x), SIZE, SIZE, 3) of one `colour` `shape` following `track_px`
+    (centre x, centre y, half-size per frame, in pixels) on a plain `background`."""
+    mask = shape_masks(shape, *track_px)
+    clip = np.empty((len(mask), SIZE, SIZE, 3), dtype=np.uint8)
+    clip[:] = background
+    clip[mask] = PALETTE[colour]
+    return clip
+
+
 def render(spec: ClipSpec) -> npt.NDArray[np.uint8]:
     """The frames of `spec`: uint8 (FRAMES, SIZE, SIZE, 3), RGB."""
-    x, y, half = trajectory(spec.motion, spec.layout)
-    mask = shape_masks(spec.shape, x, y, half)
-    clip = np.empty((FRAMES, SIZE, SIZE, 3), dtype=np.uint8)
-    clip[:] = BACKGROUND
-    clip[mask] = PALETTE[spec.colour]
-    return clip
+    return paint(spec.shape, spec.colour, trajectory(spec.motion, spec.layout))
 
 
 def sample_specs(

@@ -34,6 +34,7 @@ def _all_caption_words() -> set[str]:
     pieces.extend(captions.FILLERS_BEFORE + captions.FILLERS_AFTER)
     pieces.extend(captions.ADJECTIVES + captions.DETERMINERS)
     pieces.extend(["that is and colour"])
+    pieces.extend(form.format(phrase="") for form in captions.MOTION_ONLY_FORMS)
     return {w for piece in pieces for w in words(piece)}
 
 
