@@ -5,13 +5,30 @@ refuses the edit. Rather than fall silent, the adapter posts a new message with 
 and remembers its id, so that the next edit, the result's reply and the final word go there.
 Every adapter does this the same way, through `edit_or_repost`; what "gone" looks like is the
 platform's own (Telegram: "message to edit not found"; Discord: Unknown Message).
+
+What a status message shows travels as a `StatusUpdate`, through the progress throttle to the
+adapter's `edit` and `post`; a preview picture would be one more field of it, and the
+platform's `edit` would show it its own way (Telegram: edit the message's media to a photo;
+Discord: edit with an attachment), with `is_gone` also saying when a message cannot take the
+new content in place (a Telegram text message cannot become a photo), so that it is posted anew.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from storage.records import JobRecord
 
 MessageId = int
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """What a job's status message should show now: the progress line."""
+
+    job: JobRecord
+    text: str
 
 
 async def edit_or_repost(
