@@ -88,7 +88,7 @@ class Acknowledgements:
     async def _edit_progress(self, update: StatusUpdate) -> float:
         job = update.job
         live, message_id = self.live(job.id), self.message_id(job)
-        if live is None:
+        if live is None or message_id is None:
             return 0.0
         webhook = self.webhook(live)
 
