@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.adapters.discord import DiscordAdapter
-from bot.adapters.discord_delivery import result_nonce
+from bot.adapters.discord.delivery import result_nonce
 from bot.core import replies
 from bot.core.commands import Core
 from bot.delivery import DeliveryLoop
@@ -292,6 +292,25 @@ async def test_a_strangers_button_press_is_refused(bot: Bot) -> None:
     callback = await ack(bot, await bot.fake.press(ADMIN, f"vb:delete:{job_id}", message_id))
     assert callback.body["type"] == 6
     await bot.until(lambda: message_id not in bot.fake.messages)
+
+
+async def test_a_deleted_acknowledgement_is_posted_again_and_progress_goes_there(
+        bot: Bot) -> None:
+    job_id = await video(bot)
+    acknowledgement = (await bot.store.require(job_id)).reply_target["message_id"]
+    del bot.fake.messages[acknowledgement]  # someone deleted it
+    await bot.render()
+    await bot.until(lambda: bot.delivered(job_id))
+    [repost] = bot.followups()
+    buttons = repost.body["components"][0]["components"]
+    assert [b["custom_id"] for b in buttons] == [f"vb:cancel:{job_id}"]
+    job = await bot.store.require(job_id)
+    reposted = job.reply_target["message_id"]
+    assert reposted != acknowledgement and reposted in bot.fake.messages
+    edits = bot.fake.sent("PATCH", rf"^/webhooks/\d+/[^/]+/messages/{reposted}$")
+    assert edits and "Job #" in bot.fake.messages[reposted]["content"]  # its final words
+    [result] = bot.results()
+    assert int(result.body["message_reference"]["message_id"]) == reposted
 
 
 async def test_after_the_token_expired_the_clip_still_goes_to_the_channel(bot: Bot) -> None:

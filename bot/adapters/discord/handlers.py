@@ -1,0 +1,42 @@
+"""What the command tree calls: the adapter's side of every slash command."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import discord
+
+from bot.core.commands import Core
+from bot.core.parsing import VideoOptions
+from videobot.config import DiscordConfig
+
+
+class CommandHandlers(Protocol):
+    """The adapter, as the command tree sees it."""
+
+    core: Core
+    config: DiscordConfig
+
+    async def video(self, interaction: discord.Interaction, options: VideoOptions) -> None:
+        """`/video` with typed options."""
+        ...
+
+    async def text_command(self, interaction: discord.Interaction, line: str) -> None:
+        """A user command given as the words of its text form."""
+        ...
+
+    async def admin_queue(self, interaction: discord.Interaction) -> None:
+        """`/videoadmin queue`."""
+        ...
+
+    async def admin_command(self, interaction: discord.Interaction, command: str) -> None:
+        """Any `/admin` command in the same words."""
+        ...
+
+    async def apikey(self, interaction: discord.Interaction, words: str) -> None:
+        """`/apikey` with the words after it."""
+        ...
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        """The one error handler."""
+        ...
