@@ -387,6 +387,11 @@ def console_goodbye(undelivered: int) -> str:
                      "start delivers them." if undelivered else "")
 
 
+def console_preview(job_id: int, step: int, total: int, path: str) -> str:
+    """The console's line for a preview of a clip forming, written to `path`."""
+    return f"Job #{job_id}: step {step}/{total}, preview: {path}"
+
+
 def console_closed(others: Sequence[str]) -> str:
     """Said when the console chat ends while other front doors keep the bot running."""
     return f"The console chat is closed; still serving {', '.join(others)} (Ctrl-C stops it)."
@@ -514,6 +519,14 @@ def api_clip_gone(video_id: str) -> str:
     return f"the clip of video {video_id} is no longer stored (old clips are deleted)"
 
 
+def api_no_preview(video_id: str, status: str) -> str:
+    if status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return (f"video {video_id} has no preview yet: it is {status}, and previews come every "
+                "few steps of a render whose model makes them")
+    return (f"video {video_id} has no preview: it is {status}, and a preview is kept for an "
+            "hour after its video ends")
+
+
 def api_seconds_as_frames(seconds: float, fps: int, frames: int) -> str:
     return f"{seconds:g} seconds at {fps} fps: {frames} frames"
 
@@ -563,6 +576,11 @@ def dashboard_signin_wait(seconds: float) -> str:
     """A sign-in refused because its address failed too often just before."""
     return (f"too many failed sign-ins from your address; try again in "
             f"{max(1, round(seconds))} s")
+
+
+def dashboard_preview(job_id: int, step: int) -> str:
+    """The queue page's words for a rendering job's preview (its image's alternative text)."""
+    return f"Job #{job_id} forming, at step {step}"
 
 
 def dashboard_deleted(job_id: int) -> str:
