@@ -23,6 +23,7 @@ from storage.jobs import JobStore
 from storage.models import Job, JobStatus, Preview
 from storage.records import PreviewImage, PreviewRecord
 from storage.wakeup import EVENTS
+from videobot.config import Config
 
 
 class PreviewStore:
@@ -32,6 +33,13 @@ class PreviewStore:
         self.store = store
         self.folder = folder
         self.in_database = in_database
+
+    @classmethod
+    def of(cls, store: JobStore, config: Config) -> PreviewStore:
+        """The previews where `config`'s workers put them: beside the clips in the data
+        folder, or in the database when clips travel through it."""
+        return cls(store, folder=config.data_dir / "clips",
+                   in_database=config.storage.clips_in_database(config.database_url))
 
     async def save(self, job_id: int, attempt: int, preview: PreviewImage) -> None:
         """Replace the job's preview; `LeaseLost` when `attempt` no longer holds the job."""
@@ -64,6 +72,17 @@ class PreviewStore:
                              total=row["total"], width=row["width"], height=row["height"],
                              frames=row["frames"], jpeg=bytes(jpeg),
                              updated_at=row["updated_at"])
+
+    async def steps(self, job_ids: list[int]) -> dict[int, tuple[int, int]]:
+        """(attempt, step) of the latest preview of each of `job_ids` that has one, without
+        reading the images: what tells a page that a newer preview is there to show."""
+        if not job_ids:
+            return {}
+        query = select(Preview.job_id, Preview.attempt, Preview.step).where(
+            Preview.job_id.in_(job_ids))
+        async with read_transaction(self.store.engine) as conn:
+            found = (await conn.execute(query)).all()
+        return {row.job_id: (row.attempt, row.step) for row in found}
 
     async def _upsert(self, job_id: int, attempt: int, preview: PreviewImage,
                       path: Path | None) -> None:

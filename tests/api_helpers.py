@@ -34,8 +34,8 @@ def api_config(tmp_path: Path, database_url: str, **changes: Any) -> Config:
     """The embedded defaults (the demo model) with the API on a free port."""
     raw: dict[str, Any] = {"data_dir": str(tmp_path / "data"), "database": {"url": database_url},
                            "api": {"listen": "127.0.0.1:0"}}
-    for section, values in changes.items():
-        raw[section] = {**raw.get(section, {}), **values}
+    for section, values in changes.items():  # a table is merged, a plain key replaced
+        raw[section] = {**raw.get(section, {}), **values} if isinstance(values, dict) else values
     return config_from_dict(raw)
 
 

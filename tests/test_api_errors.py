@@ -225,4 +225,5 @@ async def test_content_of_a_video_without_a_clip_is_a_conflict(api: Api) -> None
     assert message_of(waiting.value) == f"video {video.id} has no content: it is queued"
     with pytest.raises(openai.BadRequestError) as variant:
         await client.videos.download_content(video.id, variant="spritesheet")
-    assert message_of(variant.value) == "variant must be video or thumbnail, not 'spritesheet'"
+    assert message_of(variant.value) == (
+        "variant must be video, thumbnail or preview, not 'spritesheet'")

@@ -1,9 +1,10 @@
 """The dashboard in a real headless Chromium (one for the module), against the real server,
 core and job store on SQLite and PostgreSQL, with clips rendered by the demo model: signing
 in through the form, who sees which jobs, a clip that plays, the queue's progress moving
-without a reload, cancel from the page, and no JavaScript error on any page. Screenshots of
-every page are saved under the test session's temporary folder (the path is printed);
-`VIDEOBOT_DOCS_SCREENSHOTS=1` also writes the queue's and the gallery's into docs/images/."""
+without a reload, a rendering job's preview following its render, cancel from the page,
+and no JavaScript error on any page. Screenshots of every page are saved under the test
+session's temporary folder (the path is printed); `VIDEOBOT_DOCS_SCREENSHOTS=1` also writes
+the queue's and the gallery's into docs/images/."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from selenium import webdriver
 
+from generator.previews import preview_image
 from storage.jobs import JobStore
 from storage.models import JobStatus
+from storage.previews import PreviewStore
 from tests.api_helpers import ALICE, BOB, Api, api_config, user
 from tests.browser import WINDOW, Browser, chromium
 from tests.conftest import FakeClock
@@ -187,6 +191,45 @@ async def test_the_queue_moves_without_a_reload_and_cancel_cancels_in_the_databa
     assert (await store.require(waiting.id)).status == JobStatus.CANCELLED
     await browser.until(lambda: f"job-{waiting.id}" not in browser.driver.page_source)
     await browser.screenshot("queue-after-cancel")
+
+
+async def test_a_rendering_jobs_preview_shows_in_its_row_and_follows_the_render(
+        api: Api, store: JobStore, browser: Browser, config: Config) -> None:
+    running = await queued(store, user(ALICE), "a red ball moving to the left")
+    claimed = await store.claim_next_job("w1")
+    assert claimed is not None and claimed.id == running.id
+    await store.renew_lease(claimed.id, claimed.attempt, step=1, total=4)
+    previews = PreviewStore.of(store, config)
+    # As a worker stores them: 2 light frames after step 1, then 3 dark ones after step 3.
+    await previews.save(claimed.id, claimed.attempt,
+                        preview_image(1, 4, np.full((2, 90, 160, 3), 220, np.uint8)))
+    await browser.sign_in(api.root, await api.key(ALICE))
+    await browser.until(lambda: browser.driver.current_url.endswith("/dashboard/queue"))
+
+    def shown() -> tuple[int, int] | None:
+        """The preview's (width, mean brightness) once its image has loaded."""
+        return browser.driver.execute_script(
+            "const img = document.querySelector(arguments[0]);"
+            "if (!img || !img.complete || !img.naturalWidth) return null;"
+            "const c = document.createElement('canvas');"
+            "c.width = img.naturalWidth; c.height = img.naturalHeight;"
+            "const g = c.getContext('2d'); g.drawImage(img, 0, 0);"
+            "const d = g.getImageData(0, 0, c.width, c.height).data; let sum = 0;"
+            "for (let i = 0; i < d.length; i += 4) sum += d[i];"
+            "return [img.naturalWidth, Math.round(sum / (d.length / 4))];",
+            f"#job-{running.id} img.preview")
+
+    width, light = await browser.until(shown)
+    assert width == 320 and light > 200
+    assert await texts(browser, "img.preview", "alt") == [f"Job #{running.id} forming, at step 1"]
+    await browser.screenshot("queue-preview")
+    await browser.script("window.loadedOnce = 'still this page';")
+    await store.renew_lease(claimed.id, claimed.attempt, step=3, total=4)
+    await previews.save(claimed.id, claimed.attempt,
+                        preview_image(3, 4, np.full((3, 90, 160, 3), 30, np.uint8)))
+    width, dark = await browser.until(lambda: (found := shown()) and found[0] == 480 and found)
+    assert dark < 50
+    assert await browser.script("return window.loadedOnce;") == "still this page"
 
 
 def _kind(database_url: str) -> str:

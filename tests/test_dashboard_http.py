@@ -13,15 +13,18 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
 from bot.web.dashboard.sessions import SECRET_FILE, SESSION_COOKIE, Signer, session_secret
+from generator.previews import preview_image
 from storage.admin import AdminStore
 from storage.connect import close_store, open_store
 from storage.db import read_transaction
 from storage.jobs import JobStore
 from storage.models import ApiKey, AuditEntry, Ban, Job, JobStatus, QuotaOverride
+from storage.previews import PreviewStore
 from storage.workers import DeviceMemory, WorkerRegistry
 from tests.api_helpers import ALICE, BOB, Api, api_config, user
 from tests.conftest import FakeClock
@@ -216,6 +219,26 @@ async def test_another_users_clip_is_not_found_and_prompts_are_shown_as_text(
         assert "a red ball &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; friends" in gallery
         async with admin.session.get(f"{api.root}/dashboard/clips/{alices.id}/video") as video:
             assert video.content_type == "video/mp4" and (await video.read())[4:8] == b"ftyp"
+
+
+async def test_a_preview_is_served_only_to_a_signed_in_viewer_of_its_job(
+        api: Api, store: JobStore, config: Config) -> None:
+    alices = await queued(store, user(ALICE), "a red ball moving to the left")
+    claimed = await store.claim_next_job("w1")
+    assert claimed is not None and claimed.id == alices.id
+    path = f"/dashboard/clips/{alices.id}/preview"
+    async with visitor(api) as alice, visitor(api) as bob, visitor(api) as nobody:
+        await alice.sign_in(await api.key(ALICE))
+        assert (await alice.get(path)).status == 404  # none yet
+        image = preview_image(2, 4, np.full((2, 20, 30, 3), 90, np.uint8))
+        await PreviewStore.of(store, config).save(claimed.id, claimed.attempt, image)
+        async with alice.session.get(api.root + path) as answer:
+            assert (answer.status, answer.content_type) == (200, "image/jpeg")
+            assert await answer.read() == image.jpeg
+        await bob.sign_in(await api.key(BOB))
+        assert (await bob.get(path)).status == 404
+        async with nobody.session.get(api.root + path, allow_redirects=False) as answer:
+            assert answer.status == 303 and "/dashboard/signin" in answer.headers["Location"]
 
 
 async def test_the_queue_stream_sends_escaped_rows_with_progress(

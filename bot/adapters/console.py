@@ -15,12 +15,14 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
+from bot.adapters.console_previews import PREVIEW_EVERY_S, ConsolePreviews
 from bot.core import replies
 from bot.core.commands import Core
 from bot.core.parsing import parse_command
 from storage.db import DATABASE_UNAVAILABLE, is_unavailable
 from storage.jobs import JobStore
 from storage.models import JobStatus
+from storage.previews import PreviewStore
 from storage.records import JobRecord
 from videobot.text import printable
 from videobot.users import UserRef
@@ -37,7 +39,8 @@ class ConsoleAdapter:
     platform = PLATFORM
 
     def __init__(self, *, core: Core, store: JobStore, user_name: str,
-                 stdin: TextIO | None = None, write: Callable[[str], None] | None = None) -> None:
+                 stdin: TextIO | None = None, write: Callable[[str], None] | None = None,
+                 preview_every_s: float = PREVIEW_EVERY_S) -> None:
         self.core = core
         self.store = store
         self.user = UserRef(PLATFORM, user_name, user_name)
@@ -46,6 +49,9 @@ class ConsoleAdapter:
         self._changed = asyncio.Event()
         #: Jobs whose cancellation this chat has already told as their final word.
         self._told_cancelled: set[int] = set()
+        self.previews = ConsolePreviews(PreviewStore.of(store, core.config),
+                                        folder=core.config.data_dir / "clips",
+                                        every_s=preview_every_s)
 
     async def start(self) -> None:
         """Nothing to connect: `run` reads the input."""
@@ -60,8 +66,11 @@ class ConsoleAdapter:
 
     async def show_progress(self, job: JobRecord, text: str) -> None:
         self.say(text)
+        if (preview := await self.previews.line_for(job)) is not None:
+            self.say(preview)
 
     async def deliver(self, job: JobRecord) -> None:
+        self.previews.forget(job.id)
         if job.id not in self._told_cancelled:  # the cancel's answer said it all
             self.say(replies.finished(job))
         self._changed.set()

@@ -21,6 +21,7 @@ from storage.api_keys import ApiKeys
 from storage.errors import JobNotFound
 from storage.inputs import input_image
 from storage.models import JobStatus
+from storage.previews import PreviewStore
 from storage.records import ApiOrigin, JobRecord
 from storage.videos import Videos
 from videobot.api_config import ApiConfig
@@ -44,6 +45,7 @@ class VideosApi:
         self.watch = watch
         self.keys = KeyCheck(ApiKeys(core.store))
         self.videos = Videos(core.store)
+        self.previews = PreviewStore.of(core.store, core.config)
 
     async def warm_up(self) -> None:
         """Read what every request reads first (a key, the served presets) once before the
@@ -112,10 +114,13 @@ class VideosApi:
         return web.json_response({"id": video_id, "object": "video.deleted", "deleted": True})
 
     async def content(self, request: web.Request) -> web.StreamResponse:
-        """`GET /videos/{id}/content?variant=video|thumbnail`: the MP4 or the poster."""
+        """`GET /videos/{id}/content?variant=video|thumbnail|preview`: the MP4, the poster,
+        or the latest preview of the clip forming."""
         job = await self._job(await self.keys.caller(request), request.match_info["video_id"])
-        return await content.clip_response(self.core.store, job,
-                                           request.query.get("variant", "video"))
+        variant = request.query.get("variant", "video")
+        if variant == content.PREVIEW:
+            return await content.preview_response(self.previews, job)
+        return await content.clip_response(self.core.store, job, variant)
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """`GET /videos/{id}/events`: the video's changes as server-sent events."""

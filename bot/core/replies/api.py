@@ -100,6 +100,14 @@ def api_clip_gone(video_id: str) -> str:
     return f"the clip of video {video_id} is no longer stored (old clips are deleted)"
 
 
+def api_no_preview(video_id: str, status: str) -> str:
+    if status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return (f"video {video_id} has no preview yet: it is {status}, and previews come every "
+                "few steps of a render whose model makes them")
+    return (f"video {video_id} has no preview: it is {status}, and a preview is kept for an "
+            "hour after its video ends")
+
+
 def api_seconds_as_frames(seconds: float, fps: int, frames: int) -> str:
     return f"{seconds:g} seconds at {fps} fps: {frames} frames"
 

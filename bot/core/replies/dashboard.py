@@ -46,6 +46,11 @@ def dashboard_signin_wait(seconds: float) -> str:
             f"{max(1, round(seconds))} s")
 
 
+def dashboard_preview(job_id: int, step: int) -> str:
+    """The queue page's words for a rendering job's preview (its image's alternative text)."""
+    return f"Job #{job_id} forming, at step {step}"
+
+
 def dashboard_deleted(job_id: int) -> str:
     return f"Job #{job_id} is deleted, and its clip removed."
 

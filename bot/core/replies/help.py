@@ -120,6 +120,11 @@ def console_goodbye(undelivered: int) -> str:
                      "start delivers them." if undelivered else "")
 
 
+def console_preview(job_id: int, step: int, total: int, path: str) -> str:
+    """The console's line for a preview of a clip forming, written to `path`."""
+    return f"Job #{job_id}: step {step}/{total}, preview: {path}"
+
+
 def console_closed(others: Sequence[str]) -> str:
     """Said when the console chat ends while other front doors keep the bot running."""
     return f"The console chat is closed; still serving {', '.join(others)} (Ctrl-C stops it)."

@@ -18,6 +18,7 @@ from bot.web.errors import ApiError
 from storage.errors import JobNotFound
 from storage.gallery import Gallery, GalleryFilter
 from storage.models import JobStatus
+from storage.previews import PreviewStore
 from storage.records import ApiOrigin, JobRecord
 from storage.videos import Videos
 from videobot.users import BadUserName, parse_user
@@ -34,11 +35,12 @@ class ClipsPage:
         self.site = site
         self.gallery = Gallery(site.store)
         self.videos = Videos(site.store)
+        self.previews = PreviewStore.of(site.store, site.config)
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/clips", self.listing)
         router.add_get(CLIP, self.clip)
-        router.add_get(CLIP + "/{media:video|poster}", self.media)
+        router.add_get(CLIP + "/{media:video|poster|preview}", self.media)
         router.add_post(CLIP + "/rerun", self.rerun)
         router.add_post(CLIP + "/delete", self.delete)
 
@@ -64,11 +66,14 @@ class ClipsPage:
                                 status_line=_status_line(job, self.site.store.clock()))
 
     async def media(self, request: web.Request) -> web.StreamResponse:
-        """The MP4 or its poster, as the API serves them (404 once deleted by retention)."""
+        """The MP4, its poster or the latest preview, as the API serves them (404 once
+        deleted by retention, and a preview while there is none)."""
         job = await self._job(request)
+        media = request.match_info["media"]
         try:
-            return await content.clip_response(self.site.store, job,
-                                               MEDIA[request.match_info["media"]])
+            if media == content.PREVIEW:
+                return await content.preview_response(self.previews, job)
+            return await content.clip_response(self.site.store, job, MEDIA[media])
         except ApiError:
             not_found()
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from storage.admin import AdminStore
 from storage.jobs import JobStore
 from storage.models import JobStatus
+from storage.previews import PreviewStore
 from storage.records import JobRecord
 from storage.stats_series import StatsSeries
 from storage.workers import WorkerRegistry
@@ -38,6 +39,8 @@ class QueueRow:
     percent: int
     #: Seconds until it is estimated done; None when there is no estimate.
     eta_s: float | None
+    #: (attempt, step) of its latest preview while rendering; None when it has none.
+    preview: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,10 @@ class QueueView:
 class QueueFeed:
     """Reads the queue for the dashboard, shared by the pages open at once."""
 
-    def __init__(self, store: JobStore, *, lease_seconds: float) -> None:
+    def __init__(self, store: JobStore, *, lease_seconds: float,
+                 previews: PreviewStore) -> None:
         self.store = store
+        self.previews = previews
         self.admin_store = AdminStore(store)
         self.series = StatsSeries(store)
         self.registry = WorkerRegistry(store.engine, clock=store.clock)
@@ -89,12 +94,15 @@ class QueueFeed:
         live = sum(1 for w in workers
                    if w.state(now, self.lease) not in (WorkerRegistry.GONE, WorkerRegistry.LOST))
         etas = estimate(jobs, await self._typical_seconds(), max(1, live), now)
+        previews = await self.previews.steps(
+            [job.id for job in jobs if job.status == JobStatus.RUNNING])
         rows, waiting = [], 0
         for job in jobs:
             if job.status == JobStatus.QUEUED:
                 waiting += 1
             position = waiting if job.status == JobStatus.QUEUED else None
-            rows.append(QueueRow(job, position, percent(job), etas.get(job.id)))
+            rows.append(QueueRow(job, position, percent(job), etas.get(job.id),
+                                 _current(previews.get(job.id), job)))
         return QueueView(rows, paused, live)
 
     async def _typical_seconds(self) -> dict[str, float]:
@@ -103,6 +111,12 @@ class QueueFeed:
             typical = await self.series.typical_seconds(self.store.clock() - TYPICAL_OVER)
             self._typical = (time.monotonic(), typical)
         return typical
+
+
+def _current(preview: tuple[int, int] | None, job: JobRecord) -> tuple[int, int] | None:
+    """A preview of the attempt now rendering (one left by an attempt that lost its lease
+    shows what is no longer being made)."""
+    return preview if preview is not None and preview[0] == job.attempts else None
 
 
 def percent(job: JobRecord) -> int:

@@ -1,6 +1,7 @@
 """The Queue page: waiting and rendering jobs in the fair order, updated live by a stream of
-server-sent events (the rows, rendered here, whenever they change); cancel, and for admins
-pause and resume. Every action goes through the core, as the chat commands do."""
+server-sent events (the rows, rendered here, whenever they change), a rendering job's latest
+preview in its row (a newer one changes the row, so the browser loads it); cancel, and for
+admins pause and resume. Every action goes through the core, as the chat commands do."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.core import replies
 from bot.core.commands import Reply
 from bot.web.dashboard.queue_feed import QueueFeed, QueueView
 from bot.web.dashboard.site import ROOT, Site, Viewer
+from storage.previews import PreviewStore
 
 LOOK_AGAIN_S = 1.0
 PING_S = 15.0
@@ -28,7 +30,8 @@ class QueuePage:
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.feed = QueueFeed(site.store, lease_seconds=site.config.queue.lease_seconds)
+        self.feed = QueueFeed(site.store, lease_seconds=site.config.queue.lease_seconds,
+                              previews=PreviewStore.of(site.store, site.config))
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/queue", self.page)
