@@ -19,9 +19,9 @@ from bot.core import replies
 from bot.core.commands import Core
 from bot.core.parsing import parse_command
 from storage.db import DATABASE_UNAVAILABLE, is_unavailable
-from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.records import JobRecord
+from storage.store import Store
 from videobot.text import printable
 from videobot.users import UserRef
 
@@ -36,7 +36,7 @@ class ConsoleAdapter:
 
     platform = PLATFORM
 
-    def __init__(self, *, core: Core, store: JobStore, user_name: str,
+    def __init__(self, *, core: Core, store: Store, user_name: str,
                  stdin: TextIO | None = None, write: Callable[[str], None] | None = None) -> None:
         self.core = core
         self.store = store
@@ -124,7 +124,7 @@ class ConsoleAdapter:
         return await self._undelivered_count() > 0
 
     async def _undelivered_count(self) -> int:
-        jobs = await self.store.jobs_of(self.user, limit=100)
+        jobs = await self.store.jobs.jobs_of(self.user, limit=100)
         # Only what this chat delivers: the user's HTTP API jobs are not this chat's to wait on.
         return sum(1 for job in jobs if job.delivered_at is None and job.front_door == PLATFORM)
 

@@ -29,9 +29,9 @@ import discord
 from bot.core import replies
 from bot.posted import PostedJournal
 from bot.uploads import prepare_upload
-from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.records import JobRecord
+from storage.store import Store
 from videobot.config import DiscordConfig
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def result_nonce(job: JobRecord) -> str:
 class DiscordDelivery:
     """Progress edits and results for the adapter; `client` gives its started client."""
 
-    def __init__(self, *, client: Callable[[], discord.Client], store: JobStore,
+    def __init__(self, *, client: Callable[[], discord.Client], store: Store,
                  config: DiscordConfig, work_dir: Path, clock: Callable[[], float],
                  journal: PostedJournal, buttons: Buttons) -> None:
         self.client = client

@@ -81,10 +81,10 @@ from bot.logs import SecretRedactor, redact
 from bot.posted import POSTING, PostedJournal
 from bot.uploads import prepare_upload
 from generator.encode import ClipTooLarge
-from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.records import JobRecord
 from storage.reply_targets import ReplyTargetSaver
+from storage.store import Store
 from videobot.config import TelegramConfig
 from videobot.users import UserRef
 
@@ -229,7 +229,7 @@ class TelegramAdapter:
 
     platform = PLATFORM
 
-    def __init__(self, *, core: Core, store: JobStore, config: TelegramConfig,
+    def __init__(self, *, core: Core, store: Store, config: TelegramConfig,
                  work_dir: Path, journal: PostedJournal | None = None) -> None:
         """`journal`: where a posted clip's message id is written the moment Telegram
         answers (the delivery loop's; none: in memory only)."""
@@ -242,7 +242,7 @@ class TelegramAdapter:
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._views: dict[int, _JobView] = {}
         #: Status message ids, saved in shared transactions (a burst posts many at once).
-        self._status_ids = ReplyTargetSaver(store)
+        self._status_ids = ReplyTargetSaver(store.context)
         self._throttle = _ProgressThrottle(config.progress_interval_seconds, self._edit_progress)
         self._redactor = SecretRedactor(config.token)
         self._webhook: web.AppRunner | None = None

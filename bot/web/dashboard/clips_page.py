@@ -32,8 +32,8 @@ class ClipsPage:
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.gallery = Gallery(site.store)
-        self.videos = Videos(site.store)
+        self.gallery = Gallery(site.store.context)
+        self.videos = Videos(site.store.context)
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/clips", self.listing)

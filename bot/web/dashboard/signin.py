@@ -31,7 +31,7 @@ class SignIn:
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.keys = ApiKeys(site.store)
+        self.keys = ApiKeys(site.store.context)
         self.throttle = SignInThrottle()
         self.lifetime = timedelta(hours=site.api.session_hours)
 
