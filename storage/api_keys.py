@@ -24,7 +24,7 @@ from storage.admin import record
 from storage.batches import Batches, Outcomes
 from storage.context import StoreContext
 from storage.db import read_transaction, run_read, write_transaction
-from storage.errors import StoreError
+from storage.errors import ApiKeyNotFound
 from storage.models import ApiKey, User
 from storage.users import ensure_user
 from videobot.api_config import WEBHOOK_SECRET_PREFIX
@@ -33,10 +33,6 @@ from videobot.users import UserRef
 KEY_PREFIX = "vb-"
 #: The characters of a key shown in listings (the prefix and a few more).
 SHOWN_CHARS = 10
-
-
-class ApiKeyNotFound(StoreError):
-    """There is no such API key."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +124,7 @@ class ApiKeys:
         async with read_transaction(self.engine) as conn:
             rows = (await conn.execute(_query().where(ApiKey.id == key_id))).all()
         if not rows:
-            raise ApiKeyNotFound(f"there is no API key #{key_id}")
+            raise ApiKeyNotFound(key_id)
         return _record(rows[0])
 
     async def of(self, user: UserRef | None = None) -> list[ApiKeyRecord]:
@@ -146,7 +142,7 @@ class ApiKeys:
         async with write_transaction(self.engine) as conn:
             rows = (await conn.execute(_query().where(ApiKey.id == key_id))).all()
             if not rows or (owner is not None and _record(rows[0]).user.key != owner.key):
-                raise ApiKeyNotFound(f"there is no API key #{key_id}")
+                raise ApiKeyNotFound(key_id)
             await conn.execute(update(ApiKey).where(
                 ApiKey.id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=now))
             await record(conn, actor, "apikey revoke", _record(rows[0]).user.key,

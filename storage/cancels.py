@@ -31,11 +31,11 @@ class Cancels:
         async with write_transaction(self.context.engine) as conn:
             job = await read_job(conn, job_id, lock=True)
             if job is None:
-                raise JobNotFound(f"there is no job #{job_id}")
+                raise JobNotFound(job_id)
             if user is not None and job.user.key != user.key:
-                raise NotJobOwner(f"job #{job_id} belongs to someone else")
+                raise NotJobOwner(job_id)
             if job.is_final:
-                raise JobAlreadyFinished(f"job #{job_id} has already finished ({job.status})")
+                raise JobAlreadyFinished(job_id, job.status)
             if job.status == JobStatus.QUEUED:
                 values: dict[str, Any] = {"status": JobStatus.CANCELLED, "finished_at": now,
                                           "cancel_requested": True}
@@ -49,5 +49,5 @@ class Cancels:
         async with read_transaction(self.context.engine) as conn:
             cancelled = await read_job(conn, job_id)
         if cancelled is None:
-            raise JobNotFound(f"there is no job #{job_id}")
+            raise JobNotFound(job_id)
         return cancelled

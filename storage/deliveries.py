@@ -61,7 +61,7 @@ class Deliveries:
             result = await conn.execute(_reply_target_merge(conn.dialect.name),
                                         {"job_id": job_id, "patch": json.dumps(values)})
         if result.rowcount != 1:
-            raise JobNotFound(f"there is no job #{job_id}")
+            raise JobNotFound(job_id)
 
     async def update_reply_targets(self, patches: Sequence[tuple[int, dict[str, Any]]]) -> None:
         """`update_reply_target` for many jobs in one transaction and one statement (run for

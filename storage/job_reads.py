@@ -33,7 +33,7 @@ class JobReads:
         """`get`, raising `JobNotFound` when there is no such job."""
         job = await self.get(job_id)
         if job is None:
-            raise JobNotFound(f"there is no job #{job_id}")
+            raise JobNotFound(job_id)
         return job
 
     async def jobs_of(self, user: UserRef, *, active_only: bool = False,

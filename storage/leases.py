@@ -97,7 +97,7 @@ class Leases:
                 _fenced(job_id, attempt).values(**values).returning(Job.cancel_requested)
             )
         if cancel is None:
-            raise LeaseLost(f"job #{job_id} attempt {attempt} lost its lease")
+            raise LeaseLost(job_id, attempt)
         if step is not None:
             await self.context.signals.notify(EVENTS)
         return bool(cancel)
@@ -150,7 +150,7 @@ class Leases:
                 )
             )
         if result.rowcount != 1:
-            raise LeaseLost(f"job #{job_id} attempt {attempt} lost its lease")
+            raise LeaseLost(job_id, attempt)
         await self.context.signals.notify(JOBS)
 
     async def expire_leases(self) -> int:
@@ -166,7 +166,7 @@ class Leases:
             )
         )
         if result.rowcount != 1:
-            raise LeaseLost(f"job #{job_id} attempt {attempt} lost its lease")
+            raise LeaseLost(job_id, attempt)
         await outbox.record_ended(conn, [job_id], now)
 
     async def _expire_leases(self, conn: AsyncConnection, now: datetime) -> int:

@@ -78,7 +78,7 @@ class PreviewStore:
                   .with_for_update())
         async with write_transaction(self.context.engine) as conn:
             if await conn.scalar(holder) is None:
-                raise LeaseLost(f"job #{job_id} attempt {attempt} lost its lease")
+                raise LeaseLost(job_id, attempt)
             upsert = insert_of(conn.dialect.name)(Preview).values(job_id=job_id, **values)
             await conn.execute(upsert.on_conflict_do_update(index_elements=["job_id"],
                                                             set_=values))

@@ -170,7 +170,7 @@ class Submissions:
         credits = quotas.balance(conn, row, user_id=user_id, quotas=config, now=now)
         if cost > credits.left + 1e-9:
             state = quotas.quota_state(conn, user_id, config, now, needed=cost)
-            raise OutOfCredits(_out_of_credits(cost, state))
+            raise OutOfCredits(cost, state)
         return credits
 
 
@@ -204,16 +204,3 @@ def _limits_query(interval: bool, queue_limit: bool) -> Select[Any]:
         columns.append(select(func.count()).select_from(Job)
                        .where(Job.status == JobStatus.QUEUED).scalar_subquery().label("queued"))
     return select(*columns)
-
-
-def _out_of_credits(cost: float, state: quotas.QuotaState) -> str:
-    when = state.next_credit_at
-    back = (f"; enough come back at {when:%Y-%m-%d %H:%M} UTC" if when is not None
-            and cost <= state.credits else "")
-    too_big = "; that is more than your whole allowance" if cost > state.credits else ""
-    return (f"this clip costs {cost:g} credits and you have {state.left:g} left of "
-            f"{state.credits:g} per {_window_words(state)}{too_big}{back}")
-
-
-def _window_words(state: quotas.QuotaState) -> str:
-    return "day" if state.daily_reset else f"{state.window_hours:g} h"

@@ -44,7 +44,7 @@ class Videos:
             job = await read_job(conn, job_id)
         if job is None or job.deleted_at is not None or (
                 owner is not None and job.user.key != owner.key):
-            raise JobNotFound(f"there is no job #{job_id}")
+            raise JobNotFound(job_id)
         return job
 
     async def page(self, owner: UserRef | None, *, after: int | None, limit: int,

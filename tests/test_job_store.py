@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from bot.core.replies import store_refusal
 from storage.errors import JobAlreadyFinished, JobNotFound, LeaseLost, NotJobOwner, TooManyQueued
 from storage.leases import EXHAUSTED_ERROR
 from storage.models import JobStatus
@@ -60,7 +61,8 @@ async def test_per_user_queue_limit_is_checked_in_the_insert_transaction(
     accepted = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, TooManyQueued)]
     assert len(accepted) == 3 and len(refused) == 5
-    assert "limit: 3 per user" in str(refused[0])
+    assert "limit: 3 per user" in store_refusal(refused[0])
+    assert refused[0].limit == 3
     assert len(await store.jobs.jobs_of(ALICE, active_only=True)) == 3
 
 
@@ -116,6 +118,24 @@ async def test_heartbeat_extends_the_lease(store: Store, clock: FakeClock) -> No
         assert await store.leases.claim_next_job("w2") is None
     job = await store.jobs.require(claimed.id)
     assert (job.progress_step, job.progress_total) == (1, 2)
+
+
+async def test_refusals_carry_their_data_and_no_sentence(store: Store) -> None:
+    """The store says what it refused with data; the bot words it (bot.core.replies)."""
+    queued = await enqueue(store)
+    with pytest.raises(NotJobOwner) as not_owner:
+        await store.cancels.request(queued, BOB)
+    with pytest.raises(JobNotFound) as missing:
+        await store.cancels.request(9999, ALICE)
+    await store.cancels.request(queued, ALICE)
+    with pytest.raises(JobAlreadyFinished) as finished:
+        await store.cancels.request(queued, ALICE)
+    assert (not_owner.value.job_id, missing.value.job_id) == (queued, 9999)
+    assert (finished.value.job_id, finished.value.status) == (queued, JobStatus.CANCELLED)
+    assert str(missing.value) == "JobNotFound(job_id=9999)"
+    assert [store_refusal(error.value) for error in (not_owner, missing, finished)] == [
+        f"job #{queued} belongs to someone else", "there is no job #9999",
+        f"job #{queued} has already finished (cancelled)"]
 
 
 async def test_cancel_queued_running_and_refusals(store: Store) -> None:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.core.commands import Core
+from bot.core.replies import store_refusal
 from storage.db import read_transaction
 from storage.errors import OutOfCredits, QueueFull, TooSoon
 from storage.models import Charge, Job
@@ -100,8 +101,10 @@ async def test_rolling_window_gives_credits_back_and_refusal_says_when(
     await submit(store, ALICE, cost=8)
     with pytest.raises(OutOfCredits) as refusal:
         await submit(store, ALICE, cost=5)
-    assert str(refusal.value) == ("this clip costs 5 credits and you have 0 left of 20 per "
-                                  "24 h; enough come back at 2026-01-02 12:00 UTC")
+    assert store_refusal(refusal.value) == (
+        "this clip costs 5 credits and you have 0 left of 20 per 24 h; enough come back at "
+        "2026-01-02 12:00 UTC")
+    assert (refusal.value.cost, refusal.value.state.left) == (5, 0)
     clock.advance(23 * 3600 + 1)  # the first charge has left the window, the second not
     await submit(store, ALICE, cost=12)
     assert (await store.submissions.quota(ALICE)).used == 20
@@ -111,8 +114,9 @@ async def test_daily_reset_at_the_configured_hour(store: Store, clock: FakeClock
     daily = Store.on(store.engine, lease_seconds=30, max_attempts=3, clock=clock,
                      quota_config=QuotasConfig(credits=2, reset_hour_utc=6))
     await submit(daily, ALICE, cost=2)
-    with pytest.raises(OutOfCredits, match="per day; enough come back at 2026-01-02 06:00"):
+    with pytest.raises(OutOfCredits) as out:
         await submit(daily, ALICE)
+    assert "per day; enough come back at 2026-01-02 06:00" in store_refusal(out.value)
     clock.advance(18 * 3600)  # 06:00 the next day
     await submit(daily, ALICE, cost=2)
 
@@ -123,13 +127,17 @@ async def test_queue_length_and_interval_refusals_name_the_limit(
     strict = Store.on(store.engine, lease_seconds=30, max_attempts=3, clock=clock,
                       quota_config=QuotasConfig(max_queue_length=2, min_interval_seconds=10))
     await submit(strict, ALICE)
-    with pytest.raises(TooSoon, match="one request every 10 s at most; try again in 10 s"):
+    with pytest.raises(TooSoon) as too_soon:
         await submit(strict, ALICE)
+    assert store_refusal(too_soon.value) == "one request every 10 s at most; try again in 10 s"
+    assert (too_soon.value.interval, too_soon.value.wait) == (10, 10)
     clock.advance(10)
     await submit(strict, ALICE)
     clock.advance(10)
-    with pytest.raises(QueueFull, match="the queue is full \\(2 jobs waiting, the limit\\)"):
+    with pytest.raises(QueueFull) as full:
         await submit(strict, UserRef("console", "bob"))
+    assert store_refusal(full.value).startswith("the queue is full (2 jobs waiting, the limit)")
+    assert full.value.limit == 2
 
 
 async def test_quota_and_history_commands(store: Store, config: Config) -> None:

@@ -255,8 +255,10 @@ class Core:
                        action: Callable[[], Awaitable[Reply]]) -> Reply:
         try:
             return await action()
-        except (CommandError, StoreError) as exc:
+        except CommandError as exc:
             return Reply(f"Sorry: {exc}.", refused=True)
+        except StoreError as exc:
+            return Reply(f"Sorry: {replies.store_refusal(exc)}.", refused=True)
         except Exception:
             log.exception("%s from %s failed", name, user.key)
             return Reply(INTERNAL_ERROR, refused=True)
