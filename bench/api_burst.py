@@ -53,8 +53,9 @@ async def burst(requests: int, keys: int, data_dir: Path) -> Result:
     config = config_from_dict({"data_dir": str(data_dir), "api": {"listen": "127.0.0.1:0"},
                                "limits": {"max_queued_per_user": requests}})
     store = await open_store(config)
-    await store.warm_up()  # as `videobot run` does
-    made = [await ApiKeys(store).create("bench", UserRef("bench", str(n))) for n in range(keys)]
+    await store.submissions.warm_up()  # as `videobot run` does
+    keys_of = ApiKeys(store.context)
+    made = [await keys_of.create("bench", UserRef("bench", str(n))) for n in range(keys)]
     assert config.api is not None
     door = ApiFrontDoor(core=Core(store=store, config=config), api=config.api)
     await door.start()

@@ -32,7 +32,7 @@ with warnings.catch_warnings():  # discord.py imports audioop, deprecated in Pyt
 from bot.core.commands import Core  # noqa: E402
 from bot.delivery import DeliveryLoop  # noqa: E402
 from storage.connect import close_store, open_store  # noqa: E402
-from storage.jobs import JobStore  # noqa: E402
+from storage.store import Store  # noqa: E402
 from tests.fakes.discord_api import TOKEN, FakeDiscord, FakeUser, Recorded  # noqa: E402
 from videobot.config import Config, config_from_dict  # noqa: E402
 
@@ -94,7 +94,7 @@ async def run(interactions: int, users: int) -> int:
     with tempfile.TemporaryDirectory(prefix="videobot-discord-bench-") as folder:
         config = bench_config(Path(folder), fake, interactions)
         store = await open_store(config)
-        await store.warm_up()  # as `videobot run` does
+        await store.submissions.warm_up()  # as `videobot run` does
         try:
             return await measure(fake, config, store, interactions, users)
         finally:
@@ -102,7 +102,7 @@ async def run(interactions: int, users: int) -> int:
             await fake.stop()
 
 
-async def measure(fake: FakeDiscord, config: Config, store: JobStore, interactions: int,
+async def measure(fake: FakeDiscord, config: Config, store: Store, interactions: int,
                   users: int) -> int:
     assert config.discord is not None
     adapter = DiscordAdapter(core=Core(store=store, config=config), store=store,
@@ -118,7 +118,7 @@ async def measure(fake: FakeDiscord, config: Config, store: JobStore, interactio
         ids = await burst(fake, interactions, users)
         await wait_for_acknowledgements(fake, ids)
         elapsed = time.monotonic() - started
-        jobs = len(await store.active_jobs())
+        jobs = len(await store.jobs.active_jobs())
     finally:
         stop.set()
         await loop_task

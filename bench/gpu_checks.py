@@ -207,9 +207,9 @@ async def _enqueue(config_path: Path, data: Path, request: RenderRequest, jobs: 
     store = await open_store(load_config(config_path, data_dir=data))
     try:
         for seed in range(jobs):
-            await store.enqueue(UserRef("console", "bench"),
-                                request.replace(seed=seed, preset="bench"),
-                                max_queued_per_user=jobs)
+            await store.submissions.enqueue(UserRef("console", "bench"),
+                                            request.replace(seed=seed, preset="bench"),
+                                            max_queued_per_user=jobs)
     finally:
         await close_store(store)
 
@@ -218,7 +218,7 @@ async def _span(config_path: Path, data: Path) -> tuple[Any, Any]:
     """When the first job started and the last one finished."""
     store = await open_store(load_config(config_path, data_dir=data))
     try:
-        done = await store.jobs_of(UserRef("console", "bench"), limit=1000)
+        done = await store.jobs.jobs_of(UserRef("console", "bench"), limit=1000)
     finally:
         await close_store(store)
     failed = [job for job in done if job.status != "succeeded"]

@@ -28,7 +28,7 @@ from generator.backends.base import Backend  # noqa: E402
 from generator.backends.loader import load_backend  # noqa: E402
 from generator.encode import encode_clip  # noqa: E402
 from storage.connect import close_store, open_store  # noqa: E402
-from storage.jobs import JobStore  # noqa: E402
+from storage.store import Store  # noqa: E402
 from storage.wakeup import EVENTS, Listener  # noqa: E402
 from videobot.config import Config, load_config  # noqa: E402
 from videobot.params import RenderRequest  # noqa: E402
@@ -55,13 +55,13 @@ def bare(backend: Backend, request: RenderRequest, out: Path) -> float:
     return time.perf_counter() - started
 
 
-async def through_queue(store: JobStore, events: Listener,
+async def through_queue(store: Store, events: Listener,
                         request: RenderRequest) -> tuple[float, float, float]:
     """(enqueue -> stored clip, enqueue -> claim, the worker's own render + encode) seconds
     for one job, an idle worker process waiting for it."""
     started = time.perf_counter()
-    job = await store.enqueue(USER, request, max_queued_per_user=1000)
-    while (done := await store.require(job.id)).clip is None:
+    job = await store.submissions.enqueue(USER, request, max_queued_per_user=1000)
+    while (done := await store.jobs.require(job.id)).clip is None:
         if done.is_final:
             raise SystemExit(f"job {job.id} ended {done.status}: {done.error}")
         await events.wait(0.05)

@@ -36,8 +36,8 @@ import multiprocessing  # noqa: E402
 
 from storage import migrate  # noqa: E402
 from storage.db import create_engine  # noqa: E402
-from storage.jobs import JobStore  # noqa: E402
 from storage.records import JobRecord  # noqa: E402
+from storage.store import Store  # noqa: E402
 from storage.wakeup import JOBS  # noqa: E402
 from tests import postgres  # noqa: E402
 from tests.queue_load import REQUEST, enqueue, run_workers  # noqa: E402
@@ -48,8 +48,8 @@ LEASE_S = 3.0
 POLL_S = 0.5
 
 
-def store_for(url: str) -> JobStore:
-    return JobStore(create_engine(url), lease_seconds=LEASE_S, max_attempts=3)
+def store_for(url: str) -> Store:
+    return Store.on(create_engine(url), lease_seconds=LEASE_S, max_attempts=3)
 
 
 async def fresh(url: str) -> None:
@@ -76,11 +76,11 @@ async def idle_worker(url: str, ready: Any, seconds: float) -> None:
     async with store.signals.listener(JOBS) as wakeup:
         ready.set()
         while time.monotonic() < deadline:
-            job = await store.claim_next_job("idle")
+            job = await store.leases.claim_next_job("idle")
             if job is None:
                 await wakeup.wait(POLL_S)
                 continue
-            await store.finish_failed(job.id, job.attempt, "bench")
+            await store.leases.finish_failed(job.id, job.attempt, "bench")
     await store.engine.dispose()
 
 
@@ -93,8 +93,8 @@ async def enqueue_one_at_a_time(url: str, count: int) -> list[float]:
     latencies = []
     try:
         for _ in range(count):
-            job = await store.enqueue(UserRef("bench", "latency"), REQUEST,
-                                      max_queued_per_user=count)
+            job = await store.submissions.enqueue(UserRef("bench", "latency"), REQUEST,
+                                                  max_queued_per_user=count)
             record = await _claimed(store, job.id)
             latencies.append((record.started_at - record.created_at).total_seconds())
             await asyncio.sleep(0.05)
@@ -103,10 +103,10 @@ async def enqueue_one_at_a_time(url: str, count: int) -> list[float]:
     return latencies
 
 
-async def _claimed(store: JobStore, job_id: int) -> JobRecord:
+async def _claimed(store: Store, job_id: int) -> JobRecord:
     """Poll (the bench must not rely on the signal it measures) until the job is claimed."""
     for _ in range(100_000):
-        record = await store.require(job_id)
+        record = await store.jobs.require(job_id)
         if record.started_at is not None:
             return record
         await asyncio.sleep(0.002)
@@ -134,10 +134,10 @@ def enqueue_to_claim(make_url: MakeUrl, count: int) -> str:
 
 async def _hold_a_job(url: str) -> None:
     store = store_for(url)
-    job = await store.claim_next_job("doomed")
+    job = await store.leases.claim_next_job("doomed")
     assert job is not None
     while True:  # heartbeat like a live worker, until SIGKILL
-        await store.renew_lease(job.id, job.attempt)
+        await store.leases.renew_lease(job.id, job.attempt)
         await asyncio.sleep(0.5)
 
 
@@ -149,7 +149,7 @@ async def _wait_for_second_attempt(url: str) -> None:
     store = store_for(url)
     try:
         for _ in range(100_000):
-            if (await store.require(1)).attempts >= 2:
+            if (await store.jobs.require(1)).attempts >= 2:
                 return
             await asyncio.sleep(0.01)
         raise SystemExit("the job was never claimed again")

@@ -44,7 +44,7 @@ sys.path[0] = str(ROOT)
 from bot.adapters.telegram import TelegramAdapter  # noqa: E402
 from bot.core.commands import Core  # noqa: E402
 from storage.connect import close_store, open_store  # noqa: E402
-from storage.jobs import JobStore  # noqa: E402
+from storage.store import Store  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 from tests.fakes.telegram_process import (  # noqa: E402
     FakeTelegramProcess,
@@ -123,7 +123,7 @@ async def burst(commands: int, users: int, data_dir: Path, same_process: bool) -
     config = config_from_dict({"data_dir": str(data_dir),
                                "limits": {"max_queued_per_user": commands}})
     store = await open_store(config)
-    await store.warm_up()  # as `videobot run` does
+    await store.submissions.warm_up()  # as `videobot run` does
     async with fake_api(same_process) as api:
         adapter = TelegramAdapter(
             core=Core(store=store, config=config), store=store, work_dir=data_dir / "uploads",
@@ -150,7 +150,7 @@ def burst_messages(commands: int, users: int) -> list[dict[str, Any]]:
     return messages
 
 
-async def count_jobs(store: JobStore) -> int:
+async def count_jobs(store: Store) -> int:
     from sqlalchemy import func, select
 
     from storage.db import read_transaction

@@ -19,7 +19,7 @@ from bot.maintenance import run_maintenance
 from bot.posted import JOURNAL_FILE, PostedJournal
 from bot.supervisor import WorkerSupervisor
 from storage.connect import close_store, open_store
-from storage.jobs import JobStore
+from storage.store import Store
 from videobot.config import Config
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
     signal exits at once."""
     store = await open_store(config)
     # The bot takes bursts of submissions; a worker or a shell command has no use for this.
-    await store.warm_up()
+    await store.submissions.warm_up()
     core = Core(store=store, config=config,
                 local_presets=local_worker_presets(config) if start_workers else None)
     adapters: dict[str, ChatAdapter] = {}
@@ -90,7 +90,7 @@ async def run_bot(config: Config, *, config_path: Path | None, stdin: TextIO | N
     return 0
 
 
-def _chat_adapters(config: Config, core: Core, store: JobStore,
+def _chat_adapters(config: Config, core: Core, store: Store,
                    journal: PostedJournal) -> dict[str, ChatAdapter]:
     """The platform adapters the config turns on, and the HTTP API; each library is imported
     only when used. The chats write what they post to `journal`, the delivery loop's."""

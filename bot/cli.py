@@ -285,8 +285,8 @@ def _status(args: argparse.Namespace, config: Config) -> int:
 
     async def status() -> tuple[Any, int | None]:
         async with _store(config) as store:
-            job = await store.get(args.job_id)
-            position = await store.queue_position(args.job_id) if job else None
+            job = await store.jobs.get(args.job_id)
+            position = await store.jobs.queue_position(args.job_id) if job else None
             return job, position
 
     job, position = asyncio.run(status())

@@ -21,9 +21,9 @@ from pathlib import Path
 from bot.adapters.base import ChatAdapter
 from bot.core import replies
 from bot.posted import POSTED, POSTING, PostedJournal
-from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.records import JobRecord
+from storage.store import Store
 from storage.wakeup import EVENTS
 from videobot.config import PresetConfig
 from videobot.options import counts_steps
@@ -37,7 +37,7 @@ RETRY_MAX_S = 60.0
 class DeliveryLoop:
     """Watches the job table for the platforms it has adapters for."""
 
-    def __init__(self, *, store: JobStore, adapters: Mapping[str, ChatAdapter],
+    def __init__(self, *, store: Store, adapters: Mapping[str, ChatAdapter],
                  clips_dir: Path, poll_interval: float = 0.5,
                  presets: Mapping[str, PresetConfig] | None = None,
                  journal: PostedJournal | None = None) -> None:
@@ -67,7 +67,7 @@ class DeliveryLoop:
     async def tick(self) -> None:
         """One pass: show progress, deliver what finished."""
         await self._show_progress()
-        undelivered = await self.store.undelivered(list(self.adapters))
+        undelivered = await self.store.deliveries.undelivered(list(self.adapters))
         if not self._journal_trimmed:  # entries of jobs delivered before a crash
             await self.journal.retain({job.id for job in undelivered})
             self._journal_trimmed = True
@@ -76,7 +76,7 @@ class DeliveryLoop:
 
     async def _show_progress(self) -> None:
         now = self.store.clock()
-        active = await self.store.active_jobs()  # every platform: positions count them all
+        active = await self.store.jobs.active_jobs()  # every platform: positions count them all
         positions = queue_positions(active)
         mine = [job for job in active if job.front_door in self.adapters]
         for job in mine:
@@ -99,7 +99,7 @@ class DeliveryLoop:
             return
         answer = {key: value for key, value in self.journal.get(job.id).items()
                   if key not in (POSTED, POSTING)}
-        await self.store.mark_delivered(job.id, answer)
+        await self.store.deliveries.mark_delivered(job.id, answer)
         await self.journal.forget(job.id)
 
     async def _post(self, job: JobRecord) -> bool:
@@ -130,7 +130,7 @@ class DeliveryLoop:
         video = self.clips_dir / Path(clip.video_path).name
         poster = self.clips_dir / Path(clip.poster_path).name
         if not (video.exists() and poster.exists()):
-            data = await self.store.clip_data(job.id)
+            data = await self.store.jobs.clip_data(job.id)
             if data is None:
                 raise ClipMissing(f"job {job.id}: the clip's data is no longer stored")
             await asyncio.to_thread(_write_files, {video: data[0], poster: data[1]})

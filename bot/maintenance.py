@@ -8,8 +8,8 @@ import logging
 import time
 from datetime import timedelta
 
-from storage.jobs import JobStore
 from storage.retention import prune_clips
+from storage.store import Store
 from storage.workers import WorkerRegistry
 from videobot.config import Config
 
@@ -23,14 +23,14 @@ FORGET_GONE_WORKERS_AFTER = timedelta(hours=1)
 FORGET_LOST_WORKERS_AFTER = timedelta(days=1)
 
 
-async def run_maintenance(store: JobStore, config: Config, stop: asyncio.Event) -> None:
+async def run_maintenance(store: Store, config: Config, stop: asyncio.Event) -> None:
     """Until `stop`: expire leases every few seconds; forget old workers every minute;
     prune clips hourly."""
     last_prune = last_workers = float("-inf")
     registry = WorkerRegistry(store.engine, clock=store.clock)
     while not stop.is_set():
         try:
-            await store.expire_leases()
+            await store.leases.expire_leases()
             if time.monotonic() - last_workers >= PRUNE_WORKERS_EVERY_S:
                 last_workers = time.monotonic()
                 await registry.prune(gone_for=FORGET_GONE_WORKERS_AFTER,
@@ -46,9 +46,9 @@ async def run_maintenance(store: JobStore, config: Config, stop: asyncio.Event) 
             pass
 
 
-async def prune_once(store: JobStore, config: Config) -> None:
+async def prune_once(store: Store, config: Config) -> None:
     report = await prune_clips(
-        store, keep_days=config.storage.keep_clips_days,
+        store.context, keep_days=config.storage.keep_clips_days,
         drop_delivered_hours=config.storage.drop_delivered_clip_data_hours,
         clips_dir=config.data_dir / "clips",
     )

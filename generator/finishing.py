@@ -17,8 +17,8 @@ from generator.encode import EncodedClip, encode_clip
 from generator.lease import RenderState
 from storage.db import DATABASE_UNAVAILABLE, is_unavailable
 from storage.errors import LeaseLost
-from storage.jobs import JobStore
 from storage.records import ClaimedJob, ClipRecord
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ Outcome = Rendered | Failed | Stopped
 class Finisher:
     """Encodes, stores and records the outcome of one job at a time."""
 
-    def __init__(self, store: JobStore, *, folder: ClipFolder, clips_in_database: bool,
+    def __init__(self, store: Store, *, folder: ClipFolder, clips_in_database: bool,
                  encoder: Encoder = encode) -> None:
         self.store = store
         self.folder = folder
@@ -138,7 +138,7 @@ class Finisher:
                       outcome: Encoded | Failed | Stopped) -> None:
         """Write the outcome, retrying while the database is unreachable; past the lease the
         job belongs to the queue again, and the fence refuses a late write anyway."""
-        deadline = time.monotonic() + self.store.lease.total_seconds()
+        deadline = time.monotonic() + self.store.context.lease.total_seconds()
         delay = 0.5
         while True:
             try:
@@ -163,15 +163,15 @@ class Finisher:
             await self._store_clip(job, outcome)
             log.info("job %s: done in %.2f s", job.id, outcome.seconds)
         elif isinstance(outcome, Failed):
-            await self.store.finish_failed(job.id, job.attempt, outcome.reason)
+            await self.store.leases.finish_failed(job.id, job.attempt, outcome.reason)
             log.info("job %s: failed: %s", job.id, outcome.reason)
         elif state.lease_lost:
             raise LeaseLost
         elif state.cancel_requested:
-            await self.store.finish_cancelled(job.id, job.attempt)
+            await self.store.leases.finish_cancelled(job.id, job.attempt)
             log.info("job %s: cancelled", job.id)
         else:
-            await self.store.release(job.id, job.attempt)
+            await self.store.leases.release(job.id, job.attempt)
             log.info("job %s: released back to the queue", job.id)
 
     async def _store_clip(self, job: ClaimedJob, outcome: Encoded) -> None:
@@ -179,13 +179,13 @@ class Finisher:
         database the files' bytes go in that same transaction and the local files go."""
         clip = replace(outcome.clip, render_seconds=outcome.seconds)
         if not clip.in_database:
-            await self.store.finish_succeeded(job.id, job.attempt, clip)
+            await self.store.leases.finish_succeeded(job.id, job.attempt, clip)
             return
         video, poster = Path(clip.video_path), Path(clip.poster_path)
         data = await asyncio.to_thread(lambda: (video.read_bytes(), poster.read_bytes()))
         named = replace(clip, video_path=video.name, poster_path=poster.name)
-        await self.store.finish_succeeded(job.id, job.attempt, named, video_data=data[0],
-                                          poster_data=data[1])
+        await self.store.leases.finish_succeeded(job.id, job.attempt, named, video_data=data[0],
+                                                 poster_data=data[1])
         _remove_files(clip)
 
 

@@ -15,9 +15,9 @@ from generator.backends.base import Frames
 from generator.previews import preview_image
 from storage.db import DATABASE_UNAVAILABLE, is_unavailable
 from storage.errors import LeaseLost
-from storage.jobs import JobStore
 from storage.previews import PreviewStore
 from storage.records import ClaimedJob
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class LeaseKeeper:
     """Keeps one job's lease until `stop()`: renews it every heartbeat, writes progress and
     previews as they come, and stops the render on a cancel or a lost lease."""
 
-    def __init__(self, store: JobStore, job: ClaimedJob, state: RenderState, *,
+    def __init__(self, store: Store, job: ClaimedJob, state: RenderState, *,
                  heartbeat_seconds: float, previews: PreviewStore) -> None:
         self._store = store
         self._job = job
@@ -99,8 +99,8 @@ class LeaseKeeper:
         """Renew the lease with the progress; False once the lease is lost."""
         job, state = self._job, self._state
         try:
-            cancel = await self._store.renew_lease(job.id, job.attempt, step=step,
-                                                   total=state.total)
+            cancel = await self._store.leases.renew_lease(job.id, job.attempt, step=step,
+                                                          total=state.total)
         except LeaseLost:
             self._lose_lease()
             return False

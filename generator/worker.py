@@ -41,9 +41,9 @@ from generator.finishing import (
 )
 from generator.lease import LeaseKeeper, RenderState
 from storage.db import DATABASE_UNAVAILABLE, is_unavailable
-from storage.jobs import JobStore
 from storage.previews import PreviewStore
 from storage.records import ClaimedJob
+from storage.store import Store
 from storage.wakeup import JOBS, Listener
 from storage.workers import WorkerRegistry
 from videobot.config import Config, PresetConfig
@@ -61,7 +61,7 @@ class Worker:
     def __init__(
         self,
         *,
-        store: JobStore,
+        store: Store,
         config: Config,
         backends: ResidentBackend,
         worker_id: str,
@@ -86,7 +86,8 @@ class Worker:
         self.served = config.worker.served_presets(config)
         registry = WorkerRegistry(store.engine, clock=store.clock)
         self.clip_folder = ClipFolder(clips_dir, registry=registry, worker_id=worker_id)
-        self.previews = PreviewStore(store, folder=clips_dir, in_database=self.clips_in_database)
+        self.previews = PreviewStore(store.context, folder=clips_dir,
+                                     in_database=self.clips_in_database)
         self.finisher = Finisher(store, folder=self.clip_folder,
                                  clips_in_database=self.clips_in_database, encoder=encoder)
 
@@ -102,7 +103,7 @@ class Worker:
 
     def _affinity(self) -> dict[str, Any]:
         """How a worker that may switch models favours the one it has loaded (see
-        `JobStore.claim_next_job`); nothing for a worker that keeps one model."""
+        `Store.claim_next_job`); nothing for a worker that keeps one model."""
         loaded = self.backends.preset
         if not self.config.worker.switch_presets or loaded is None:
             return {}
@@ -167,7 +168,7 @@ class Worker:
                 await wakeup.wait(poll)
             return None
         try:
-            job = await self.store.claim_next_job(
+            job = await self.store.leases.claim_next_job(
                 self.worker_id, self.claimable_presets(), **self._affinity())
         except DATABASE_UNAVAILABLE as exc:
             if not is_unavailable(exc):

@@ -14,8 +14,9 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import outbox, quotas
+from storage.cancels import Cancels
+from storage.context import StoreContext
 from storage.db import read_transaction, upsert, write_transaction
-from storage.jobs import JobStore, ensure_user
 from storage.models import (
     AuditEntry,
     Ban,
@@ -28,6 +29,7 @@ from storage.models import (
     Worker,
 )
 from storage.settings import DEFAULT_CREDITS, PAUSED, is_paused, put_setting
+from storage.users import ensure_user
 from storage.wakeup import EVENTS, JOBS
 from storage.workers import WorkerRegistry
 from videobot.users import UserRef
@@ -84,15 +86,15 @@ class Stats:
 
 
 class AdminStore:
-    """The admin side of the database, next to the job store it shares an engine with."""
+    """The admin side of the database, beside the job table it shares a context with."""
 
-    def __init__(self, store: JobStore) -> None:
-        self.store = store
-        self.engine = store.engine
+    def __init__(self, context: StoreContext) -> None:
+        self.context = context
+        self.engine = context.engine
 
     async def set_quota(self, actor: str, user: UserRef, credits: float,
                         window_hours: float | None) -> None:
-        now = self.store.clock()
+        now = self.context.clock()
         async with write_transaction(self.engine) as conn:
             user_id = await ensure_user(conn, user, now)
             values = {"credits": credits, "window_hours": window_hours, "set_at": now}
@@ -102,21 +104,21 @@ class AdminStore:
 
     async def reset_quota(self, actor: str, user: UserRef) -> None:
         """Drop a user's override: the default allowance applies again."""
-        now = self.store.clock()
+        now = self.context.clock()
         async with write_transaction(self.engine) as conn:
             user_id = await ensure_user(conn, user, now)
             await conn.execute(delete(QuotaOverride).where(QuotaOverride.user_id == user_id))
             await record(conn, actor, "quota reset", user.key, "", now)
 
     async def set_default_quota(self, actor: str, credits: float) -> None:
-        now = self.store.clock()
+        now = self.context.clock()
         async with write_transaction(self.engine) as conn:
             await put_setting(conn, DEFAULT_CREDITS, repr(float(credits)))
             await record(conn, actor, "quota default", "", f"{credits:g} credits", now)
 
     async def ban(self, actor: str, user: UserRef, reason: str) -> int:
         """Ban `user`, cancelling and refunding their queued jobs; returns how many."""
-        now = self.store.clock()
+        now = self.context.clock()
         async with write_transaction(self.engine) as conn:
             user_id = await ensure_user(conn, user, now)
             values = {"reason": reason, "banned_by": actor, "banned_at": now}
@@ -129,12 +131,12 @@ class AdminStore:
             await quotas.refund(conn, cancelled, now)
             await outbox.record_ended(conn, cancelled, now)
             await record(conn, actor, "ban", user.key, reason, now)
-        await self.store.signals.notify(EVENTS)
+        await self.context.signals.notify(EVENTS)
         return len(cancelled)
 
     async def unban(self, actor: str, user: UserRef) -> bool:
         """Lift a ban; False when the user was not banned."""
-        now = self.store.clock()
+        now = self.context.clock()
         async with write_transaction(self.engine) as conn:
             user_id = await ensure_user(conn, user, now)
             result = await conn.execute(delete(Ban).where(Ban.user_id == user_id))
@@ -143,24 +145,24 @@ class AdminStore:
 
     async def set_paused(self, actor: str, paused: bool) -> None:
         """Stop or restart claiming; running jobs are not touched."""
-        now = self.store.clock()
+        now = self.context.clock()
         async with write_transaction(self.engine) as conn:
             await put_setting(conn, PAUSED, "1" if paused else "0")
             await record(conn, actor, "pause" if paused else "resume", "", "", now)
         if not paused:
-            await self.store.signals.notify(JOBS)
+            await self.context.signals.notify(JOBS)
 
     async def cancel(self, actor: str, job_id: int) -> None:
-        """Cancel any job (the job store refunds one that had not started)."""
-        job = await self.store.request_cancel(job_id, None)
+        """Cancel any job (refunded if it had not started)."""
+        job = await Cancels(self.context).request(job_id, None)
         async with write_transaction(self.engine) as conn:
             await record(conn, actor, "cancel", job.user.key, f"job #{job_id}",
-                         self.store.clock())
+                         self.context.clock())
 
     async def record(self, actor: str, action: str, target: str = "", detail: str = "") -> None:
         """Write one audit row on its own (e.g. a refused prompt)."""
         async with write_transaction(self.engine) as conn:
-            await record(conn, actor, action, target, detail, self.store.clock())
+            await record(conn, actor, action, target, detail, self.context.clock())
 
     async def paused(self) -> bool:
         async with read_transaction(self.engine) as conn:
@@ -197,7 +199,7 @@ class AdminStore:
                 .where(Job.created_at >= since)
             )).all()
             credits = await quotas.spent_since(conn, since)
-            problems = await _worker_problems(conn, self.store.clock() - 2 * self.store.lease)
+            problems = await _worker_problems(conn, self.context.clock() - 2 * self.context.lease)
         return replace(_stats(jobs, credits), worker_problems=problems)
 
 

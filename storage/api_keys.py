@@ -22,20 +22,17 @@ from sqlalchemy.engine import Row
 
 from storage.admin import record
 from storage.batches import Batches, Outcomes
+from storage.context import StoreContext
 from storage.db import read_transaction, run_read, write_transaction
-from storage.errors import StoreError
-from storage.jobs import JobStore, ensure_user
+from storage.errors import ApiKeyNotFound
 from storage.models import ApiKey, User
+from storage.users import ensure_user
 from videobot.api_config import WEBHOOK_SECRET_PREFIX
 from videobot.users import UserRef
 
 KEY_PREFIX = "vb-"
 #: The characters of a key shown in listings (the prefix and a few more).
 SHOWN_CHARS = 10
-
-
-class ApiKeyNotFound(StoreError):
-    """There is no such API key."""
 
 
 @dataclass(frozen=True)
@@ -75,11 +72,11 @@ def key_hash(key: str) -> str:
 
 
 class ApiKeys:
-    """The `api_keys` table, beside the job store it shares an engine with."""
+    """The `api_keys` table, beside the job table it shares a context with."""
 
-    def __init__(self, store: JobStore) -> None:
-        self.store = store
-        self.engine = store.engine
+    def __init__(self, context: StoreContext) -> None:
+        self.context = context
+        self.engine = context.engine
         #: Look-ups arriving while one is read share the next read (a burst of requests
         #: would otherwise queue for the connection pool, one read transaction each).
         self._lookups: Batches[str, ApiKeyRecord | None] = Batches(self._read_keys,
@@ -90,7 +87,7 @@ class ApiKeys:
         """Make a key for `user`; return it with the key (its only appearance). `replacing`:
         the user's other live keys of the same name are revoked in the same transaction (a
         chat user's `/apikey` keeps one key). The audit log records it, never the key."""
-        key, now = new_key(), self.store.clock()
+        key, now = new_key(), self.context.clock()
         secret = new_webhook_secret() if webhook_url else ""
         async with write_transaction(self.engine) as conn:
             user_id = await ensure_user(conn, user, now)
@@ -127,7 +124,7 @@ class ApiKeys:
         async with read_transaction(self.engine) as conn:
             rows = (await conn.execute(_query().where(ApiKey.id == key_id))).all()
         if not rows:
-            raise ApiKeyNotFound(f"there is no API key #{key_id}")
+            raise ApiKeyNotFound(key_id)
         return _record(rows[0])
 
     async def of(self, user: UserRef | None = None) -> list[ApiKeyRecord]:
@@ -141,11 +138,11 @@ class ApiKeys:
 
     async def revoke(self, actor: str, key_id: int, owner: UserRef | None = None) -> ApiKeyRecord:
         """Revoke a key at once; `owner`: only if it is theirs (else it is not found)."""
-        now = self.store.clock()
+        now = self.context.clock()
         async with write_transaction(self.engine) as conn:
             rows = (await conn.execute(_query().where(ApiKey.id == key_id))).all()
             if not rows or (owner is not None and _record(rows[0]).user.key != owner.key):
-                raise ApiKeyNotFound(f"there is no API key #{key_id}")
+                raise ApiKeyNotFound(key_id)
             await conn.execute(update(ApiKey).where(
                 ApiKey.id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=now))
             await record(conn, actor, "apikey revoke", _record(rows[0]).user.key,

@@ -1,4 +1,4 @@
-"""Open the job store a configuration names, with its schema migrated."""
+"""Open the store a configuration names, with its schema migrated."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError
 
 from storage import migrate
+from storage.context import Clock, utcnow
 from storage.db import create_engine, dispose, is_unavailable, sqlite_path
-from storage.jobs import Clock, JobStore, utcnow
+from storage.store import Store
 from videobot.config import Config
 
 log = logging.getLogger(__name__)
 DISPOSE_TIMEOUT_S = 10.0
 
 
-async def open_store(config: Config, *, clock: Clock = utcnow) -> JobStore:
+async def open_store(config: Config, *, clock: Clock = utcnow) -> Store:
     """Create the engine, apply migrations and return the store. Close with `close_store`.
     Raises `DatabaseUnreachable` or `DatabaseDamaged` (the cause chained) when it cannot."""
     engine = create_engine(config.database_url)
@@ -29,13 +30,9 @@ async def open_store(config: Config, *, clock: Clock = utcnow) -> JobStore:
         if error is None:
             raise
         raise error from exc
-    return JobStore(
-        engine,
-        lease_seconds=config.queue.lease_seconds,
-        max_attempts=config.queue.max_attempts,
-        clock=clock,
-        quota_config=config.quotas,
-    )
+    return Store.on(engine, lease_seconds=config.queue.lease_seconds,
+                    max_attempts=config.queue.max_attempts, clock=clock,
+                    quota_config=config.quotas)
 
 
 class DatabaseUnreachable(Exception):
@@ -71,7 +68,7 @@ def _open_error(exc: BaseException, url: str) -> Exception | None:
     return None
 
 
-async def close_store(store: JobStore) -> None:
+async def close_store(store: Store) -> None:
     """Close the pool; a connection to a server that went away must not hold up an exit."""
     try:
         await asyncio.wait_for(dispose(store.engine), DISPOSE_TIMEOUT_S)

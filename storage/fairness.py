@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case, func, literal, select, true, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -84,6 +85,33 @@ def fair_order(waiting: Sequence[Waiting], running: dict[int, int],
         if jobs:
             heapq.heappush(heap, _key(user, jobs[0], running, last_served, priority, served))
     return order
+
+
+async def fair_queue(conn: AsyncConnection) -> list[int]:
+    """The waiting jobs' ids in the order fair scheduling will claim them (`fair_order` of
+    the queue as it is now)."""
+    waiting = [
+        Waiting(row.id, row.user_id, row.created_at)
+        for row in await conn.execute(
+            select(Job.id, Job.user_id, Job.created_at)
+            .where(Job.status == JobStatus.QUEUED, Job.cancel_requested.is_(False))
+        )
+    ]
+    running = await conn.execute(
+        select(Job.user_id, func.count()).where(Job.status == JobStatus.RUNNING)
+        .group_by(Job.user_id)
+    )
+    served = await conn.execute(
+        select(Job.user_id, func.max(Job.started_at)).where(Job.started_at.is_not(None))
+        .group_by(Job.user_id)
+    )
+    priority = await conn.execute(
+        select(User.id, User.priority).where(User.priority != 0,
+                                             User.id.in_({job.user_id for job in waiting}))
+    )
+    return fair_order(waiting, {u: int(n) for u, n in running},
+                      {u: at for u, at in served if at is not None},
+                      {u: int(p) for u, p in priority})
 
 
 def _key(user: int, head: Waiting, running: dict[int, int], last_served: dict[int, datetime],

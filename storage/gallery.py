@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 
+from storage.context import StoreContext
 from storage.db import read_transaction
-from storage.jobs import JobStore, job_query, job_record
+from storage.job_rows import job_query, job_record
 from storage.models import Job, JobStatus, User
 from storage.videos import Page
 from videobot.users import UserRef
@@ -36,10 +37,10 @@ class GalleryChoices:
 
 
 class Gallery:
-    """The gallery's reads, beside the job store it shares an engine with."""
+    """The gallery's reads, beside the job table it shares a context with."""
 
-    def __init__(self, store: JobStore) -> None:
-        self.engine = store.engine
+    def __init__(self, context: StoreContext) -> None:
+        self.engine = context.engine
 
     async def page(self, owner: UserRef | None, chosen: GalleryFilter, *,
                    before: int | None = None, limit: int = 24) -> Page:

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, case, func, select
 
+from storage.context import StoreContext
 from storage.db import run_read
-from storage.jobs import JobStore
 from storage.models import Charge, Job, JobStatus, WebhookEvent, Worker
 from storage.workers import WorkerRegistry
 
@@ -42,7 +42,7 @@ class MetricsSnapshot:
     credits_refunded: float
 
 
-async def metrics_snapshot(store: JobStore, *, alive_since: datetime) -> MetricsSnapshot:
+async def metrics_snapshot(context: StoreContext, *, alive_since: datetime) -> MetricsSnapshot:
     """Every figure, read in one transaction. `alive_since`: a worker heard of since then,
     and not signed off, counts as alive."""
 
@@ -65,7 +65,7 @@ async def metrics_snapshot(store: JobStore, *, alive_since: datetime) -> Metrics
             workers_alive=int(alive or 0), webhook_backlog=int(backlog or 0),
             credits_charged=round(float(charged), 4), credits_refunded=round(float(refunded), 4))
 
-    return await run_read(store.engine, read)
+    return await run_read(context.engine, read)
 
 
 def _renders(conn: Connection) -> dict[str, RenderHistogram]:

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select
 
 from storage import quotas
+from storage.context import StoreContext
 from storage.db import run_read
-from storage.jobs import JobStore
 from storage.models import Ban, Job, QuotaOverride, User
 from videobot.users import UserRef
 
@@ -42,17 +42,17 @@ class Person:
 
 
 class People:
-    """Reads users with their figures, beside the job store it shares an engine with."""
+    """Reads users with their figures, beside the job table it shares a context with."""
 
-    def __init__(self, store: JobStore) -> None:
-        self.store = store
+    def __init__(self, context: StoreContext) -> None:
+        self.context = context
 
     async def listing(self, *, search: str = "", limit: int = 100) -> list[Person]:
         """Users whose `<platform>:<id>`, name or username contains `search` (all when
         empty), those seen most recently first, at most `limit`."""
         read = partial(_people, search=search.strip().lower(), limit=limit,
-                       config=self.store.quotas, now=self.store.clock())
-        return await run_read(self.store.engine, read)
+                       config=self.context.quotas, now=self.context.clock())
+        return await run_read(self.context.engine, read)
 
 
 def _people(conn: Connection, *, search: str, limit: int, config: Any,

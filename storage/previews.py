@@ -17,9 +17,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from storage.context import StoreContext
 from storage.db import insert_of, read_transaction, write_transaction
 from storage.errors import LeaseLost
-from storage.jobs import JobStore
 from storage.models import Job, JobStatus, Preview
 from storage.records import PreviewImage, PreviewRecord
 from storage.wakeup import EVENTS
@@ -29,16 +29,16 @@ from videobot.config import Config
 class PreviewStore:
     """Saves and reads previews; `folder` holds their files when `in_database` is false."""
 
-    def __init__(self, store: JobStore, *, folder: Path, in_database: bool) -> None:
-        self.store = store
+    def __init__(self, context: StoreContext, *, folder: Path, in_database: bool) -> None:
+        self.context = context
         self.folder = folder
         self.in_database = in_database
 
     @classmethod
-    def of(cls, store: JobStore, config: Config) -> PreviewStore:
+    def of(cls, context: StoreContext, config: Config) -> PreviewStore:
         """The previews where `config`'s workers put them: beside the clips in the data
         folder, or in the database when clips travel through it."""
-        return cls(store, folder=config.data_dir / "clips",
+        return cls(context, folder=config.data_dir / "clips",
                    in_database=config.storage.clips_in_database(config.database_url))
 
     async def save(self, job_id: int, attempt: int, preview: PreviewImage) -> None:
@@ -53,11 +53,11 @@ class PreviewStore:
             if path is not None:
                 path.unlink(missing_ok=True)
             raise
-        await self.store.signals.notify(EVENTS)
+        await self.context.signals.notify(EVENTS)
 
     async def latest(self, job_id: int) -> PreviewRecord | None:
         """The job's latest preview with the step it shows, or None (none yet, or gone)."""
-        async with read_transaction(self.store.engine) as conn:
+        async with read_transaction(self.context.engine) as conn:
             row = (await conn.execute(
                 select(Preview.__table__).where(Preview.job_id == job_id)
             )).mappings().first()
@@ -80,7 +80,7 @@ class PreviewStore:
             return {}
         query = select(Preview.job_id, Preview.attempt, Preview.step).where(
             Preview.job_id.in_(job_ids))
-        async with read_transaction(self.store.engine) as conn:
+        async with read_transaction(self.context.engine) as conn:
             found = (await conn.execute(query)).all()
         return {row.job_id: (row.attempt, row.step) for row in found}
 
@@ -90,14 +90,14 @@ class PreviewStore:
                   "width": preview.width, "height": preview.height, "frames": preview.frames,
                   "path": str(path) if path is not None else None,
                   "image": preview.jpeg if path is None else None,
-                  "updated_at": self.store.clock()}
+                  "updated_at": self.context.clock()}
         holder = (select(Job.id)
                   .where(Job.id == job_id, Job.attempts == attempt,
                          Job.status == JobStatus.RUNNING)
                   .with_for_update())
-        async with write_transaction(self.store.engine) as conn:
+        async with write_transaction(self.context.engine) as conn:
             if await conn.scalar(holder) is None:
-                raise LeaseLost(f"job #{job_id} attempt {attempt} lost its lease")
+                raise LeaseLost(job_id, attempt)
             upsert = insert_of(conn.dialect.name)(Preview).values(job_id=job_id, **values)
             await conn.execute(upsert.on_conflict_do_update(index_elements=["job_id"],
                                                             set_=values))

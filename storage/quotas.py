@@ -1,5 +1,5 @@
 """Credits: what a user may spend per window, what they spent, and the charge and refund
-that the job store writes in the same transactions as the job's own changes."""
+that the store writes in the same transactions as the job's own changes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Plain, frozen views of rows, as the job store hands them out."""
+"""Plain, frozen views of rows, as the store hands them out."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class ClipRecord:
     duration_s: float
     size_bytes: int
     render_seconds: float
-    #: True when the files travel in the database (`JobStore.clip_data`), not as paths.
+    #: True when the files travel in the database (`JobReads.clip_data`), not as paths.
     in_database: bool = False
 
 

@@ -13,7 +13,8 @@ import logging
 from typing import Any
 
 from storage.batches import Batches, Outcomes
-from storage.jobs import JobStore
+from storage.context import StoreContext
+from storage.deliveries import Deliveries
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,8 @@ class ReplyTargetSaver:
     transaction. `save_soon` queues a save without waiting for it (a failure is logged), and
     `flush` waits for every queued save."""
 
-    def __init__(self, store: JobStore) -> None:
-        self.store = store
+    def __init__(self, context: StoreContext) -> None:
+        self.deliveries = Deliveries(context)
         self._batches: Batches[_Patch, None] = Batches(self._write, name="reply-target-saver")
 
     async def save(self, job_id: int, **values: Any) -> None:
@@ -40,7 +41,7 @@ class ReplyTargetSaver:
         await self._batches.drain()
 
     async def _write(self, patches: list[_Patch]) -> Outcomes:
-        await self.store.update_reply_targets(patches)
+        await self.deliveries.update_reply_targets(patches)
         return [(True, None)] * len(patches)
 
 

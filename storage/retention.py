@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
+from storage.context import StoreContext
 from storage.db import write_transaction
-from storage.jobs import JobStore
 from storage.models import Clip, Job, JobInput, JobStatus, Preview
 
 #: How long a finished job's last preview stays (a chat may still show it meanwhile).
@@ -28,16 +28,16 @@ class PruneReport:
     previews: int = 0
 
 
-async def prune_clips(store: JobStore, *, keep_days: float, drop_delivered_hours: float,
+async def prune_clips(context: StoreContext, *, keep_days: float, drop_delivered_hours: float,
                       clips_dir: Path) -> PruneReport:
     """Delete clips and input images older than `keep_days` (0: keep) with their files, drop
     the database copy of delivered clips after `drop_delivered_hours` (0: keep), delete the
     previews of jobs finished over an hour ago, and remove files in `clips_dir` older than
     `keep_days` (leftovers of abandoned attempts, delivery copies, older attempts' previews)."""
-    now = store.clock()
+    now = context.clock()
     rows = files = dropped = inputs = 0
-    previews = await _prune_previews(store, now - KEEP_PREVIEWS_AFTER_FINISH)
-    async with write_transaction(store.engine) as conn:
+    previews = await _prune_previews(context, now - KEEP_PREVIEWS_AFTER_FINISH)
+    async with write_transaction(context.engine) as conn:
         if keep_days > 0:
             cutoff = now - timedelta(days=keep_days)
             old = (await conn.execute(
@@ -75,11 +75,11 @@ async def prune_clips(store: JobStore, *, keep_days: float, drop_delivered_hours
     return PruneReport(rows, files, dropped, inputs, previews)
 
 
-async def _prune_previews(store: JobStore, finished_before: datetime) -> int:
+async def _prune_previews(context: StoreContext, finished_before: datetime) -> int:
     """Delete the previews (rows and files) of jobs that finished before `finished_before`."""
     over = select(Job.id).where(Job.status.in_(JobStatus.FINAL),
                                 Job.finished_at < finished_before)
-    async with write_transaction(store.engine) as conn:
+    async with write_transaction(context.engine) as conn:
         gone = (await conn.execute(
             delete(Preview).where(Preview.job_id.in_(over)).returning(Preview.path)
         )).scalars().all()

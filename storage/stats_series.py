@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from storage.context import StoreContext
 from storage.db import read_transaction
-from storage.jobs import JobStore
 from storage.models import Job, JobStatus
 
 #: The outcomes a finished job is counted under, in the order the charts stack them.
@@ -52,15 +52,15 @@ class JobSeries:
 
 
 class StatsSeries:
-    """Reads the series, beside the job store it shares an engine with."""
+    """Reads the series, beside the job table it shares a context with."""
 
-    def __init__(self, store: JobStore) -> None:
-        self.store = store
-        self.engine = store.engine
+    def __init__(self, context: StoreContext) -> None:
+        self.context = context
+        self.engine = context.engine
 
     async def jobs(self, *, period: timedelta, bucket: timedelta) -> JobSeries:
         """The series of the `period` up to now, in buckets of `bucket`."""
-        now = self.store.clock()
+        now = self.context.clock()
         count = max(1, round(period / bucket))
         start = now - bucket * count
         query = select(Job.status, Job.preset, Job.error, Job.created_at, Job.started_at,

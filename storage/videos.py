@@ -11,10 +11,12 @@ from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
+from storage.cancels import Cancels
+from storage.context import StoreContext
 from storage.db import read_transaction, write_transaction
 from storage.errors import JobAlreadyFinished, JobNotFound
 from storage.fairness import positions_query
-from storage.jobs import JobStore, job_query, job_record
+from storage.job_rows import job_query, job_record, read_job
 from storage.models import Clip, Job, JobInput, JobStatus, User
 from storage.records import JobRecord
 from videobot.users import UserRef
@@ -29,19 +31,20 @@ class Page:
 
 
 class Videos:
-    """The API's reads and deletes, beside the job store it shares an engine with."""
+    """The API's reads and deletes, beside the job table it shares a context with."""
 
-    def __init__(self, store: JobStore) -> None:
-        self.store = store
-        self.engine = store.engine
+    def __init__(self, context: StoreContext) -> None:
+        self.context = context
+        self.engine = context.engine
 
     async def get(self, job_id: int, owner: UserRef | None) -> JobRecord:
         """A job that is not deleted, of `owner` (None: anyone's); `JobNotFound` otherwise,
         the same for another user's job as for none (its existence is not revealed)."""
-        job = await self.store.get(job_id)
+        async with read_transaction(self.engine) as conn:
+            job = await read_job(conn, job_id)
         if job is None or job.deleted_at is not None or (
                 owner is not None and job.user.key != owner.key):
-            raise JobNotFound(f"there is no job #{job_id}")
+            raise JobNotFound(job_id)
         return job
 
     async def page(self, owner: UserRef | None, *, after: int | None, limit: int,
@@ -73,7 +76,7 @@ class Videos:
         is waiting or rendering, as `/cancel` does (a waiting job is refunded). Deleted first,
         so that its end sends no webhook."""
         job = await self.get(job_id, owner)
-        now = self.store.clock()
+        now = self.context.clock()
         async with write_transaction(self.engine) as conn:
             # Files only: a clip or image kept in the database has a bare name as its path.
             files = [path for row in await conn.execute(
@@ -89,7 +92,7 @@ class Videos:
         await asyncio.to_thread(_remove, files)
         if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             try:
-                await self.store.request_cancel(job_id, None)
+                await Cancels(self.context).request(job_id, None)
             except JobAlreadyFinished:
                 pass  # it ended meanwhile
 

@@ -11,8 +11,8 @@ from sqlalchemy import Connection, delete, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.context import Clock
 from storage.db import run_read, upsert, write_transaction
-from storage.jobs import Clock
 from storage.models import Worker
 
 

@@ -21,8 +21,8 @@ from generator.backends.loader import ResidentBackend
 from generator.worker import Worker
 from storage.api_keys import ApiKeys
 from storage.db import read_transaction
-from storage.jobs import JobStore
 from storage.models import Charge, Job
+from storage.store import Store
 from videobot.config import Config, config_from_dict
 from videobot.users import UserRef, parse_user
 
@@ -43,7 +43,7 @@ def api_config(tmp_path: Path, database_url: str, **changes: Any) -> Config:
 class Api:
     """A started API with its delivery loop; `worker()` renders in this process."""
 
-    store: JobStore
+    store: Store
     config: Config
     door: ApiFrontDoor
     keys: ApiKeys
@@ -91,7 +91,7 @@ class Api:
 
 
 @asynccontextmanager
-async def started_api(store: JobStore, config: Config, *,
+async def started_api(store: Store, config: Config, *,
                       dashboard: bool = False) -> AsyncIterator[Api]:
     """The API (with `dashboard`: the dashboard and /metrics too) and its delivery loop."""
     assert config.api is not None
@@ -103,7 +103,7 @@ async def started_api(store: JobStore, config: Config, *,
     loop = DeliveryLoop(store=store, adapters={"api": door}, clips_dir=config.data_dir / "clips",
                         poll_interval=0.05)
     delivery = asyncio.create_task(loop.run(stop))
-    api = Api(store, config, door, ApiKeys(store))
+    api = Api(store, config, door, ApiKeys(store.context))
     try:
         yield api
     finally:

@@ -14,7 +14,7 @@ from generator.backends.base import Frames, GenerationStopped, OnStep, ShouldSto
 from generator.backends.loader import ResidentBackend
 from generator.finishing import Encoder, encode
 from generator.worker import Worker
-from storage.jobs import JobStore
+from storage.store import Store
 from videobot.config import Config
 from videobot.params import RenderRequest
 
@@ -50,7 +50,7 @@ class StripesBackend:
         pass
 
 
-def stand_in_worker(store: JobStore, config: Config, backend: StripesBackend, *,
+def stand_in_worker(store: Store, config: Config, backend: StripesBackend, *,
                     worker_id: str = "w1", clips_dir: Path | None = None,
                     encoder: Encoder = encode) -> Worker:
     """A worker whose every preset renders with `backend` (and encodes with `encoder`)."""

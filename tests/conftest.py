@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage.connect import close_store, open_store
-from storage.jobs import JobStore
+from storage.store import Store
 from tests import postgres
 from videobot.config import Config, config_from_dict
 
@@ -78,7 +78,7 @@ def config(tmp_path: Path, database_url: str) -> Config:
 
 
 @pytest.fixture
-async def store(config: Config, clock: FakeClock) -> AsyncIterator[JobStore]:
+async def store(config: Config, clock: FakeClock) -> AsyncIterator[Store]:
     job_store = await open_store(config, clock=clock)
     yield job_store
     await close_store(job_store)

@@ -15,8 +15,8 @@ import aiohttp
 
 from generator.backends.loader import ResidentBackend
 from generator.worker import Worker
-from storage.jobs import JobStore
 from storage.records import JobRecord
+from storage.store import Store
 from tests.api_helpers import Api, started_api
 from tests.conftest import FakeClock
 from videobot.config import Config
@@ -89,7 +89,7 @@ async def visitor(api: Api) -> AsyncIterator[Visitor]:
 
 
 @asynccontextmanager
-async def started_dashboard(store: JobStore, config: Config) -> AsyncIterator[Api]:
+async def started_dashboard(store: Store, config: Config) -> AsyncIterator[Api]:
     async with started_api(store, config, dashboard=True) as api:
         yield api
 
@@ -99,9 +99,9 @@ def request(prompt: str, *, seed: int = 1, preset: str = "demo") -> RenderReques
                          height=256, steps=4, guidance=0.0, seed=seed, preset=preset)
 
 
-async def queued(store: JobStore, user: UserRef, prompt: str, **options: Any) -> JobRecord:
+async def queued(store: Store, user: UserRef, prompt: str, **options: Any) -> JobRecord:
     """A job queued as the core queues one (no charge)."""
-    return await store.enqueue(user, request(prompt, **options), max_queued_per_user=50)
+    return await store.submissions.enqueue(user, request(prompt, **options), max_queued_per_user=50)
 
 
 async def render_all(api: Api, clock: FakeClock | None = None, seconds: float = 0.0) -> int:
@@ -114,7 +114,7 @@ async def render_all(api: Api, clock: FakeClock | None = None, seconds: float = 
         if clock is None:
             return await worker.run(burst=True)
         done = 0
-        while (job := await api.store.claim_next_job(worker.worker_id)) is not None:
+        while (job := await api.store.leases.claim_next_job(worker.worker_id)) is not None:
             clock.advance(seconds)
             await worker.process(job)
             await worker.finish_pending()  # the clip recorded before the clock moves on

@@ -9,8 +9,8 @@ import time
 from dataclasses import dataclass
 
 from storage.db import create_engine, dispose
-from storage.jobs import JobStore
 from storage.records import ClipRecord
+from storage.store import Store
 from videobot.params import RenderRequest
 from videobot.users import UserRef
 
@@ -27,11 +27,11 @@ class LoadResult:
 
 
 async def enqueue(url: str, count: int) -> None:
-    store = JobStore(create_engine(url), lease_seconds=30, max_attempts=3)
+    store = Store.on(create_engine(url), lease_seconds=30, max_attempts=3)
     try:
         for index in range(count):
-            await store.enqueue(UserRef("bench", str(index % 50)), REQUEST,
-                                max_queued_per_user=count)
+            await store.submissions.enqueue(UserRef("bench", str(index % 50)), REQUEST,
+                                            max_queued_per_user=count)
     finally:
         await dispose(store.engine)
 
@@ -39,25 +39,25 @@ async def enqueue(url: str, count: int) -> None:
 async def _drain(url: str, worker: str, seconds: float, refill: bool) -> LoadResult:
     """Claim, renew twice, finish; until `seconds` pass (queueing a job back per finish when
     `refill`) or the queue is empty."""
-    store = JobStore(create_engine(url), lease_seconds=30, max_attempts=3)
+    store = Store.on(create_engine(url), lease_seconds=30, max_attempts=3)
     finished, errors = 0, []
     deadline = time.monotonic() + seconds
     try:
         while time.monotonic() < deadline:
             try:
-                job = await store.claim_next_job(worker)
+                job = await store.leases.claim_next_job(worker)
                 if job is None:
                     if not refill:
                         break
                     await asyncio.sleep(0.01)
                     continue
-                await store.renew_lease(job.id, job.attempt, step=1, total=1)
-                await store.renew_lease(job.id, job.attempt)
-                await store.finish_succeeded(job.id, job.attempt, CLIP)
+                await store.leases.renew_lease(job.id, job.attempt, step=1, total=1)
+                await store.leases.renew_lease(job.id, job.attempt)
+                await store.leases.finish_succeeded(job.id, job.attempt, CLIP)
                 finished += 1
                 if refill:
-                    await store.enqueue(UserRef("bench", worker), REQUEST,
-                                        max_queued_per_user=10**6)
+                    await store.submissions.enqueue(UserRef("bench", worker), REQUEST,
+                                                    max_queued_per_user=10**6)
             except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
     finally:

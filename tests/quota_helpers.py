@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from storage.db import read_transaction
-from storage.jobs import JobStore
 from storage.models import Charge
+from storage.store import Store
 from videobot.config import Config, config_from_dict
 from videobot.params import RenderRequest
 from videobot.users import UserRef
@@ -28,12 +28,12 @@ def request(prompt: str = "a red ball") -> RenderRequest:
                          height=64, steps=4, guidance=7.5, seed=1, preset="tiny")
 
 
-async def submit(store: JobStore, user: UserRef, cost: float = 1.0) -> int:
-    job = await store.enqueue(user, request(), max_queued_per_user=1000, cost=cost)
+async def submit(store: Store, user: UserRef, cost: float = 1.0) -> int:
+    job = await store.submissions.enqueue(user, request(), max_queued_per_user=1000, cost=cost)
     return job.id
 
 
-async def refunded(store: JobStore, job_id: int) -> bool:
+async def refunded(store: Store, job_id: int) -> bool:
     """Whether the job's charge row is marked refunded."""
     async with read_transaction(store.engine) as conn:
         at = (await conn.execute(select(Charge.refunded_at).where(Charge.job_id == job_id))).one()

@@ -18,8 +18,8 @@ from bot.core.commands import Core
 from bot.core.errors import CommandError
 from storage.admin import AdminStore
 from storage.db import read_transaction
-from storage.jobs import JobStore
 from storage.models import AuditEntry, Ban, QuotaOverride, Setting
+from storage.store import Store
 from tests.conftest import FakeClock
 from tests.quota_helpers import refunded, roomy_config
 from videobot.config import Config
@@ -43,11 +43,11 @@ def config(tmp_path: Path, database_url: str) -> Config:
 
 
 @pytest.fixture
-def core(store: JobStore, config: Config) -> Core:
+def core(store: Store, config: Config) -> Core:
     return Core(store=store, config=config)
 
 
-async def admin_rows(store: JobStore) -> tuple[int, ...]:
+async def admin_rows(store: Store) -> tuple[int, ...]:
     """Rows of every table an admin command writes: none may change on a refusal."""
     async with read_transaction(store.engine) as conn:
         return tuple([
@@ -57,7 +57,7 @@ async def admin_rows(store: JobStore) -> tuple[int, ...]:
 
 
 async def test_every_admin_command_by_a_non_admin_is_refused(core: Core,
-                                                             store: JobStore) -> None:
+                                                             store: Store) -> None:
     job = (await core.handle(BOB, "/video a red ball")).job
     assert job is not None
     before = await admin_rows(store)
@@ -65,20 +65,20 @@ async def test_every_admin_command_by_a_non_admin_is_refused(core: Core,
         for line in ADMIN_LINES:
             assert (await core.handle(user, line)).text == replies.ADMIN_ONLY, line
     assert await admin_rows(store) == before
-    assert (await store.require(job.id)).status == "queued"
+    assert (await store.jobs.require(job.id)).status == "queued"
 
 
 async def test_ban_cancels_and_refunds_and_unban_lets_back_in(core: Core,
-                                                              store: JobStore) -> None:
+                                                              store: Store) -> None:
     jobs = [(await core.handle(BOB, f"/video ball {i}")).job for i in range(2)]
     assert all(jobs)
     reply = await core.handle(BOSS, "/admin ban console:bob spamming")
     assert reply.text == "console:bob is banned; 2 waiting jobs cancelled and refunded."
     for job in jobs:
         assert job is not None
-        assert (await store.require(job.id)).status == "cancelled"
+        assert (await store.jobs.require(job.id)).status == "cancelled"
         assert await refunded(store, job.id)
-    assert (await store.quota(BOB)).used == 0
+    assert (await store.submissions.quota(BOB)).used == 0
     refusal = await core.handle(BOB, "/video another ball")
     assert refusal.job is None
     assert refusal.text == "Sorry: an admin has banned you from this bot (spamming)."
@@ -88,11 +88,11 @@ async def test_ban_cancels_and_refunds_and_unban_lets_back_in(core: Core,
 
 
 async def test_numeric_ids_name_users_on_the_admins_platform(core: Core,
-                                                             store: JobStore) -> None:
+                                                             store: Store) -> None:
     admin = UserRef("telegram", "7")
     reply = await core.handle(admin, "/admin quota set 42 3")
     assert reply.text == "telegram:42 now has 3 credits."
-    assert (await store.quota(UserRef("telegram", "42"))).credits == 3
+    assert (await store.submissions.quota(UserRef("telegram", "42"))).credits == 3
     assert (await core.handle(admin, "/admin ban bob")).text.startswith("Sorry: 'bob' is not")
 
 
@@ -103,22 +103,22 @@ def test_users_are_named_as_in_chat() -> None:
         target_user("42", UserRef("shell", "root"))  # the shell has no platform of its own
 
 
-async def test_audit_rows_record_who_what_and_on_whom(core: Core, store: JobStore) -> None:
+async def test_audit_rows_record_who_what_and_on_whom(core: Core, store: Store) -> None:
     await core.handle(BOSS, "/admin quota set console:bob 50 --window 12h")
     await core.handle(BOSS, "/admin pause")
-    await AdminStore(store).set_default_quota("shell:root", 7)
-    entries = await AdminStore(store).audit()
+    await AdminStore(store.context).set_default_quota("shell:root", 7)
+    entries = await AdminStore(store.context).audit()
     assert [(e.actor, e.action, e.target, e.detail) for e in entries] == [
         ("shell:root", "quota default", "", "7 credits"),
         ("console:boss", "pause", "", ""),
         ("console:boss", "quota set", "console:bob", "50 credits per 12 h"),
     ]
     assert entries[0].at == store.clock()
-    assert (await store.quota(BOB)).credits == 50
-    assert (await store.quota(MALLORY)).credits == 7
+    assert (await store.submissions.quota(BOB)).credits == 50
+    assert (await store.submissions.quota(MALLORY)).credits == 7
 
 
-async def test_the_admin_flow_typed_in_the_console(store: JobStore, config: Config) -> None:
+async def test_the_admin_flow_typed_in_the_console(store: Store, config: Config) -> None:
     core = Core(store=store, config=config)
     job = (await core.handle(BOB, "/video a red ball")).job
     assert job is not None
@@ -160,7 +160,7 @@ def test_the_shell_uses_the_same_words(tmp_path: Path,
 
 
 async def test_admin_workers_lists_the_registry_and_is_refused_to_others(
-    store: JobStore, config: Config, clock: FakeClock
+    store: Store, config: Config, clock: FakeClock
 ) -> None:
     from storage.workers import WorkerRegistry
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from storage.admin import AdminStore
-from storage.jobs import JobStore
+from storage.store import Store
 from tests.api_helpers import ALICE, BOB, Api, api_config, started_api, user
 from videobot.config import Config
 
@@ -31,7 +31,7 @@ def config(tmp_path: Path, database_url: str) -> Config:
 
 
 @pytest.fixture
-async def api(store: JobStore, config: Config) -> AsyncIterator[Api]:
+async def api(store: Store, config: Config) -> AsyncIterator[Api]:
     async with started_api(store, config) as started:
         yield started
 
@@ -174,7 +174,7 @@ async def test_unknown_routes_answer_in_openai_shape(api: Api) -> None:
 
 
 async def test_limits_quota_and_bans_get_their_status_and_the_chats_sentence(
-        api: Api, store: JobStore) -> None:
+        api: Api, store: Store) -> None:
     client = api.client(await api.key())
     await client.videos.create(prompt="a red ball")
     await client.videos.create(prompt="a red ball")
@@ -186,14 +186,14 @@ async def test_limits_quota_and_bans_get_their_status_and_the_chats_sentence(
     assert queued.value.response.headers["x-should-retry"] == "false"
 
     bob = api.client(await api.key(BOB))
-    await AdminStore(store).set_quota("shell:test", user(BOB), 0.5, None)
+    await AdminStore(store.context).set_quota("shell:test", user(BOB), 0.5, None)
     with pytest.raises(openai.RateLimitError) as broke:
         await bob.videos.create(prompt="a red ball")
     assert broke.value.code == "insufficient_quota"
     assert "this clip costs 1 credits and you have 0.5 left of 0.5 per 24 h" in (
         message_of(broke.value))
 
-    await AdminStore(store).ban("shell:test", user(BOB), "spam")
+    await AdminStore(store.context).ban("shell:test", user(BOB), "spam")
     with pytest.raises(openai.PermissionDeniedError) as banned:
         await bob.videos.create(prompt="a red ball")
     assert message_of(banned.value) == "an admin has banned you from this bot (spam)"

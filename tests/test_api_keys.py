@@ -19,8 +19,8 @@ from bot.core import replies
 from bot.core.commands import Core
 from storage.api_keys import ApiKeys
 from storage.connect import close_store, open_store
-from storage.jobs import JobStore
 from storage.records import ApiOrigin
+from storage.store import Store
 from tests.api_helpers import api_config, started_api
 from tests.fakes.discord_api import ADMIN_ROLE_ID, FakeDiscord, FakeUser
 from tests.fakes.telegram_api import FakeTelegram
@@ -75,21 +75,21 @@ def test_the_shell_prints_the_key_last_and_stores_only_its_hash(tmp_path: Path) 
 
 
 async def test_the_console_user_gets_a_key_that_acts_as_them_and_replaces_the_last(
-        config: Config, store: JobStore) -> None:
+        config: Config, store: Store) -> None:
     written: list[str] = []
     console = ConsoleAdapter(core=Core(store=store, config=config), store=store,
                              user_name="alice", stdin=io.StringIO("/apikey\n/apikey\n"),
                              write=written.append)
     await console.run()
     first, second = (last_line(text) for text in written)
-    keys = ApiKeys(store)
+    keys = ApiKeys(store.context)
     assert await keys.find(first) is None  # replaced by the second
     found = await keys.find(second)
     assert found is not None and found.user.key == "console:alice"
     assert "with base_url http://127.0.0.1:0/v1" in written[1]
     async with started_api(store, config) as api:
         video = await api.client(second).videos.create(prompt="a red ball")
-        assert (await store.require(int(video.id[6:]))).user.key == "console:alice"
+        assert (await store.jobs.require(int(video.id[6:]))).user.key == "console:alice"
 
 
 async def test_without_api_the_command_says_so(tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 
 
 async def test_telegram_gives_a_key_in_a_private_chat_only(
-        telegram: FakeTelegram, config: Config, store: JobStore,
+        telegram: FakeTelegram, config: Config, store: Store,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
@@ -121,11 +121,11 @@ async def test_telegram_gives_a_key_in_a_private_chat_only(
         [refusal] = await telegram.wait_for("sendMessage", chat_id=-100500)
         assert refusal.params["text"] == f"Sorry: {replies.APIKEY_PRIVATE_ONLY}."
         assert refusal.params["reply_parameters"]["message_id"] == group["message_id"]
-        assert await ApiKeys(store).of() == []
+        assert await ApiKeys(store.context).of() == []
 
         telegram.push_message(chat_id=1001, user_id=1001, text="/apikey")
         [answer] = await telegram.wait_for("sendMessage", chat_id=1001)
-        found = await ApiKeys(store).find(last_line(answer.params["text"]))
+        found = await ApiKeys(store.context).find(last_line(answer.params["text"]))
         assert found is not None and found.user.key == "telegram:1001"
         menu = telegram.calls_of("setMyCommands")[0].params["commands"]
         assert "apikey" in {command["command"] for command in menu}
@@ -134,13 +134,13 @@ async def test_telegram_gives_a_key_in_a_private_chat_only(
 
 
 async def test_discord_answers_apikey_and_admin_apikey_ephemerally(
-        tmp_path: Path, store: JobStore) -> None:
+        tmp_path: Path, store: Store) -> None:
     fake = FakeDiscord()
     await fake.start()
     config = replace(make_config(tmp_path, fake), api=ApiConfig(listen="127.0.0.1:0"))
     alice = FakeUser(810000000000000001, "alice")
     carol = FakeUser(810000000000000003, "carol", roles=(ADMIN_ROLE_ID,))
-    keys = ApiKeys(store)
+    keys = ApiKeys(store.context)
     try:
         async with running_bot(fake, config, store) as bot:
             mine = await ack(bot, await fake.command(alice, "apikey"))
@@ -166,13 +166,13 @@ async def test_discord_answers_apikey_and_admin_apikey_ephemerally(
 
 
 async def test_the_console_does_not_wait_for_its_users_api_jobs(config: Config,
-                                                                store: JobStore) -> None:
+                                                                store: Store) -> None:
     """`printf '/help' | videobot run` ends once the console's own jobs are delivered: a job
     the same user queued over HTTP is the API's to deliver."""
     request = RenderRequest(prompt="a red ball", negative_prompt="", frames=8, fps=8, width=64,
                             height=64, steps=2, guidance=0.0, seed=1, preset="demo")
-    await store.submit(UserRef("console", "alice"), request, max_queued_per_user=3,
-                       api=ApiOrigin(1))
+    await store.submissions.submit(UserRef("console", "alice"), request, max_queued_per_user=3,
+                                   api=ApiOrigin(1))
     written: list[str] = []
     console = ConsoleAdapter(core=Core(store=store, config=config), store=store,
                              user_name="alice", stdin=io.StringIO("/help\n"),

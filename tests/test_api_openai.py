@@ -20,7 +20,7 @@ from PIL import Image
 from bot.core.commands import Core
 from bot.uploads import read_frames
 from generator.backends.demo.checker import judge
-from storage.jobs import JobStore
+from storage.store import Store
 from tests.api_helpers import ALICE, BOB, Api, api_config, started_api, user
 from tests.backends import StripesBackend, stand_in_worker
 from tests.test_encode import decode, top_level_boxes
@@ -35,7 +35,7 @@ def config(tmp_path: Path, database_url: str) -> Config:
 
 
 @pytest.fixture
-async def api(store: JobStore, config: Config) -> AsyncIterator[Api]:
+async def api(store: Store, config: Config) -> AsyncIterator[Api]:
     async with started_api(store, config) as started:
         yield started
 
@@ -95,10 +95,10 @@ async def test_list_pages_remix_and_delete(api: Api) -> None:
     with pytest.raises(openai.NotFoundError):
         await client.videos.retrieve(created[1].id)
     assert created[1].id not in [v.id async for v in await client.videos.list()]
-    job = await api.store.require(int(created[1].id.removeprefix("video_")))
+    job = await api.store.jobs.require(int(created[1].id.removeprefix("video_")))
     assert (job.status, job.deleted_at is not None) == ("cancelled", True)
     assert await api.charges() == charges_before  # refunded, not removed
-    assert (await api.store.quota(job.user)).used == pytest.approx(3.0)
+    assert (await api.store.submissions.quota(job.user)).used == pytest.approx(3.0)
 
 
 async def test_a_key_is_its_chat_identity_and_an_admin_key_may_act_for_anyone(
@@ -109,7 +109,7 @@ async def test_a_key_is_its_chat_identity_and_an_admin_key_may_act_for_anyone(
     bob = api.client(await api.key(BOB))
     admin = api.client(await api.key("shell:root", admin=True))
     mine = await alice.videos.create(prompt="a red ball")
-    job = await api.store.require(int(mine.id.removeprefix("video_")))
+    job = await api.store.jobs.require(int(mine.id.removeprefix("video_")))
     assert job.user.key == ALICE
     chat = Core(store=api.store, config=api.config)
     assert f"#{job.id} queued" in (await chat.handle(user(ALICE), "/history")).text
@@ -124,7 +124,7 @@ async def test_a_key_is_its_chat_identity_and_an_admin_key_may_act_for_anyone(
         await bob.videos.create(prompt="a red ball", extra_body={"user": ALICE})
 
     for_bob = await admin.videos.create(prompt="a red ball", extra_body={"user": BOB})
-    assert (await api.store.require(int(for_bob.id.removeprefix("video_")))).user.key == BOB
+    assert (await api.store.jobs.require(int(for_bob.id.removeprefix("video_")))).user.key == BOB
     assert (await admin.videos.retrieve(mine.id)).id == mine.id
     assert {v.id async for v in await admin.videos.list()} == {mine.id, for_bob.id}
     assert [v.id async for v in await bob.videos.list()] == [for_bob.id]

@@ -18,9 +18,9 @@ from PIL import Image
 from generator.backends.latent_preview import PREVIEW_SIDE
 from generator.backends.tiny_models import ensure_builtin_model
 from generator.previews import preview_image
-from storage.jobs import JobStore
 from storage.previews import PreviewStore
 from storage.retention import prune_clips
+from storage.store import Store
 from tests.api_helpers import ALICE, BOB, Api, api_config, started_api
 from tests.conftest import FakeClock
 from videobot.config import Config
@@ -43,7 +43,7 @@ def config(tmp_path: Path, database_url: str, tiny_wan: Path) -> Config:
 
 
 @pytest.fixture
-async def api(store: JobStore, config: Config) -> AsyncIterator[Api]:
+async def api(store: Store, config: Config) -> AsyncIterator[Api]:
     async with started_api(store, config) as started:
         yield started
 
@@ -54,7 +54,7 @@ def message_of(error: openai.APIStatusError) -> tuple[str, str]:
 
 
 async def test_the_latest_preview_a_worker_stored_is_served_as_a_jpeg(
-        api: Api, store: JobStore, config: Config) -> None:
+        api: Api, store: Store, config: Config) -> None:
     client = api.client(await api.key())
     video = await client.videos.create(prompt="a red ball", size="64x64",
                                        extra_body={"frames": 9, "steps": 8, "seed": 3})
@@ -68,7 +68,8 @@ async def test_the_latest_preview_a_worker_stored_is_served_as_a_jpeg(
         done = await client.videos.poll(video.id, poll_interval_ms=50)
     assert done.status == "completed"
     served = await client.videos.download_content(video.id, extra_query=PREVIEW)
-    stored = await PreviewStore.of(store, config).latest(int(video.id.removeprefix("video_")))
+    previews = PreviewStore.of(store.context, config)
+    stored = await previews.latest(int(video.id.removeprefix("video_")))
     assert stored is not None and served.content == stored.jpeg
     headers = served.response.headers
     assert headers["content-type"] == "image/jpeg" and headers["cache-control"] == "no-store"
@@ -81,13 +82,13 @@ async def test_the_latest_preview_a_worker_stored_is_served_as_a_jpeg(
 
 
 async def test_a_rendering_videos_preview_changes_as_it_renders_and_is_only_its_owners(
-        api: Api, store: JobStore, config: Config, clock: FakeClock) -> None:
+        api: Api, store: Store, config: Config, clock: FakeClock) -> None:
     alice, bob = api.client(await api.key(ALICE)), api.client(await api.key(BOB))
     video = await alice.videos.create(prompt="a red ball", size="64x64",
                                       extra_body={"frames": 9, "steps": 8})
-    claimed = await store.claim_next_job("gpu-box:1:cuda:0")
+    claimed = await store.leases.claim_next_job("gpu-box:1:cuda:0")
     assert claimed is not None
-    previews = PreviewStore.of(store, config)
+    previews = PreviewStore.of(store.context, config)
     await previews.save(claimed.id, claimed.attempt,
                         preview_image(2, 8, np.full((2, 20, 30, 3), 200, np.uint8)))
     first = await alice.videos.download_content(video.id, extra_query=PREVIEW)
@@ -104,7 +105,7 @@ async def test_a_rendering_videos_preview_changes_as_it_renders_and_is_only_its_
             await client.videos.download_content(video_id, extra_query=PREVIEW)
         assert message_of(hidden.value) == (f"there is no video {video_id!r}", "not_found")
 
-    await store.finish_failed(claimed.id, claimed.attempt, "stopped")
+    await store.leases.finish_failed(claimed.id, claimed.attempt, "stopped")
     # Kept for an hour after the video ends, then removed by retention, and told so.
     assert (await alice.videos.download_content(video.id, extra_query=PREVIEW)).content
     clock.advance(2 * 3600)

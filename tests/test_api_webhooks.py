@@ -18,9 +18,9 @@ from bot.core.commands import Core
 from bot.web.webhooks import event_body, retry_delay, sign
 from storage.connect import close_store, open_store
 from storage.db import read_transaction
-from storage.jobs import JobStore
 from storage.models import WebhookEvent
 from storage.outbox import DueEvent
+from storage.store import Store
 from tests.api_helpers import ALICE, Api, WebhookReceiver, api_config, started_api, user
 from tests.conftest import FakeClock
 
@@ -48,13 +48,13 @@ async def api(tmp_path: Path, database_url: str,
         await close_store(store)
 
 
-async def events(store: JobStore) -> list[Any]:
+async def events(store: Store) -> list[Any]:
     """The outbox's rows."""
     async with read_transaction(store.engine) as conn:
         return list((await conn.execute(select(WebhookEvent.__table__))).all())
 
 
-async def sent_event(store: JobStore) -> Any:
+async def sent_event(store: Store) -> Any:
     """The outbox's one row, once it is marked sent (just after the webhook answered)."""
     for _ in range(200):
         [row] = await events(store)

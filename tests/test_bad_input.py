@@ -15,8 +15,8 @@ from bot.core.commands import Core
 from bot.core.parsing import VideoOptions
 from storage.connect import close_store, open_store
 from storage.db import read_transaction
-from storage.jobs import JobStore
 from storage.models import Charge, Job, User
+from storage.store import Store
 from tests.processes import videobot
 from videobot.config import Config, load_config
 from videobot.params import RenderRequest
@@ -72,11 +72,11 @@ TYPED_REFUSALS = [
 
 
 @pytest.fixture
-def core(store: JobStore, config: Config) -> Core:
+def core(store: Store, config: Config) -> Core:
     return Core(store=store, config=config)
 
 
-async def row_counts(store: JobStore) -> tuple[int, int, int]:
+async def row_counts(store: Store) -> tuple[int, int, int]:
     """(jobs, users, charges): what a refused command must leave as it was."""
     async with read_transaction(store.engine) as conn:
         counts = [await conn.scalar(select(func.count()).select_from(table))
@@ -84,7 +84,7 @@ async def row_counts(store: JobStore) -> tuple[int, int, int]:
     return counts[0] or 0, counts[1] or 0, counts[2] or 0
 
 
-async def assert_refused(core: Core, store: JobStore, line: str, named: str) -> None:
+async def assert_refused(core: Core, store: Store, line: str, named: str) -> None:
     """`line` (an admin's when it is `/admin …`) is refused naming `named`; nothing changed."""
     before = await row_counts(store)
     reply = await core.handle(SHELL if line.startswith("/admin") else ALICE, line)
@@ -93,7 +93,7 @@ async def assert_refused(core: Core, store: JobStore, line: str, named: str) -> 
     assert await row_counts(store) == before, line
 
 
-async def test_an_option_given_twice_is_refused_naming_it(core: Core, store: JobStore) -> None:
+async def test_an_option_given_twice_is_refused_naming_it(core: Core, store: Store) -> None:
     for line, option in DUPLICATE_OPTIONS:
         await assert_refused(core, store, line, f"{option} is given more than once")
 
@@ -107,18 +107,18 @@ def test_a_command_line_flag_given_twice_is_refused_naming_it(tmp_path: Path) ->
 
 
 async def test_control_and_format_characters_are_dropped_before_storing(
-        core: Core, store: JobStore) -> None:
+        core: Core, store: Store) -> None:
     for line, prompt, negative in CLEANED_AT_THE_DOOR:
         reply = await core.handle(ALICE, line)
         assert reply.job is not None, (line, reply.text)
-        stored = (await store.require(reply.job.id)).request
+        stored = (await store.jobs.require(reply.job.id)).request
         assert (stored.prompt, stored.negative_prompt) == (prompt, negative), line
         assert f"Prompt: {prompt}\n" in reply.text
-        await store.request_cancel(reply.job.id, None)
+        await store.cancels.request(reply.job.id, None)
 
 
 async def test_text_with_a_nul_or_nothing_visible_is_refused_and_charged_nothing(
-        core: Core, store: JobStore) -> None:
+        core: Core, store: Store) -> None:
     for line, named in REFUSED_TEXT:
         await assert_refused(core, store, line, named)
     for options, named in TYPED_REFUSALS:
@@ -128,7 +128,7 @@ async def test_text_with_a_nul_or_nothing_visible_is_refused_and_charged_nothing
 
 
 async def test_names_from_the_platform_are_stored_printable_and_cut_to_fit(
-        core: Core, store: JobStore) -> None:
+        core: Core, store: Store) -> None:
     eve = UserRef("telegram", "42", "Eve\u202e\x1b[2J\x00" + "e" * 400, "eve\u200b")
     reply = await core.handle(eve, "/video a ball")
     assert reply.job is not None, reply.text
@@ -137,7 +137,7 @@ async def test_names_from_the_platform_are_stored_printable_and_cut_to_fit(
     assert name == ("Eve[2J" + "e" * 400)[:256] and username == "eve"
 
 
-async def test_a_ban_reason_is_stored_cleaned(core: Core, store: JobStore) -> None:
+async def test_a_ban_reason_is_stored_cleaned(core: Core, store: Store) -> None:
     reply = await core.handle(SHELL, "/admin ban console:bob spam\x1b[2J\u202e")
     assert reply.text.startswith("console:bob is banned"), reply.text
     refused = await core.handle(UserRef("console", "bob"), "/video a ball")
@@ -166,22 +166,24 @@ async def _queue_unchecked(data: Path, prompt: str) -> int:
     try:
         request = RenderRequest(prompt=prompt, negative_prompt="", frames=8, fps=8, width=64,
                                 height=64, steps=1, guidance=0.0, seed=1, preset="demo")
-        job = await store.enqueue(UserRef("console", "local"), request, max_queued_per_user=9)
+        job = await store.submissions.enqueue(UserRef("console", "local"), request,
+                                              max_queued_per_user=9)
     finally:
         await close_store(store)
     return job.id
 
 
 async def test_the_console_prints_no_escape_sequence_from_a_stored_prompt(
-        store: JobStore, config: Config) -> None:
+        store: Store, config: Config) -> None:
     printed: list[str] = []
     console = ConsoleAdapter(core=Core(store=store, config=config), store=store,
                              user_name="local", write=printed.append)
     request = RenderRequest(prompt="a ball \x1b[2J\x1b]0;owned\x07\u202e", negative_prompt="",
                             frames=8, fps=8, width=64, height=64, steps=1, guidance=0.0, seed=1,
                             preset="tiny")
-    job = await store.enqueue(UserRef("console", "local"), request, max_queued_per_user=9)
-    await store.request_cancel(job.id, None)
-    await console.deliver(await store.require(job.id))
+    job = await store.submissions.enqueue(UserRef("console", "local"), request,
+                                          max_queued_per_user=9)
+    await store.cancels.request(job.id, None)
+    await console.deliver(await store.jobs.require(job.id))
     await console.show_progress(job, f"Job #{job.id}: {request.prompt}")
     assert printed == [f"Job #{job.id} was cancelled.", f"Job #{job.id}: a ball [2J]0;owned"]

@@ -10,9 +10,9 @@ from pathlib import Path
 import av
 
 from bot.delivery import DeliveryLoop
-from storage.jobs import JobStore
 from storage.records import JobRecord
 from storage.retention import prune_clips
+from storage.store import Store
 from storage.workers import WorkerRegistry
 from tests.backends import StripesBackend, stand_in_worker
 from tests.conftest import FakeClock
@@ -50,8 +50,9 @@ def in_database(config: Config) -> Config:
     return dataclasses.replace(config, storage=StorageConfig(clips="database"))
 
 
-async def render(store: JobStore, config: Config, jobs: int = 1) -> list[int]:
-    ids = [(await store.enqueue(ALICE, REQUEST.replace(seed=i), max_queued_per_user=100)).id
+async def render(store: Store, config: Config, jobs: int = 1) -> list[int]:
+    enqueue = store.submissions.enqueue
+    ids = [(await enqueue(ALICE, REQUEST.replace(seed=i), max_queued_per_user=100)).id
            for i in range(jobs)]
     backend = StripesBackend()
     worker = stand_in_worker(store, config, backend, worker_id="w",
@@ -61,15 +62,15 @@ async def render(store: JobStore, config: Config, jobs: int = 1) -> list[int]:
 
 
 async def test_a_clip_travels_through_the_database_to_the_bot(
-    store: JobStore, config: Config
+    store: Store, config: Config
 ) -> None:
     config = in_database(config)
     [job_id] = await render(store, config)
-    job = await store.require(job_id)
+    job = await store.jobs.require(job_id)
     assert job.clip is not None and job.clip.in_database
     assert job.clip.video_path == f"job-{job_id}-a1.mp4"  # a name, not a worker-host path
     assert not list((config.data_dir / "worker-host").iterdir())  # the worker kept nothing
-    data = await store.clip_data(job_id)
+    data = await store.jobs.clip_data(job_id)
     assert data is not None and data[0][4:8] == b"ftyp" and data[1][:2] == b"\xff\xd8"
     adapter = RecordingAdapter()
     bot_clips = config.data_dir / "bot-host"
@@ -77,19 +78,19 @@ async def test_a_clip_travels_through_the_database_to_the_bot(
     [delivered] = adapter.delivered
     assert delivered.clip is not None
     assert delivered.clip.video_path == str(bot_clips / f"job-{job_id}-a1.mp4")
-    assert (await store.require(job_id)).delivered_at is not None
+    assert (await store.jobs.require(job_id)).delivered_at is not None
 
 
-async def test_clips_as_files_stay_files(store: JobStore, config: Config) -> None:
+async def test_clips_as_files_stay_files(store: Store, config: Config) -> None:
     config = dataclasses.replace(config, storage=StorageConfig(clips="files"))
     [job_id] = await render(store, config)
-    job = await store.require(job_id)
+    job = await store.jobs.require(job_id)
     assert job.clip is not None and not job.clip.in_database
     assert Path(job.clip.video_path).is_file()
-    assert await store.clip_data(job_id) is None
+    assert await store.jobs.clip_data(job_id) is None
 
 
-async def test_workers_register_beat_and_are_listed(store: JobStore, clock: FakeClock) -> None:
+async def test_workers_register_beat_and_are_listed(store: Store, clock: FakeClock) -> None:
     registry = WorkerRegistry(store.engine, clock=store.clock)
     await registry.register(worker_id="gpu1:7:cuda:0", host="gpu1", pid=7, device="cuda:0",
                             presets=["wan"], version="0.1.0")
@@ -125,7 +126,7 @@ async def test_workers_register_beat_and_are_listed(store: JobStore, clock: Fake
 
 
 async def test_a_simulated_fortnight_keeps_storage_bounded(
-    store: JobStore, config: Config, clock: FakeClock
+    store: Store, config: Config, clock: FakeClock
 ) -> None:
     """Four clips a day for 14 days, pruned daily with a 3-day retention: never more than
     the last 3 days' clips are kept, as rows and as files."""
@@ -139,8 +140,8 @@ async def test_a_simulated_fortnight_keeps_storage_bounded(
         for path in clips_dir.iterdir():  # files written now were written "today"
             if path.stat().st_mtime > stamp:
                 os.utime(path, (stamp, stamp))
-        await prune_clips(store, keep_days=3, drop_delivered_hours=0, clips_dir=clips_dir)
-        rows = sum(1 for job in await store.jobs_of(ALICE, limit=1000) if job.clip)
+        await prune_clips(store.context, keep_days=3, drop_delivered_hours=0, clips_dir=clips_dir)
+        rows = sum(1 for job in await store.jobs.jobs_of(ALICE, limit=1000) if job.clip)
         most_rows = max(most_rows, rows)
         most_files = max(most_files, len(list(clips_dir.iterdir())))
         clock.advance(86400)
@@ -149,15 +150,15 @@ async def test_a_simulated_fortnight_keeps_storage_bounded(
 
 
 async def test_delivered_clip_data_is_dropped_sooner_when_configured(
-    store: JobStore, config: Config, clock: FakeClock
+    store: Store, config: Config, clock: FakeClock
 ) -> None:
     config = in_database(config)
     [job_id] = await render(store, config)
-    await store.mark_delivered(job_id)
+    await store.deliveries.mark_delivered(job_id)
     clock.advance(2 * 3600)
-    report = await prune_clips(store, keep_days=0, drop_delivered_hours=1,
+    report = await prune_clips(store.context, keep_days=0, drop_delivered_hours=1,
                                clips_dir=config.data_dir / "clips")
     assert report.data_dropped == 1
-    assert await store.clip_data(job_id) is None
-    job = await store.require(job_id)
+    assert await store.jobs.clip_data(job_id) is None
+    job = await store.jobs.require(job_id)
     assert job.clip is not None and not job.clip.in_database  # the row and its facts remain

@@ -13,7 +13,7 @@ from bot.adapters.discord import DiscordAdapter
 from bot.adapters.telegram import TelegramAdapter
 from bot.core import replies
 from bot.core.commands import USER_COMMANDS, Core
-from storage.jobs import JobStore
+from storage.store import Store
 from tests.fakes.discord_api import TOKEN as DISCORD_TOKEN
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeTelegram
@@ -26,7 +26,7 @@ INTEGER, STRING, NUMBER = 4, 3, 10
 ADMIN_ENTRIES = {"videoadmin"}
 
 
-async def console_commands(core: Core, store: JobStore) -> list[str]:
+async def console_commands(core: Core, store: Store) -> list[str]:
     """The user commands the console answers (anything else is an unknown command)."""
     typed = "".join(f"/{name}\n" for name in ("video a ball", *USER_COMMANDS[1:], "nonsense",
                                                 "quit"))
@@ -40,7 +40,7 @@ async def console_commands(core: Core, store: JobStore) -> list[str]:
     return answered
 
 
-async def telegram_menu(core: Core, store: JobStore, config: Config) -> list[str]:
+async def telegram_menu(core: Core, store: Store, config: Config) -> list[str]:
     async with FakeTelegram() as api:
         adapter = TelegramAdapter(core=core, store=store, work_dir=config.data_dir / "uploads",
                                   config=TelegramConfig(token=api.token,
@@ -51,7 +51,7 @@ async def telegram_menu(core: Core, store: JobStore, config: Config) -> list[str
     return [command["command"] for command in menu.params["commands"]]
 
 
-async def discord_commands(core: Core, store: JobStore,
+async def discord_commands(core: Core, store: Store,
                            config: Config) -> dict[str, dict[str, object]]:
     fake = FakeDiscord()
     await fake.start()
@@ -68,7 +68,7 @@ async def discord_commands(core: Core, store: JobStore,
     return {command["name"]: command for command in sync.body}
 
 
-async def test_every_platform_offers_the_cores_user_commands(store: JobStore,
+async def test_every_platform_offers_the_cores_user_commands(store: Store,
                                                             config: Config) -> None:
     core = Core(store=store, config=config)
     for name in USER_COMMANDS:

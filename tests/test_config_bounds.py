@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.commands import Core
-from storage.jobs import JobStore
+from storage.store import Store
 from tests.processes import videobot
 from tests.quota_helpers import roomy_config
 from videobot import config as config_module
@@ -127,7 +127,7 @@ LONG_PERIODS = [
 
 
 async def test_admin_periods_beyond_the_bound_are_refused_and_the_user_still_served(
-        store: JobStore, config: Config) -> None:
+        store: Store, config: Config) -> None:
     core = Core(store=store, config=config)
     shell, bob = UserRef("shell", "root"), UserRef("console", "bob")
     for line, expected in LONG_PERIODS:

@@ -18,7 +18,7 @@ from bot.adapters.console import ConsoleAdapter
 from bot.core import replies
 from bot.core.commands import Core
 from bot.delivery import DeliveryLoop
-from storage.jobs import JobStore
+from storage.store import Store
 from tests.processes import command, environment
 from videobot.config import Config
 
@@ -65,7 +65,7 @@ def test_on_a_terminal_it_says_it_is_ready_and_how_to_leave(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("word", ["/quit", "/exit", "/QUIT"])
-async def test_quit_leaves_at_once_and_says_what_waits(store: JobStore, config: Config,
+async def test_quit_leaves_at_once_and_says_what_waits(store: Store, config: Config,
                                                        word: str) -> None:
     said: list[str] = []
     typed = f"/video a red ball\n{word}\n/video never read\n"
@@ -77,7 +77,7 @@ async def test_quit_leaves_at_once_and_says_what_waits(store: JobStore, config: 
     assert said[1:] == ["Bye. 1 job of yours not delivered yet: the next start delivers them."]
 
 
-async def test_a_job_cancelled_before_it_ran_is_told_once(store: JobStore,
+async def test_a_job_cancelled_before_it_ran_is_told_once(store: Store,
                                                           config: Config) -> None:
     said: list[str] = []
     answered = asyncio.Event()
@@ -98,4 +98,4 @@ async def test_a_job_cancelled_before_it_ran_is_told_once(store: JobStore,
     await asyncio.wait_for(running, 10)
     assert said[1] == "Job #1 cancelled; 1 credit refunded."
     assert len(said) == 2
-    assert (await store.require(1)).delivered_at is not None
+    assert (await store.jobs.require(1)).delivered_at is not None

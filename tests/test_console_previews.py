@@ -24,8 +24,8 @@ from generator.backends.loader import ResidentBackend
 from generator.backends.tiny_models import ensure_builtin_model
 from generator.previews import preview_image
 from generator.worker import Worker
-from storage.jobs import JobStore
 from storage.previews import PreviewStore
+from storage.store import Store
 from tests.dashboard_helpers import queued
 from videobot.config import Config, config_from_dict
 from videobot.users import UserRef
@@ -51,19 +51,19 @@ class Ticks:
 
 
 async def test_a_newer_preview_is_written_and_named_at_most_once_a_while(
-        store: JobStore, config: Config) -> None:
+        store: Store, config: Config) -> None:
     job = await queued(store, ALICE, "a red ball")
-    claimed = await store.claim_next_job("w1")
+    claimed = await store.leases.claim_next_job("w1")
     assert claimed is not None
-    previews = PreviewStore.of(store, config)
+    previews = PreviewStore.of(store.context, config)
     ticks = Ticks()
     lines = ConsolePreviews(previews, folder=config.data_dir / "clips", every_s=3.0,
                             clock=ticks)
-    assert await lines.line_for(await store.require(job.id)) is None  # none stored yet
+    assert await lines.line_for(await store.jobs.require(job.id)) is None  # none stored yet
 
     await previews.save(claimed.id, claimed.attempt,
                         preview_image(2, 8, np.full((2, 20, 30, 3), 200, np.uint8)))
-    first = await lines.line_for(await store.require(job.id))
+    first = await lines.line_for(await store.jobs.require(job.id))
     assert first is not None
     found = LINE.match(first)
     assert found is not None and found.group(2, 3) == ("2", "8")
@@ -75,21 +75,21 @@ async def test_a_newer_preview_is_written_and_named_at_most_once_a_while(
     await previews.save(claimed.id, claimed.attempt,
                         preview_image(4, 8, np.full((2, 20, 30, 3), 40, np.uint8)))
     ticks.now += 2.9  # too soon after the last line
-    assert await lines.line_for(await store.require(job.id)) is None
+    assert await lines.line_for(await store.jobs.require(job.id)) is None
     ticks.now += 0.2
-    second = await lines.line_for(await store.require(job.id))
+    second = await lines.line_for(await store.jobs.require(job.id))
     assert second is not None and "step 4/8" in second
     ticks.now += 10  # no newer preview: nothing to say
-    assert await lines.line_for(await store.require(job.id)) is None
+    assert await lines.line_for(await store.jobs.require(job.id)) is None
     # The first file stays as it was: each line names what it showed.
     with Image.open(written) as image:
         assert np.asarray(image).mean() > 180
-    await store.finish_failed(claimed.id, claimed.attempt, "stopped")
-    assert await lines.line_for(await store.require(job.id)) is None  # over
+    await store.leases.finish_failed(claimed.id, claimed.attempt, "stopped")
+    assert await lines.line_for(await store.jobs.require(job.id)) is None  # over
 
 
 async def test_the_console_prints_preview_paths_while_a_worker_renders(
-        store: JobStore, config: Config, tiny_wan: Path) -> None:
+        store: Store, config: Config, tiny_wan: Path) -> None:
     config = config_from_dict({
         "data_dir": str(config.data_dir), "default_preset": "wan",
         "database": {"url": config.database_url},

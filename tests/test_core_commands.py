@@ -15,8 +15,8 @@ from bot.core import replies
 from bot.core.commands import Core
 from bot.core.errors import INTERNAL_ERROR
 from storage.db import read_transaction
-from storage.jobs import JobStore
 from storage.models import Job, JobStatus, User
+from storage.store import Store
 from tests.conftest import FakeClock
 from videobot.config import Config, config_from_dict
 from videobot.limits import MAX_SEED
@@ -28,11 +28,11 @@ COMMANDS = ("/video", "/status", "/cancel", "/queue", "/help")
 
 
 @pytest.fixture
-def core(store: JobStore, config: Config) -> Core:
+def core(store: Store, config: Config) -> Core:
     return Core(store=store, config=config)
 
 
-async def row_counts(store: JobStore) -> tuple[int, int]:
+async def row_counts(store: Store) -> tuple[int, int]:
     """(jobs, users): what a refused command must leave as it was."""
     async with read_transaction(store.engine) as conn:
         jobs = await conn.scalar(select(func.count()).select_from(Job))
@@ -47,7 +47,7 @@ async def queue(core: Core, text: str = "/video a red ball", user: UserRef = ALI
 
 
 async def test_video_is_acknowledged_with_job_id_position_and_parameters(
-    core: Core, store: JobStore
+    core: Core, store: Store
 ) -> None:
     reply = await core.handle(ALICE, "/video a red ball --frames 16 --seed 7", {"chat": "c1"})
     assert reply.job is not None
@@ -58,7 +58,7 @@ async def test_video_is_acknowledged_with_job_id_position_and_parameters(
         "16 frames, 64x64 @ 8 fps, 4 steps, guidance 7.5, seed 7, preset tiny\n"
         "Cost: 1 credit; 19 credits left."
     )
-    job = await store.require(job_id)
+    job = await store.jobs.require(job_id)
     assert job.status == JobStatus.QUEUED
     assert (job.request.prompt, job.request.frames, job.request.seed) == ("a red ball", 16, 7)
     assert job.reply_target == {"chat": "c1"}
@@ -66,10 +66,10 @@ async def test_video_is_acknowledged_with_job_id_position_and_parameters(
     assert "position 2 in the queue" in second.text
 
 
-async def test_all_options_are_read(core: Core, store: JobStore) -> None:
+async def test_all_options_are_read(core: Core, store: Store) -> None:
     job_id = await queue(core, "/video a kite --frames 8 --fps 12 --width 48 --height 32 "
                                "--steps 3 --guidance 5.5 --seed 1 --preset tiny")
-    request = (await store.require(job_id)).request
+    request = (await store.jobs.require(job_id)).request
     assert (request.frames, request.fps, request.width, request.height) == (8, 12, 48, 32)
     assert (request.steps, request.guidance, request.seed, request.preset) == (3, 5.5, 1, "tiny")
 
@@ -104,7 +104,7 @@ BAD_VIDEO_REQUESTS = [
 
 
 async def test_bad_video_requests_are_refused_and_change_nothing(
-    core: Core, store: JobStore
+    core: Core, store: Store
 ) -> None:
     job_id = await queue(core)
     before = await row_counts(store)
@@ -114,7 +114,7 @@ async def test_bad_video_requests_are_refused_and_change_nothing(
         assert expected in reply.text, (text, reply.text)
         assert reply.job is None, text
         assert await row_counts(store) == before, text
-    assert [job.id for job in await store.jobs_of(ALICE)] == [job_id]
+    assert [job.id for job in await store.jobs.jobs_of(ALICE)] == [job_id]
 
 
 async def test_unknown_option_reply_lists_every_option(core: Core) -> None:
@@ -124,9 +124,9 @@ async def test_unknown_option_reply_lists_every_option(core: Core) -> None:
         assert f"--{option}" in reply.text
 
 
-async def test_a_prompt_at_the_limit_is_accepted(core: Core, store: JobStore) -> None:
+async def test_a_prompt_at_the_limit_is_accepted(core: Core, store: Store) -> None:
     job_id = await queue(core, "/video " + "x" * 500)
-    assert len((await store.require(job_id)).request.prompt) == 500
+    assert len((await store.jobs.require(job_id)).request.prompt) == 500
 
 
 BAD_JOB_IDS = [
@@ -142,18 +142,18 @@ BAD_JOB_IDS = [
 ]
 
 
-async def test_bad_job_ids_are_refused_and_change_nothing(core: Core, store: JobStore) -> None:
+async def test_bad_job_ids_are_refused_and_change_nothing(core: Core, store: Store) -> None:
     job_id = await queue(core)
     before = await row_counts(store)
     for text, expected in BAD_JOB_IDS:
         reply = await core.handle(ALICE, text)
         assert reply.text.startswith(expected), (text, reply.text)
         assert await row_counts(store) == before, text
-    assert (await store.require(job_id)).status == JobStatus.QUEUED
+    assert (await store.jobs.require(job_id)).status == JobStatus.QUEUED
 
 
 async def test_another_users_job_cannot_be_cancelled_or_seen(
-    core: Core, store: JobStore
+    core: Core, store: Store
 ) -> None:
     job_id = await queue(core)
     before = await row_counts(store)
@@ -161,12 +161,12 @@ async def test_another_users_job_cannot_be_cancelled_or_seen(
     assert cancel.text == f"Sorry: job #{job_id} belongs to someone else."
     status = await core.handle(BOB, f"/status {job_id}")
     assert status.text == f"Sorry: job #{job_id} belongs to someone else."
-    job = await store.require(job_id)
+    job = await store.jobs.require(job_id)
     assert job.status == JobStatus.QUEUED and not job.cancel_requested
     assert await row_counts(store) == before
 
 
-async def test_cancel_with_nothing_to_cancel(core: Core, store: JobStore) -> None:
+async def test_cancel_with_nothing_to_cancel(core: Core, store: Store) -> None:
     reply = await core.handle(ALICE, "/cancel")
     assert reply.text == "Sorry: you have no waiting or rendering job to cancel."
     job_id = await queue(core)
@@ -179,14 +179,14 @@ async def test_cancel_with_nothing_to_cancel(core: Core, store: JobStore) -> Non
     assert again.text == f"Sorry: job #{job_id} has already finished (cancelled)."
 
 
-async def test_status_with_no_jobs(core: Core, store: JobStore) -> None:
+async def test_status_with_no_jobs(core: Core, store: Store) -> None:
     reply = await core.handle(ALICE, "/status")
     assert reply.text == "Sorry: you have no jobs yet; try /video a red ball bouncing."
     assert await row_counts(store) == (0, 0)
 
 
 async def test_too_many_queued_jobs_are_refused(
-    core: Core, store: JobStore, config: Config
+    core: Core, store: Store, config: Config
 ) -> None:
     limit = config.limits.max_queued_per_user
     for _ in range(limit):
@@ -201,32 +201,32 @@ async def test_too_many_queued_jobs_are_refused(
     assert (await core.handle(ALICE, "/video one more")).job is not None
 
 
-async def test_phone_dashes_are_read_as_flags(core: Core, store: JobStore) -> None:
+async def test_phone_dashes_are_read_as_flags(core: Core, store: Store) -> None:
     for dash in ("\u2014", "\u2013"):  # em and en dash
         job_id = await queue(core, f"/video a cat {dash}frames 8")
-        request = (await store.require(job_id)).request
+        request = (await store.jobs.require(job_id)).request
         assert (request.prompt, request.frames) == ("a cat", 8), dash
 
 
-async def test_quoted_negative_prompt_and_apostrophes(core: Core, store: JobStore) -> None:
+async def test_quoted_negative_prompt_and_apostrophes(core: Core, store: Store) -> None:
     job_id = await queue(core, '/video a cat\'s toy --negative "blurry, dark" --seed 2')
-    request = (await store.require(job_id)).request
+    request = (await store.jobs.require(job_id)).request
     assert request.prompt == "a cat's toy"
     assert request.negative_prompt == "blurry, dark"
     curly = await queue(core, "/video a dog \u2014negative \u201cwet, muddy\u201d")
-    assert (await store.require(curly)).request.negative_prompt == "wet, muddy"
+    assert (await store.jobs.require(curly)).request.negative_prompt == "wet, muddy"
 
 
-async def test_flag_with_equals_sign(core: Core, store: JobStore) -> None:
+async def test_flag_with_equals_sign(core: Core, store: Store) -> None:
     job_id = await queue(core, "/video a ball --frames=8 --seed=3")
-    request = (await store.require(job_id)).request
+    request = (await store.jobs.require(job_id)).request
     assert (request.frames, request.seed) == (8, 3)
 
 
-async def test_command_name_forms(core: Core, store: JobStore) -> None:
+async def test_command_name_forms(core: Core, store: Store) -> None:
     for text in ("/VIDEO a ball", "/video@SomeBot a ball", "  /Video a ball  "):
         job_id = await queue(core, text)
-        assert (await store.require(job_id)).request.prompt == "a ball", text
+        assert (await store.jobs.require(job_id)).request.prompt == "a ball", text
 
 
 async def test_help_lists_the_commands(core: Core) -> None:
@@ -236,7 +236,7 @@ async def test_help_lists_the_commands(core: Core) -> None:
         assert command in replies.HELP
 
 
-async def test_not_a_known_command(core: Core, store: JobStore) -> None:
+async def test_not_a_known_command(core: Core, store: Store) -> None:
     for text, expected in [
         ("/frobnicate", "Unknown command /frobnicate. Try /help."),
         ("a red ball", replies.NOT_A_COMMAND),
@@ -248,14 +248,14 @@ async def test_not_a_known_command(core: Core, store: JobStore) -> None:
     assert await row_counts(store) == (0, 0)
 
 
-async def test_queue_listing(core: Core, store: JobStore, clock: FakeClock) -> None:
+async def test_queue_listing(core: Core, store: Store, clock: FakeClock) -> None:
     assert (await core.handle(ALICE, "/queue")).text == "The queue is empty."
     first = await queue(core, user=ALICE)
     clock.advance(1)
     second = await queue(core, user=BOB)
     clock.advance(1)
     third = await queue(core, user=ALICE)
-    claimed = await store.claim_next_job("w1")
+    claimed = await store.leases.claim_next_job("w1")
     assert claimed is not None and claimed.id == first
     reply = await core.handle(BOB, "/queue")
     assert reply.text == (
@@ -267,7 +267,7 @@ async def test_queue_listing(core: Core, store: JobStore, clock: FakeClock) -> N
 
 
 async def test_status_without_id_shows_the_latest_job(
-    core: Core, store: JobStore, clock: FakeClock
+    core: Core, store: Store, clock: FakeClock
 ) -> None:
     await queue(core, "/video the first")
     clock.advance(1)
@@ -281,37 +281,37 @@ async def test_status_without_id_shows_the_latest_job(
 
 
 async def test_status_of_a_running_job_shows_progress(
-    core: Core, store: JobStore, clock: FakeClock
+    core: Core, store: Store, clock: FakeClock
 ) -> None:
     job_id = await queue(core, "/video a ball --steps 4")
-    claimed = await store.claim_next_job("w1")
+    claimed = await store.leases.claim_next_job("w1")
     assert claimed is not None
     clock.advance(2)
-    await store.renew_lease(job_id, claimed.attempt, step=2, total=4)
+    await store.leases.renew_lease(job_id, claimed.attempt, step=2, total=4)
     reply = await core.handle(ALICE, f"/status {job_id}")
     assert reply.text.startswith(f"Job #{job_id}: rendering [#####-----] step 2/4 50%, ETA 2 s")
 
 
 async def test_cancel_without_id_cancels_the_latest_active_job(
-    core: Core, store: JobStore, clock: FakeClock
+    core: Core, store: Store, clock: FakeClock
 ) -> None:
     older = await queue(core, "/video the first")
     clock.advance(1)
     latest = await queue(core, "/video the second")
     reply = await core.handle(ALICE, "/cancel")
     assert reply.text == f"Job #{latest} cancelled; 1 credit refunded."
-    assert (await store.require(latest)).status == JobStatus.CANCELLED
-    assert (await store.require(older)).status == JobStatus.QUEUED
-    claimed = await store.claim_next_job("w1")
+    assert (await store.jobs.require(latest)).status == JobStatus.CANCELLED
+    assert (await store.jobs.require(older)).status == JobStatus.QUEUED
+    claimed = await store.leases.claim_next_job("w1")
     assert claimed is not None and claimed.id == older
     running = await core.handle(ALICE, "/cancel")
     assert running.text == f"Job #{older}: stopping the render…"
-    job = await store.require(older)
+    job = await store.jobs.require(older)
     assert job.status == JobStatus.RUNNING and job.cancel_requested
 
 
 async def test_family_rounding_is_noted_in_the_acknowledgement(
-    store: JobStore, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
     config = config_from_dict({
         "data_dir": str(tmp_path / "data"),
@@ -324,19 +324,19 @@ async def test_family_rounding_is_noted_in_the_acknowledgement(
     assert "Note: frames 6 rounded to 5 (4k+1 frames)" in reply.text
     assert "Note: size 70x64 rounded to 64x64 (multiples of 16)" in reply.text
     assert "5 frames, 64x64" in reply.text
-    job = await store.require(reply.job.id)
+    job = await store.jobs.require(reply.job.id)
     assert (job.request.frames, job.request.width) == (5, 64)
     assert len(job.notes) == 2
     exact = await core.handle(ALICE, "/video x --frames 9 --width 80")
     assert exact.job is not None and "Note:" not in exact.text
 
 
-async def test_a_random_seed_is_chosen_and_shown(core: Core, store: JobStore) -> None:
+async def test_a_random_seed_is_chosen_and_shown(core: Core, store: Store) -> None:
     seeds = []
     for _ in range(2):
         reply = await core.handle(ALICE, "/video a ball")
         assert reply.job is not None
-        seed = (await store.require(reply.job.id)).request.seed
+        seed = (await store.jobs.require(reply.job.id)).request.seed
         assert 0 <= seed <= MAX_SEED
         assert f"seed {seed}," in reply.text
         seeds.append(seed)
@@ -344,7 +344,23 @@ async def test_a_random_seed_is_chosen_and_shown(core: Core, store: JobStore) ->
 
 
 class BrokenStore:
-    """Stands in for a database that fails in a way nobody planned for."""
+    """Stands in for a database that fails in a way nobody planned for: its context and
+    every room of it."""
+
+    @property
+    def context(self) -> Any:
+        return BrokenContext()
+
+    @property
+    def engine(self) -> Any:
+        return BrokenEngine()
+
+    def __getattr__(self, name: str) -> Any:
+        return BrokenRoom()
+
+
+class BrokenContext:
+    """A store context whose clock and engine fail."""
 
     def clock(self) -> NoReturn:
         raise RuntimeError("secret detail: disk on fire")
@@ -352,6 +368,13 @@ class BrokenStore:
     @property
     def engine(self) -> Any:
         return BrokenEngine()
+
+    def __getattr__(self, name: str) -> NoReturn:
+        raise RuntimeError("secret detail: disk on fire")
+
+
+class BrokenRoom:
+    """A room of the store whose every method fails."""
 
     def __getattr__(self, name: str) -> Any:
         async def fail(*_args: Any, **_kwargs: Any) -> NoReturn:
@@ -370,7 +393,7 @@ class BrokenEngine:
 async def test_an_internal_error_is_logged_and_answered_with_one_sentence(
     config: Config, caplog: pytest.LogCaptureFixture
 ) -> None:
-    core = Core(store=cast(JobStore, BrokenStore()), config=config)
+    core = Core(store=cast(Store, BrokenStore()), config=config)
     for text in ("/video a ball", "/status 1", "/status", "/cancel", "/queue"):
         caplog.clear()
         with caplog.at_level(logging.ERROR, logger="bot.core.commands"):
@@ -383,7 +406,7 @@ async def test_an_internal_error_is_logged_and_answered_with_one_sentence(
         assert "secret detail: disk on fire" in caplog.text  # the traceback, for the operator
 
 
-async def test_rerun_and_cancel_buttons_check_the_owner(core: Core, store: JobStore) -> None:
+async def test_rerun_and_cancel_buttons_check_the_owner(core: Core, store: Store) -> None:
     first = await core.handle(ALICE, "/video a red ball --seed 7 --frames 8")
     assert first.job is not None
     stranger = await core.rerun(BOB, first.job.id, new_seed=True)
@@ -395,13 +418,13 @@ async def test_rerun_and_cancel_buttons_check_the_owner(core: Core, store: JobSt
     assert reroll.job.request.replace(seed=7) == first.job.request
     refused = await core.cancel_job(BOB, first.job.id)
     assert refused.text == f"Sorry: job #{first.job.id} belongs to someone else."
-    assert (await store.require(first.job.id)).status == "queued"
+    assert (await store.jobs.require(first.job.id)).status == "queued"
     done = await core.cancel_job(BOB, first.job.id, admin=True)
     assert done.text == f"Job #{first.job.id} cancelled; 0.5 credits refunded."
 
 
 async def test_an_adult_preset_only_where_the_chat_allows_it(
-    store: JobStore, config: Config
+    store: Store, config: Config
 ) -> None:
     adult = dataclasses.replace(config.presets["tiny"], name="adult", nsfw=True)
     config = dataclasses.replace(config, presets={**config.presets, "adult": adult})
@@ -415,7 +438,7 @@ async def test_an_adult_preset_only_where_the_chat_allows_it(
 
 
 async def test_a_preset_no_running_worker_takes_is_refused_and_nothing_is_queued(
-    core: Core, store: JobStore, clock: FakeClock
+    core: Core, store: Store, clock: FakeClock
 ) -> None:
     from storage.workers import WorkerRegistry
 
@@ -440,7 +463,7 @@ async def test_a_preset_no_running_worker_takes_is_refused_and_nothing_is_queued
 
 
 async def test_a_burst_of_commands_reads_the_worker_registry_once(
-    core: Core, store: JobStore
+    core: Core, store: Store
 ) -> None:
     """Commands arriving while the registry is being read wait for that read (a burst used to
     read it once per command, each a transaction of its own, which tripled its CPU)."""
@@ -463,7 +486,7 @@ async def test_a_burst_of_commands_reads_the_worker_registry_once(
 
 
 async def test_before_any_worker_registers_the_local_workers_presets_decide(
-    store: JobStore, config: Config
+    store: Store, config: Config
 ) -> None:
     from bot.core.serving import local_worker_presets
 

@@ -18,9 +18,9 @@ from PIL import Image
 from selenium import webdriver
 
 from generator.previews import preview_image
-from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.previews import PreviewStore
+from storage.store import Store
 from tests.api_helpers import ALICE, BOB, Api, api_config, user
 from tests.browser import WINDOW, Browser, chromium
 from tests.conftest import FakeClock
@@ -61,7 +61,7 @@ def config(tmp_path: Path, database_url: str) -> Config:
 
 
 @pytest.fixture
-async def api(store: JobStore, config: Config) -> AsyncIterator[Api]:
+async def api(store: Store, config: Config) -> AsyncIterator[Api]:
     async with started_dashboard(store, config) as started:
         yield started
 
@@ -79,7 +79,7 @@ async def row_ids(browser: Browser) -> list[str]:
 
 
 async def test_the_admin_signs_in_sees_both_users_jobs_and_a_clip_that_plays(
-        api: Api, store: JobStore, browser: Browser, database_url: str,
+        api: Api, store: Store, browser: Browser, database_url: str,
         clock: FakeClock) -> None:
     for who, prompt in ((ALICE, "a red ball moving to the left"),
                         (BOB, "a blue square moving up"), (ALICE, "a yellow triangle growing"),
@@ -88,10 +88,10 @@ async def test_the_admin_signs_in_sees_both_users_jobs_and_a_clip_that_plays(
         await queued(store, user(who), prompt)
     assert await render_all(api, clock, seconds=40) == 6  # 40 s a clip, as on a GPU
     running = await queued(store, user(BOB), "a white square moving left", seed=3)
-    claimed = await store.claim_next_job("gpu-box:1:cuda:0")
+    claimed = await store.leases.claim_next_job("gpu-box:1:cuda:0")
     assert claimed is not None and claimed.id == running.id
     clock.advance(20)
-    await store.renew_lease(claimed.id, claimed.attempt, step=2, total=4)
+    await store.leases.renew_lease(claimed.id, claimed.attempt, step=2, total=4)
     waiting = [await queued(store, user(ALICE), "a red <b>triangle</b> moving up"),
                await queued(store, user(BOB), "a blue ball growing")]
 
@@ -134,7 +134,7 @@ async def test_the_admin_signs_in_sees_both_users_jobs_and_a_clip_that_plays(
 
 
 async def test_a_plain_user_sees_only_their_own_and_a_wrong_key_sees_no_job(
-        api: Api, store: JobStore, browser: Browser) -> None:
+        api: Api, store: Store, browser: Browser) -> None:
     alices = await queued(store, user(ALICE), "a red ball moving to the left")
     await queued(store, user(BOB), "a blue square moving up")
     await browser.sign_in(api.root, "vb-this-is-not-a-key")
@@ -165,12 +165,12 @@ async def test_a_plain_user_sees_only_their_own_and_a_wrong_key_sees_no_job(
 
 
 async def test_the_queue_moves_without_a_reload_and_cancel_cancels_in_the_database(
-        api: Api, store: JobStore, browser: Browser) -> None:
+        api: Api, store: Store, browser: Browser) -> None:
     running = await queued(store, user(ALICE), "a red ball moving to the left")
     waiting = await queued(store, user(ALICE), "a blue square moving up")
-    claimed = await store.claim_next_job("w1")
+    claimed = await store.leases.claim_next_job("w1")
     assert claimed is not None and claimed.id == running.id
-    await store.renew_lease(claimed.id, claimed.attempt, step=1, total=4)
+    await store.leases.renew_lease(claimed.id, claimed.attempt, step=1, total=4)
     await browser.sign_in(api.root, await api.key(ALICE))
     await browser.until(lambda: browser.driver.current_url.endswith("/dashboard/queue"))
 
@@ -181,25 +181,25 @@ async def test_the_queue_moves_without_a_reload_and_cancel_cancels_in_the_databa
 
     assert await browser.call(progress) == "25"
     await browser.script("window.loadedOnce = 'still this page';")
-    await store.renew_lease(claimed.id, claimed.attempt, step=3, total=4)
+    await store.leases.renew_lease(claimed.id, claimed.attempt, step=3, total=4)
     await browser.until(lambda: progress() == "75")
     assert await browser.script("return window.loadedOnce;") == "still this page"
 
     await browser.click(f"#job-{waiting.id} button")
     await browser.until(lambda: "cancelled" in browser.driver.execute_script(
         "const flash = document.querySelector('.flash'); return flash ? flash.textContent : ''"))
-    assert (await store.require(waiting.id)).status == JobStatus.CANCELLED
+    assert (await store.jobs.require(waiting.id)).status == JobStatus.CANCELLED
     await browser.until(lambda: f"job-{waiting.id}" not in browser.driver.page_source)
     await browser.screenshot("queue-after-cancel")
 
 
 async def test_a_rendering_jobs_preview_shows_in_its_row_and_follows_the_render(
-        api: Api, store: JobStore, browser: Browser, config: Config) -> None:
+        api: Api, store: Store, browser: Browser, config: Config) -> None:
     running = await queued(store, user(ALICE), "a red ball moving to the left")
-    claimed = await store.claim_next_job("w1")
+    claimed = await store.leases.claim_next_job("w1")
     assert claimed is not None and claimed.id == running.id
-    await store.renew_lease(claimed.id, claimed.attempt, step=1, total=4)
-    previews = PreviewStore.of(store, config)
+    await store.leases.renew_lease(claimed.id, claimed.attempt, step=1, total=4)
+    previews = PreviewStore.of(store.context, config)
     # As a worker stores them: 2 light frames after step 1, then 3 dark ones after step 3.
     await previews.save(claimed.id, claimed.attempt,
                         preview_image(1, 4, np.full((2, 90, 160, 3), 220, np.uint8)))
@@ -224,7 +224,7 @@ async def test_a_rendering_jobs_preview_shows_in_its_row_and_follows_the_render(
     assert await texts(browser, "img.preview", "alt") == [f"Job #{running.id} forming, at step 1"]
     await browser.screenshot("queue-preview")
     await browser.script("window.loadedOnce = 'still this page';")
-    await store.renew_lease(claimed.id, claimed.attempt, step=3, total=4)
+    await store.leases.renew_lease(claimed.id, claimed.attempt, step=3, total=4)
     await previews.save(claimed.id, claimed.attempt,
                         preview_image(3, 4, np.full((3, 90, 160, 3), 30, np.uint8)))
     width, dark = await browser.until(lambda: (found := shown()) and found[0] == 480 and found)

@@ -22,9 +22,9 @@ from generator.previews import preview_image
 from storage.admin import AdminStore
 from storage.connect import close_store, open_store
 from storage.db import read_transaction
-from storage.jobs import JobStore
 from storage.models import ApiKey, AuditEntry, Ban, Job, JobStatus, QuotaOverride
 from storage.previews import PreviewStore
+from storage.store import Store
 from storage.workers import DeviceMemory, WorkerRegistry
 from tests.api_helpers import ALICE, BOB, Api, api_config, user
 from tests.conftest import FakeClock
@@ -42,7 +42,7 @@ def config(tmp_path: Path, database_url: str) -> Config:
 
 
 @pytest.fixture
-async def api(store: JobStore, config: Config) -> AsyncIterator[Api]:
+async def api(store: Store, config: Config) -> AsyncIterator[Api]:
     async with started_dashboard(store, config) as started:
         yield started
 
@@ -52,12 +52,12 @@ def rows(html: str) -> list[int]:
     return [int(found) for found in re.findall(r'<tr id="job-(\d+)"', html)]
 
 
-async def job_status(store: JobStore, job_id: int) -> str:
-    return (await store.require(job_id)).status
+async def job_status(store: Store, job_id: int) -> str:
+    return (await store.jobs.require(job_id)).status
 
 
 async def test_a_wrong_key_gets_the_form_again_with_the_reason_and_no_job(
-        api: Api, store: JobStore) -> None:
+        api: Api, store: Store) -> None:
     await queued(store, user(ALICE), "a secret prompt of alice")
     async with visitor(api) as browser:
         page = await browser.sign_in("vb-not-a-key")
@@ -72,7 +72,7 @@ async def test_a_wrong_key_gets_the_form_again_with_the_reason_and_no_job(
 
 
 async def test_an_admin_sees_every_users_jobs_and_a_plain_user_only_their_own(
-        api: Api, store: JobStore) -> None:
+        api: Api, store: Store) -> None:
     alices = await queued(store, user(ALICE), "a red ball")
     bobs = await queued(store, user(BOB), "a blue box")
     async with visitor(api) as admin, visitor(api) as alice:
@@ -88,7 +88,7 @@ async def test_an_admin_sees_every_users_jobs_and_a_plain_user_only_their_own(
             refused = await alice.get(path)
             assert refused.status == 403 and "only the bot's admins" in refused.plain
         paused = await alice.post("/dashboard/queue/pause")
-        assert paused.status == 403 and not await AdminStore(store).paused()
+        assert paused.status == 403 and not await AdminStore(store.context).paused()
 
 
 async def test_a_key_of_a_configured_admin_is_an_admin(
@@ -105,7 +105,7 @@ async def test_a_key_of_a_configured_admin_is_an_admin(
 
 
 async def test_a_post_without_the_pages_token_is_refused_and_changes_nothing(
-        api: Api, store: JobStore) -> None:
+        api: Api, store: Store) -> None:
     job = await queued(store, user(ALICE), "a red ball")
     async with visitor(api) as alice, visitor(api) as other:
         await alice.sign_in(await api.key(ALICE))
@@ -129,7 +129,7 @@ async def test_a_post_without_the_pages_token_is_refused_and_changes_nothing(
 
 
 async def test_a_session_ends_after_its_hours_and_with_its_key(
-        api: Api, store: JobStore, clock: FakeClock) -> None:
+        api: Api, store: Store, clock: FakeClock) -> None:
     await queued(store, user(ALICE), "a red ball")
     key = await api.key(ALICE)
     async with visitor(api) as alice:
@@ -147,7 +147,7 @@ async def test_a_session_ends_after_its_hours_and_with_its_key(
 
 
 async def test_a_forged_or_tampered_session_cookie_is_not_a_session(
-        api: Api, store: JobStore, clock: FakeClock) -> None:
+        api: Api, store: Store, clock: FakeClock) -> None:
     await queued(store, user(ALICE), "a red ball")
     admin_key = await api.key("shell:ops", admin=True)
     async with visitor(api) as admin:
@@ -199,7 +199,7 @@ async def test_repeated_failed_sign_ins_from_one_address_are_slowed_down(api: Ap
 
 
 async def test_another_users_clip_is_not_found_and_prompts_are_shown_as_text(
-        api: Api, store: JobStore) -> None:
+        api: Api, store: Store) -> None:
     alices = await queued(store, user(ALICE), SCRIPT)
     bobs = await queued(store, user(BOB), "a blue square moving up")
     assert await render_all(api) == 2
@@ -222,16 +222,16 @@ async def test_another_users_clip_is_not_found_and_prompts_are_shown_as_text(
 
 
 async def test_a_preview_is_served_only_to_a_signed_in_viewer_of_its_job(
-        api: Api, store: JobStore, config: Config) -> None:
+        api: Api, store: Store, config: Config) -> None:
     alices = await queued(store, user(ALICE), "a red ball moving to the left")
-    claimed = await store.claim_next_job("w1")
+    claimed = await store.leases.claim_next_job("w1")
     assert claimed is not None and claimed.id == alices.id
     path = f"/dashboard/clips/{alices.id}/preview"
     async with visitor(api) as alice, visitor(api) as bob, visitor(api) as nobody:
         await alice.sign_in(await api.key(ALICE))
         assert (await alice.get(path)).status == 404  # none yet
         image = preview_image(2, 4, np.full((2, 20, 30, 3), 90, np.uint8))
-        await PreviewStore.of(store, config).save(claimed.id, claimed.attempt, image)
+        await PreviewStore.of(store.context, config).save(claimed.id, claimed.attempt, image)
         async with alice.session.get(api.root + path) as answer:
             assert (answer.status, answer.content_type) == (200, "image/jpeg")
             assert await answer.read() == image.jpeg
@@ -242,11 +242,11 @@ async def test_a_preview_is_served_only_to_a_signed_in_viewer_of_its_job(
 
 
 async def test_the_queue_stream_sends_escaped_rows_with_progress(
-        api: Api, store: JobStore) -> None:
+        api: Api, store: Store) -> None:
     job = await queued(store, user(ALICE), SCRIPT)
-    claimed = await store.claim_next_job("w1")
+    claimed = await store.leases.claim_next_job("w1")
     assert claimed is not None
-    await store.renew_lease(claimed.id, claimed.attempt, step=1, total=4)
+    await store.leases.renew_lease(claimed.id, claimed.attempt, step=1, total=4)
     async with visitor(api) as alice:
         await alice.sign_in(await api.key(ALICE))
         async with alice.session.get(f"{api.root}/dashboard/queue/stream") as stream:
@@ -261,14 +261,14 @@ async def test_the_queue_stream_sends_escaped_rows_with_progress(
 
 
 async def test_actions_go_through_the_core_into_the_database(
-        api: Api, store: JobStore) -> None:
+        api: Api, store: Store) -> None:
     bobs = await queued(store, user(BOB), "a blue box")
     async with visitor(api) as admin:
         await admin.sign_in(await api.key("shell:ops", admin=True))
         page = await admin.post("/dashboard/queue/pause")
-        assert "The queue is paused" in page.text and await AdminStore(store).paused()
+        assert "The queue is paused" in page.text and await AdminStore(store.context).paused()
         await admin.post("/dashboard/queue/resume")
-        assert not await AdminStore(store).paused()
+        assert not await AdminStore(store.context).paused()
         await admin.get("/dashboard/users")
         page = await admin.post("/dashboard/users/quota", {"user": "console:alice",
                                                            "credits": "50", "window": "24"})
@@ -299,13 +299,13 @@ async def test_actions_go_through_the_core_into_the_database(
 
 
 async def test_rerun_queues_the_same_seed_for_the_viewer_and_delete_removes_the_clip(
-        api: Api, store: JobStore) -> None:
+        api: Api, store: Store) -> None:
     job = await queued(store, user(ALICE), "a green triangle moving down", seed=77)
     await render_all(api)
-    rendered = await store.require(job.id)
+    rendered = await store.jobs.require(job.id)
     assert rendered.clip is not None
     in_database = rendered.clip.in_database  # PostgreSQL keeps clips in the database
-    assert (await store.clip_data(job.id) is not None if in_database
+    assert (await store.jobs.clip_data(job.id) is not None if in_database
             else Path(rendered.clip.video_path).exists())
     async with visitor(api) as alice:
         await alice.sign_in(await api.key(ALICE))
@@ -322,17 +322,17 @@ async def test_rerun_queues_the_same_seed_for_the_viewer_and_delete_removes_the_
     assert (again.seed, again.prompt, again.platform) == (77, "a green triangle moving down",
                                                           "api")
     assert again.api_key_id is not None
-    assert (await store.require(job.id)).deleted_at is not None
-    assert (await store.clip_data(job.id) is None if in_database
+    assert (await store.jobs.require(job.id)).deleted_at is not None
+    assert (await store.jobs.clip_data(job.id) is None if in_database
             else not Path(rendered.clip.video_path).exists())
 
 
-async def test_the_gallery_filters_from_the_url(api: Api, store: JobStore) -> None:
+async def test_the_gallery_filters_from_the_url(api: Api, store: Store) -> None:
     await queued(store, user(ALICE), "a red ball")
     await queued(store, user(BOB), "a blue box")
     await render_all(api)
     cancelled = await queued(store, user(BOB), "a white square")
-    await store.request_cancel(cancelled.id, None)
+    await store.cancels.request(cancelled.id, None)
     async with visitor(api) as admin:
         await admin.sign_in(await api.key("shell:ops", admin=True))
 
@@ -348,7 +348,7 @@ async def test_the_gallery_filters_from_the_url(api: Api, store: JobStore) -> No
 
 
 async def test_workers_stats_and_audit_pages_show_the_tables(
-        api: Api, store: JobStore, clock: FakeClock) -> None:
+        api: Api, store: Store, clock: FakeClock) -> None:
     await queued(store, user(ALICE), "a red ball")
     await render_all(api)
     registry = WorkerRegistry(store.engine, clock=store.clock)

@@ -13,8 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from storage.db import read_transaction
-from storage.jobs import JobStore
 from storage.models import Charge, Job
+from storage.store import Store
 from storage.workers import WorkerRegistry
 from tests.api_helpers import ALICE, BOB, Api, api_config, user
 from tests.conftest import FakeClock
@@ -32,7 +32,7 @@ def config(tmp_path: Path, database_url: str) -> Config:
 
 
 @pytest.fixture
-async def api(store: JobStore, config: Config) -> AsyncIterator[Api]:
+async def api(store: Store, config: Config) -> AsyncIterator[Api]:
     async with started_dashboard(store, config) as started:
         yield started
 
@@ -65,14 +65,15 @@ async def test_metrics_need_an_admin_key_or_an_allowed_address(api: Api) -> None
 
 
 async def test_metrics_values_match_the_database(
-        api: Api, store: JobStore, clock: FakeClock) -> None:
-    await store.enqueue(user(ALICE), request("a red ball moving left"), max_queued_per_user=9,
-                        cost=2.0)
-    await store.enqueue(user(BOB), request("a blue box moving up"), max_queued_per_user=9,
-                        cost=1.0)
+        api: Api, store: Store, clock: FakeClock) -> None:
+    enqueue = store.submissions.enqueue
+    await enqueue(user(ALICE), request("a red ball moving left"), max_queued_per_user=9,
+                  cost=2.0)
+    await enqueue(user(BOB), request("a blue box moving up"), max_queued_per_user=9,
+                  cost=1.0)
     assert await render_all(api) == 2
     cancelled = await queued(store, user(BOB), "a green triangle")
-    await store.request_cancel(cancelled.id, None)
+    await store.cancels.request(cancelled.id, None)
     await queued(store, user(ALICE), "a white circle")
     registry = WorkerRegistry(store.engine, clock=store.clock)
     await registry.register(worker_id="w", host="h", pid=1, device="cpu", presets=["demo"],

@@ -11,13 +11,13 @@ from bot.core.replies import workers_listing
 from generator.device_memory import device_memory
 from storage.admin import AdminStore, AuditFilter
 from storage.gallery import Gallery, GalleryFilter
-from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.monitoring import RENDER_BUCKETS, metrics_snapshot
 from storage.people import People
 from storage.records import ClipRecord
 from storage.retention import prune_clips
 from storage.stats_series import StatsSeries, spread
+from storage.store import Store
 from storage.videos import Videos
 from storage.workers import DeviceMemory, WorkerRegistry
 from tests.conftest import FakeClock
@@ -38,40 +38,40 @@ def clip(render_seconds: float) -> ClipRecord:
                       fps=8, duration_s=1.0, size_bytes=10, render_seconds=render_seconds)
 
 
-async def queue(store: JobStore, user: UserRef, prompt: str, preset: str = "tiny",
+async def queue(store: Store, user: UserRef, prompt: str, preset: str = "tiny",
                 cost: float = 0.0) -> int:
-    job = await store.enqueue(user, request(prompt, preset), max_queued_per_user=100,
-                              cost=cost)
+    job = await store.submissions.enqueue(user, request(prompt, preset), max_queued_per_user=100,
+                                          cost=cost)
     return job.id
 
 
-async def run(store: JobStore, clock: FakeClock, *, wait: float, render: float,
+async def run(store: Store, clock: FakeClock, *, wait: float, render: float,
               outcome: str = JobStatus.SUCCEEDED) -> int:
     """Claim the next job after `wait` seconds and end it `render` seconds later."""
     clock.advance(wait)
-    claimed = await store.claim_next_job("w1")
+    claimed = await store.leases.claim_next_job("w1")
     assert claimed is not None
     clock.advance(render)
     if outcome == JobStatus.SUCCEEDED:
-        await store.finish_succeeded(claimed.id, claimed.attempt, clip(render))
+        await store.leases.finish_succeeded(claimed.id, claimed.attempt, clip(render))
     else:
-        await store.finish_failed(claimed.id, claimed.attempt, "the GPU ran out of memory")
+        await store.leases.finish_failed(claimed.id, claimed.attempt, "the GPU ran out of memory")
     return claimed.id
 
 
 async def test_the_gallery_filters_by_user_preset_and_status_newest_first(
-        store: JobStore, clock: FakeClock) -> None:
+        store: Store, clock: FakeClock) -> None:
     first = await queue(store, ALICE, "a red ball")
     await run(store, clock, wait=1, render=2)
     second = await queue(store, BOB, "a blue box", preset="demo")
     await run(store, clock, wait=1, render=2, outcome=JobStatus.FAILED)
     third = await queue(store, ALICE, "a green ball")
-    await store.request_cancel(third, None)
+    await store.cancels.request(third, None)
     deleted = await queue(store, BOB, "deleted")
     await run(store, clock, wait=1, render=1)
-    await Videos(store).delete(deleted, None)
+    await Videos(store.context).delete(deleted, None)
     await queue(store, ALICE, "still waiting")  # not finished: not in the gallery
-    gallery = Gallery(store)
+    gallery = Gallery(store.context)
 
     async def ids(owner: UserRef | None = None, **chosen: object) -> list[int]:
         page = await gallery.page(owner, GalleryFilter(**chosen))
@@ -94,7 +94,7 @@ async def test_the_gallery_filters_by_user_preset_and_status_newest_first(
 
 
 async def test_the_stats_series_buckets_outcomes_waits_renders_and_failures(
-        store: JobStore, clock: FakeClock) -> None:
+        store: Store, clock: FakeClock) -> None:
     start = clock.now
     await queue(store, ALICE, "one")
     await run(store, clock, wait=10, render=4)
@@ -104,9 +104,10 @@ async def test_the_stats_series_buckets_outcomes_waits_renders_and_failures(
     await queue(store, BOB, "three")
     await run(store, clock, wait=20, render=8)
     cancelled = await queue(store, BOB, "four")
-    await store.request_cancel(cancelled, None)
+    await store.cancels.request(cancelled, None)
     clock.advance(60)
-    series = await StatsSeries(store).jobs(period=timedelta(hours=3), bucket=timedelta(hours=1))
+    series = await StatsSeries(store.context).jobs(period=timedelta(hours=3),
+                                                   bucket=timedelta(hours=1))
     assert series.buckets == 3
     assert series.start == clock.now - timedelta(hours=3)
     first, second = (int((at - series.start) / series.bucket)
@@ -119,7 +120,7 @@ async def test_the_stats_series_buckets_outcomes_waits_renders_and_failures(
     assert set(series.renders) == {"tiny"}  # a failed job rendered no clip
     assert (series.renders["tiny"].count, series.renders["tiny"].median) == (2, 6.0)
     assert series.failures == [("the GPU ran out of memory", 1)]
-    typical = await StatsSeries(store).typical_seconds(start)
+    typical = await StatsSeries(store.context).typical_seconds(start)
     assert typical == {"tiny": 6.0}  # claim to clip, succeeded jobs only
 
 
@@ -130,14 +131,14 @@ def test_spread_takes_the_median_and_the_nearest_rank_90th_percentile() -> None:
 
 
 async def test_people_have_their_credits_tier_ban_and_activity(
-        store: JobStore, clock: FakeClock) -> None:
-    admin = AdminStore(store)
+        store: Store, clock: FakeClock) -> None:
+    admin = AdminStore(store.context)
     await queue(store, ALICE, "one", cost=2.5)
     clock.advance(5)
     await queue(store, BOB, "two", cost=1.0)
     await admin.set_quota("shell:ops", BOB, 7.0, None)
     await admin.ban("shell:ops", ALICE, "spam")
-    people = {person.user.key: person for person in await People(store).listing()}
+    people = {person.user.key: person for person in await People(store.context).listing()}
     alice, bob = people["console:alice"], people["telegram:4242"]
     assert (alice.quota.used, alice.quota.left, alice.jobs) == (0.0, 20.0, 1)  # refunded
     assert alice.ban is not None and (alice.ban.reason, alice.ban.banned_by) == ("spam",
@@ -145,12 +146,12 @@ async def test_people_have_their_credits_tier_ban_and_activity(
     assert (bob.quota.used, bob.quota.credits, bob.quota.left) == (1.0, 7.0, 6.0)
     assert bob.own_allowance and not alice.own_allowance and bob.ban is None
     assert list(people) == ["telegram:4242", "console:alice"]  # the latest job first
-    found = await People(store).listing(search="4242")
+    found = await People(store.context).listing(search="4242")
     assert [person.user.key for person in found] == ["telegram:4242"]
 
 
-async def test_the_audit_log_is_filtered_and_paged(store: JobStore) -> None:
-    admin = AdminStore(store)
+async def test_the_audit_log_is_filtered_and_paged(store: Store) -> None:
+    admin = AdminStore(store.context)
     await admin.ban("shell:ops", ALICE, "spam links")
     await admin.set_paused("telegram:1", True)
     await admin.unban("shell:ops", ALICE)
@@ -171,7 +172,7 @@ async def test_the_audit_log_is_filtered_and_paged(store: JobStore) -> None:
 
 
 async def test_the_metrics_snapshot_counts_from_the_tables(
-        store: JobStore, clock: FakeClock) -> None:
+        store: Store, clock: FakeClock) -> None:
     await queue(store, ALICE, "one", cost=1.0)
     await run(store, clock, wait=1, render=3)
     await queue(store, ALICE, "two", cost=2.0)
@@ -185,7 +186,7 @@ async def test_the_metrics_snapshot_counts_from_the_tables(
     await registry.register(worker_id="b", host="h", pid=2, device="cpu", presets=["tiny"],
                             version="1")
     await registry.beat("b", status=WorkerRegistry.GONE, current_job_id=None)
-    snapshot = await metrics_snapshot(store, alive_since=clock.now - timedelta(seconds=15))
+    snapshot = await metrics_snapshot(store.context, alive_since=clock.now - timedelta(seconds=15))
     assert snapshot.jobs_by_status == {"queued": 1, "running": 0, "succeeded": 2, "failed": 1,
                                        "cancelled": 0}
     assert (snapshot.queue_length, snapshot.workers_alive) == (1, 1)
@@ -198,7 +199,7 @@ async def test_the_metrics_snapshot_counts_from_the_tables(
 
 
 async def test_workers_report_their_model_and_device_memory(
-        store: JobStore, clock: FakeClock) -> None:
+        store: Store, clock: FakeClock) -> None:
     registry = WorkerRegistry(store.engine, clock=store.clock)
     await registry.register(worker_id="gpu1:7:cuda:0", host="gpu1", pid=7, device="cuda:0",
                             presets=["wan"], version="0.1.0")
@@ -223,13 +224,13 @@ def test_a_cpu_or_a_missing_gpu_reports_no_memory() -> None:
 
 
 async def test_a_job_keeps_its_render_seconds_after_retention_drops_the_clip_row(
-        store: JobStore, clock: FakeClock, tmp_path: Path) -> None:
+        store: Store, clock: FakeClock, tmp_path: Path) -> None:
     await queue(store, ALICE, "one")
     job_id = await run(store, clock, wait=1, render=2.5)
-    record = await store.require(job_id)
+    record = await store.jobs.require(job_id)
     assert record.clip is not None and record.clip.render_seconds == 2.5
     clock.advance(8 * 86400)
-    await prune_clips(store, keep_days=7, drop_delivered_hours=0, clips_dir=tmp_path)
-    assert (await store.require(job_id)).clip is None
-    snapshot = await metrics_snapshot(store, alive_since=clock.now)
+    await prune_clips(store.context, keep_days=7, drop_delivered_hours=0, clips_dir=tmp_path)
+    assert (await store.jobs.require(job_id)).clip is None
+    snapshot = await metrics_snapshot(store.context, alive_since=clock.now)
     assert snapshot.renders["tiny"].total_seconds == 2.5

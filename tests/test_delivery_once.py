@@ -53,7 +53,7 @@ async def render(tmp_path: Path) -> None:
 async def job(tmp_path: Path, job_id: int = 1) -> JobRecord:
     store = await open_store(load_config(tmp_path / "config.toml", data_dir=tmp_path / "data"))
     try:
-        return await store.require(job_id)
+        return await store.jobs.require(job_id)
     finally:
         await close_store(store)
 

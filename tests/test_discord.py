@@ -27,8 +27,8 @@ from bot.core.commands import Core
 from bot.delivery import DeliveryLoop
 from bot.logs import SecretRedactor
 from storage.db import read_transaction
-from storage.jobs import JobStore
 from storage.models import Job, JobStatus
+from storage.store import Store
 from tests.backends import StripesBackend, stand_in_worker
 from tests.fakes.discord_api import (
     ADMIN_ROLE_ID,
@@ -64,7 +64,7 @@ class Bot:
 
     fake: FakeDiscord
     adapter: DiscordAdapter
-    store: JobStore
+    store: Store
     config: Config
     backend: StripesBackend
     clock: AdapterClock
@@ -89,7 +89,7 @@ class Bot:
             await self.fake.changed(0.05)
 
     async def delivered(self, job_id: int) -> bool:
-        return (await self.store.require(job_id)).delivered_at is not None
+        return (await self.store.jobs.require(job_id)).delivered_at is not None
 
     def followups(self) -> list[Recorded]:
         return self.fake.sent("POST", r"^/webhooks/\d+/[^/]+$")
@@ -125,7 +125,7 @@ def config(tmp_path: Path, fake: FakeDiscord) -> Config:
 
 
 @asynccontextmanager
-async def running_bot(fake: FakeDiscord, config: Config, store: JobStore) -> AsyncIterator[Bot]:
+async def running_bot(fake: FakeDiscord, config: Config, store: Store) -> AsyncIterator[Bot]:
     """The adapter started against the fake, with a delivery loop beside it."""
     clock = AdapterClock()
     assert config.discord is not None
@@ -147,7 +147,7 @@ async def running_bot(fake: FakeDiscord, config: Config, store: JobStore) -> Asy
 
 
 @pytest.fixture
-async def bot(fake: FakeDiscord, config: Config, store: JobStore) -> AsyncIterator[Bot]:
+async def bot(fake: FakeDiscord, config: Config, store: Store) -> AsyncIterator[Bot]:
     async with running_bot(fake, config, store) as running:
         yield running
 
@@ -159,10 +159,10 @@ async def ack(bot: Bot, interaction_id: str) -> Recorded:
 
 async def video(bot: Bot, user: FakeUser = ALICE, **options: Any) -> int:
     """Send `/video` and return the queued job's id (from the row the core wrote)."""
-    before = {job.id for job in await bot.store.active_jobs()}
+    before = {job.id for job in await bot.store.jobs.active_jobs()}
     interaction = await bot.fake.command(user, "video", {**SMALL, **options})
     await ack(bot, interaction)
-    jobs = [job for job in await bot.store.active_jobs() if job.id not in before]
+    jobs = [job for job in await bot.store.jobs.active_jobs() if job.id not in before]
     assert len(jobs) == 1, "no job was queued"
     return jobs[0].id
 
@@ -182,7 +182,7 @@ async def test_video_end_to_end(bot: Bot) -> None:
     callback = await ack(bot, interaction)
     assert callback.at - sent < 3.0
     assert callback.body["type"] == 4
-    job = (await bot.store.jobs_of(UserRef("discord", str(ALICE.id))))[0]
+    job = (await bot.store.jobs.jobs_of(UserRef("discord", str(ALICE.id))))[0]
     assert f"Job #{job.id} queued" in callback.body["data"]["content"]
     buttons = callback.body["data"]["components"][0]["components"]
     assert [b["custom_id"] for b in buttons] == [f"vb:cancel:{job.id}"]
@@ -195,7 +195,7 @@ async def test_video_end_to_end(bot: Bot) -> None:
     assert result.body["content"].startswith(f"<@{ALICE.id}> a red ball")
     assert "seed 7" in result.body["content"]
     assert result.body["enforce_nonce"] is True and len(result.body["nonce"]) == 25
-    acknowledgement = (await bot.store.require(job.id)).reply_target["message_id"]
+    acknowledgement = (await bot.store.jobs.require(job.id)).reply_target["message_id"]
     assert int(result.body["message_reference"]["message_id"]) == acknowledgement
     labels = [b["label"] for b in result.body["components"][0]["components"]]
     assert labels == ["Reroll", "Same seed", "Delete"]
@@ -233,18 +233,18 @@ async def test_out_of_range_options_are_refused_and_nothing_is_queued(bot: Bot) 
     interaction = await bot.fake.command(ALICE, "video", {**SMALL, "width": 1024,
                                                          "height": 1024})
     assert "pixels per frame" in (await ack(bot, interaction)).body["data"]["content"]
-    assert await bot.store.active_jobs() == []
+    assert await bot.store.jobs.active_jobs() == []
 
 
 async def test_cancel_button(bot: Bot) -> None:
     job_id = await video(bot)
-    job = await bot.store.require(job_id)
+    job = await bot.store.jobs.require(job_id)
     press = await bot.fake.press(ALICE, f"vb:cancel:{job_id}", job.reply_target["message_id"])
     callback = await ack(bot, press)
     assert callback.body["data"]["content"] == f"Job #{job_id} cancelled; 0.12 credits refunded."
     assert callback.body["data"]["flags"] & 64
     await bot.until(lambda: bot.delivered(job_id))
-    assert (await bot.store.require(job_id)).status == JobStatus.CANCELLED
+    assert (await bot.store.jobs.require(job_id)).status == JobStatus.CANCELLED
     [notice] = bot.results()
     assert notice.body["content"] == (
         f"<@{ALICE.id}> Job #{job_id} was cancelled; 0.12 credits refunded.")
@@ -256,7 +256,7 @@ async def delivered_clip(bot: Bot, user: FakeUser = ALICE) -> tuple[int, int]:
     job_id = await video(bot, user)
     await bot.render()
     await bot.until(lambda: bot.delivered(job_id))
-    job = await bot.store.require(job_id)
+    job = await bot.store.jobs.require(job_id)
     return job_id, int(job.reply_target["result_message_id"])
 
 
@@ -267,17 +267,17 @@ async def test_reroll_and_same_seed(bot: Bot) -> None:
         callback = await ack(bot, press)
         assert "queued" in callback.body["data"]["content"]
         assert not callback.body["data"].get("flags", 0) & 64
-        newest = (await bot.store.jobs_of(UserRef("discord", str(ALICE.id)), limit=1))[0]
+        newest = (await bot.store.jobs.jobs_of(UserRef("discord", str(ALICE.id)), limit=1))[0]
         assert newest.request.prompt == "a red ball"
         assert (newest.request.seed == 7) is same_seed
         assert "token" not in newest.reply_target
         assert f"itoken-{press}" not in str(newest.reply_target)
-    assert len(await bot.store.active_jobs()) == 2
+    assert len(await bot.store.jobs.active_jobs()) == 2
 
 
 async def test_a_strangers_button_press_is_refused(bot: Bot) -> None:
     job_id, message_id = await delivered_clip(bot)
-    waiting = await bot.store.require(await video(bot))
+    waiting = await bot.store.jobs.require(await video(bot))
     presses = [("reroll", job_id, message_id), ("same", job_id, message_id),
                ("delete", job_id, message_id),
                ("cancel", waiting.id, waiting.reply_target["message_id"])]
@@ -286,7 +286,7 @@ async def test_a_strangers_button_press_is_refused(bot: Bot) -> None:
                                                         pressed_message))
         assert callback.body["data"]["flags"] & 64, action
         assert callback.body["data"]["content"] == replies.not_your_job(pressed_job), action
-    assert [job.id for job in await bot.store.active_jobs()] == [waiting.id]
+    assert [job.id for job in await bot.store.jobs.active_jobs()] == [waiting.id]
     assert message_id in bot.fake.messages
     # An admin (by role) may delete it.
     callback = await ack(bot, await bot.fake.press(ADMIN, f"vb:delete:{job_id}", message_id))
@@ -297,14 +297,14 @@ async def test_a_strangers_button_press_is_refused(bot: Bot) -> None:
 async def test_a_deleted_acknowledgement_is_posted_again_and_progress_goes_there(
         bot: Bot) -> None:
     job_id = await video(bot)
-    acknowledgement = (await bot.store.require(job_id)).reply_target["message_id"]
+    acknowledgement = (await bot.store.jobs.require(job_id)).reply_target["message_id"]
     del bot.fake.messages[acknowledgement]  # someone deleted it
     await bot.render()
     await bot.until(lambda: bot.delivered(job_id))
     [repost] = bot.followups()
     buttons = repost.body["components"][0]["components"]
     assert [b["custom_id"] for b in buttons] == [f"vb:cancel:{job_id}"]
-    job = await bot.store.require(job_id)
+    job = await bot.store.jobs.require(job_id)
     reposted = job.reply_target["message_id"]
     assert reposted != acknowledgement and reposted in bot.fake.messages
     edits = bot.fake.sent("PATCH", rf"^/webhooks/\d+/[^/]+/messages/{reposted}$")
@@ -342,10 +342,10 @@ async def test_an_over_limit_clip_is_re_encoded_under_the_attachment_limit(bot: 
         ALICE, "video", {**SMALL, "frames": 24, "width": 96, "height": 96},
         attachment_size_limit=limit)
     await ack(bot, interaction)
-    [job] = await bot.store.active_jobs()
+    [job] = await bot.store.jobs.active_jobs()
     await bot.render()
     await bot.until(lambda: bot.delivered(job.id))
-    job = await bot.store.require(job.id)
+    job = await bot.store.jobs.require(job.id)
     assert job.clip is not None and job.clip.size_bytes > limit
     [result] = bot.results()
     assert len(result.files["files[0]"][1]) <= limit
@@ -370,7 +370,7 @@ async def test_429_and_500_on_the_post_are_retried_and_the_clip_posted_once(bot:
     assert len(bot.results()) == 3
     assert len({request.body["nonce"] for request in bot.results()}) == 1
     assert [int(m["id"]) for m in bot.fake.posted_files()] == [message_id]
-    assert (await bot.store.require(job_id)).attempts == 1
+    assert (await bot.store.jobs.require(job_id)).attempts == 1
 
 
 async def test_where_the_bot_may_not_post_the_clip_is_the_interactions_follow_up(
@@ -386,7 +386,7 @@ async def test_a_post_retried_with_its_nonce_returns_the_message_already_made(
         bot: Bot) -> None:
     # The fake as Discord: the same nonce from the same author makes one message.
     job_id, message_id = await delivered_clip(bot)
-    job = await bot.store.require(job_id)
+    job = await bot.store.jobs.require(job_id)
     channel = bot.adapter._client().get_partial_messageable(CHANNEL_ID)
     again = await channel.send("again", nonce=result_nonce(job))
     assert again.id == message_id
@@ -410,7 +410,7 @@ async def test_text_commands_answer_only_the_caller(bot: Bot) -> None:
 
 
 async def test_direct_messages_can_be_turned_off(tmp_path: Path, fake: FakeDiscord,
-                                                 store: JobStore) -> None:
+                                                 store: Store) -> None:
     config = make_config(tmp_path, fake, allow_dms=False)
     assert config.discord is not None
     adapter = DiscordAdapter(core=Core(store=store, config=config), store=store,
@@ -424,7 +424,7 @@ async def test_direct_messages_can_be_turned_off(tmp_path: Path, fake: FakeDisco
         assert all(command["contexts"] == [0] for command in sync.body)
     finally:
         await adapter.stop()
-    assert await store.active_jobs() == []
+    assert await store.jobs.active_jobs() == []
 
 
 async def test_no_token_reaches_the_log_or_the_database(
@@ -462,10 +462,10 @@ def test_the_redactor_rewrites_message_arguments_and_traceback() -> None:
 
 
 async def test_a_restarted_bot_keeps_the_buttons_and_delivers_without_the_token(
-        fake: FakeDiscord, config: Config, store: JobStore) -> None:
+        fake: FakeDiscord, config: Config, store: Store) -> None:
     async with running_bot(fake, config, store) as first:
         job_id = await video(first)
-    job = await store.require(job_id)
+    job = await store.jobs.require(job_id)
     assert "token" not in job.reply_target
     async with running_bot(fake, config, store) as second:
         press = await fake.press(ALICE, f"vb:cancel:{job_id}", job.reply_target["message_id"])
@@ -483,12 +483,12 @@ async def test_videoadmin_run_takes_the_admin_words_for_role_admins_only(bot: Bo
     line = {"command": f"ban {ALICE.id} spamming"}
     refused = await ack(bot, await bot.fake.command(BOB, "videoadmin", line, subcommand="run"))
     assert refused.body["data"]["content"] == replies.ADMIN_ONLY
-    assert len(await bot.store.active_jobs()) == 1
+    assert len(await bot.store.jobs.active_jobs()) == 1
     banned = await ack(bot, await bot.fake.command(ADMIN, "videoadmin", line, subcommand="run"))
     assert banned.body["data"]["content"] == (
         f"discord:{ALICE.id} is banned; 1 waiting job cancelled and refunded.")
     assert banned.body["data"]["flags"] & 64
-    assert await bot.store.active_jobs() == []
+    assert await bot.store.jobs.active_jobs() == []
 
 
 async def test_videoadmin_typed_commands_pick_users_and_say_what_the_admin_words_say(
@@ -499,12 +499,12 @@ async def test_videoadmin_typed_commands_pick_users_and_say_what_the_admin_words
     refused = await ack(bot, await bot.fake.command(BOB, "videoadmin", options,
                                                     subcommand="ban"))
     assert refused.body["data"]["content"] == replies.ADMIN_ONLY
-    assert len(await bot.store.active_jobs()) == 1
+    assert len(await bot.store.jobs.active_jobs()) == 1
     banned = await ack(bot, await bot.fake.command(ADMIN, "videoadmin", options,
                                                    subcommand="ban"))
     assert banned.body["data"]["content"] == (
         f"discord:{ALICE.id} is banned; 1 waiting job cancelled and refunded.")
-    assert await bot.store.active_jobs() == []
+    assert await bot.store.jobs.active_jobs() == []
     quota = await ack(bot, await bot.fake.command(
         ADMIN, "videoadmin", {"action": "set", "user": ALICE, "credits": 50.0,
                               "window": "7d"}, subcommand="quota"))

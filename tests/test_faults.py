@@ -113,8 +113,9 @@ async def enqueue_many(config_path: Path, data_dir: Path, count: int,
                             preset="tiny").replace(**changes)
     try:
         for index in range(count):
-            await store.enqueue(UserRef("console", "local"), request.replace(seed=index),
-                                max_queued_per_user=count)
+            await store.submissions.enqueue(UserRef("console", "local"),
+                                            request.replace(seed=index),
+                                            max_queued_per_user=count)
     finally:
         await close_store(store)
 
@@ -125,7 +126,7 @@ def every_job(config_path: Path, data_dir: Path) -> list[JobRecord]:
     async def read() -> list[JobRecord]:
         store = await open_store(load_config(config_path, data_dir=data_dir))
         try:
-            return await store.jobs_of(UserRef("console", "local"), limit=1000)
+            return await store.jobs.jobs_of(UserRef("console", "local"), limit=1000)
         finally:
             await close_store(store)
 
@@ -268,19 +269,19 @@ async def test_a_clip_posted_while_the_database_was_away_is_not_posted_again(
     chat = CountingChat(postgres_url)
     delivery = DeliveryLoop(store=store, adapters={"console": chat}, clips_dir=tmp_path / "c")
     try:
-        job = await store.enqueue(UserRef("console", "local"), RenderRequest(
+        job = await store.submissions.enqueue(UserRef("console", "local"), RenderRequest(
             prompt="a ball", negative_prompt="", frames=4, fps=8, width=32, height=32, steps=1,
             guidance=1.0, seed=0, preset="tiny"), max_queued_per_user=1)
-        claimed = await store.claim_next_job("w")
+        claimed = await store.leases.claim_next_job("w")
         assert claimed is not None and claimed.id == job.id
-        await store.finish_failed(job.id, claimed.attempt, "the model broke")
+        await store.leases.finish_failed(job.id, claimed.attempt, "the model broke")
         with pytest.raises(DBAPIError):  # posted, but its delivery could not be recorded
             await delivery.tick()
         await set_connections_allowed(postgres_url, allowed=True)
         await delivery.tick()
         await delivery.tick()
         assert chat.posted == [job.id]
-        assert (await store.require(job.id)).delivered_at is not None
+        assert (await store.jobs.require(job.id)).delivered_at is not None
     finally:
         await set_connections_allowed(postgres_url, allowed=True)
         await close_store(store)

@@ -11,7 +11,7 @@ import pytest
 from bot.core import replies
 from bot.core.commands import Core
 from storage.admin import Stats
-from storage.jobs import JobStore
+from storage.store import Store
 from tests.conftest import FakeClock
 from videobot.config import DEMO_PRESET, Config, ConfigError, config_from_dict
 from videobot.costs import credit_cost
@@ -21,12 +21,12 @@ ALICE = UserRef("console", "alice")
 
 
 @pytest.fixture
-def core(store: JobStore, config: Config) -> Core:
+def core(store: Store, config: Config) -> Core:
     return Core(store=store, config=config)
 
 
 async def test_options_the_demo_model_ignores_are_not_applied_charged_or_hidden(
-    core: Core, store: JobStore
+    core: Core, store: Store
 ) -> None:
     plain = await core.handle(ALICE, "/video a red ball --preset demo --seed 3")
     asked = await core.handle(ALICE, "/video a red ball --preset demo --seed 3 --steps 50 "
@@ -45,7 +45,7 @@ async def test_options_the_demo_model_ignores_are_not_applied_charged_or_hidden(
     assert again.job is not None and "does not use" not in again.text
 
 
-async def test_a_preset_declares_the_options_its_model_uses(store: JobStore,
+async def test_a_preset_declares_the_options_its_model_uses(store: Store,
                                                             config: Config) -> None:
     tiny = dataclasses.replace(config.presets["tiny"], used_options=("frames", "width",
                                                                      "height", "seed"))
@@ -70,7 +70,7 @@ def test_cost_counts_only_what_the_model_uses() -> None:
 
 @pytest.mark.parametrize(("size", "shape"), [("2000x16", "125:1"), ("16x2000", "1:125"),
                                              ("512x64", "8:1")])
-async def test_the_aspect_ratio_is_capped_per_preset(core: Core, store: JobStore, size: str,
+async def test_the_aspect_ratio_is_capped_per_preset(core: Core, store: Store, size: str,
                                                      shape: str) -> None:
     width, height = size.split("x")
     reply = await core.handle(ALICE, f"/video a ball --preset demo --width {width} "
@@ -78,7 +78,7 @@ async def test_the_aspect_ratio_is_capped_per_preset(core: Core, store: JobStore
     assert reply.job is None
     assert reply.text == (f"Sorry: {size} has an aspect ratio of {shape}; preset demo allows "
                           "from 1:4 to 4:1.")
-    assert await store.jobs_of(ALICE) == []
+    assert await store.jobs.jobs_of(ALICE) == []
     wide = await core.handle(ALICE, "/video a ball --preset demo --width 256 --height 64")
     assert wide.job is not None  # 4:1 is allowed
 
@@ -109,20 +109,20 @@ async def test_history_tells_refunds_and_counts_in_the_singular(core: Core) -> N
 
 
 async def test_progress_counts_steps_only_for_models_that_have_them(
-    core: Core, store: JobStore, clock: FakeClock
+    core: Core, store: Store, clock: FakeClock
 ) -> None:
     demo = await core.handle(ALICE, "/video a red ball --preset demo")
     tiny = await core.handle(ALICE, "/video a red ball --preset tiny")
     assert demo.job is not None and tiny.job is not None
     for preset in ("demo", "tiny"):
-        claimed = await store.claim_next_job(f"w-{preset}", [preset])
+        claimed = await store.leases.claim_next_job(f"w-{preset}", [preset])
         assert claimed is not None
-        await store.renew_lease(claimed.id, claimed.attempt, step=0, total=4)
+        await store.leases.renew_lease(claimed.id, claimed.attempt, step=0, total=4)
     # Nothing reported yet: no bar stuck at "step 0/4 0%".
     status = (await core.handle(ALICE, f"/status {tiny.job.id}")).text
     assert status.splitlines()[0] == f"Job #{tiny.job.id}: rendering…"
-    await store.renew_lease(demo.job.id, 1, step=2, total=4)
-    await store.renew_lease(tiny.job.id, 1, step=2, total=4)
+    await store.leases.renew_lease(demo.job.id, 1, step=2, total=4)
+    await store.leases.renew_lease(tiny.job.id, 1, step=2, total=4)
     clock.advance(1)
     assert (await core.handle(ALICE, f"/status {demo.job.id}")).text.splitlines()[0] == (
         f"Job #{demo.job.id}: rendering [#####-----] 50%, ETA 1 s")

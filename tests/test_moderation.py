@@ -10,7 +10,7 @@ import pytest
 from bot.core.commands import Core
 from bot.core.moderation import Blocklist, normalise
 from storage.admin import AdminStore
-from storage.jobs import JobStore
+from storage.store import Store
 from tests.quota_helpers import roomy_config
 from videobot.config import Config, ConfigError, ModerationConfig, config_from_dict
 from videobot.users import UserRef
@@ -108,7 +108,7 @@ def config(tmp_path: Path, database_url: str) -> Config:
     return roomy_config(tmp_path, database_url, moderation={"words": ["bad"]})
 
 
-async def test_refused_prompt_is_not_echoed_and_is_recorded(store: JobStore,
+async def test_refused_prompt_is_not_echoed_and_is_recorded(store: Store,
                                                             config: Config) -> None:
     core = Core(store=store, config=config)
     alice = UserRef("console", "alice")
@@ -116,8 +116,8 @@ async def test_refused_prompt_is_not_echoed_and_is_recorded(store: JobStore,
     assert reply.job is None
     assert reply.text == "Sorry: that prompt is not allowed here; the admins have been told."
     assert "dog" not in reply.text
-    assert await store.jobs_of(alice) == []
-    [entry] = await AdminStore(store).audit()
+    assert await store.jobs.jobs_of(alice) == []
+    [entry] = await AdminStore(store.context).audit()
     assert (entry.actor, entry.action, entry.target) == ("console:alice", "prompt refused",
                                                          "console:alice")
     assert entry.detail == "word 'bad': a very B.a.D dog"

@@ -20,9 +20,9 @@ from generator.backends.tiny_models import ensure_builtin_model
 from generator.previews import preview_image
 from generator.worker import Worker
 from storage.errors import LeaseLost
-from storage.jobs import JobStore
 from storage.previews import PreviewStore
 from storage.retention import prune_clips
+from storage.store import Store
 from tests.conftest import FakeClock
 from videobot.config import Config, PresetConfig, config_from_dict
 from videobot.params import RenderRequest
@@ -125,22 +125,22 @@ def request(**changes: Any) -> RenderRequest:
                          preset="wan").replace(**changes)
 
 
-def preview_store(store: JobStore, config: Config) -> PreviewStore:
-    return PreviewStore(store, folder=config.data_dir / "clips",
+def preview_store(store: Store, config: Config) -> PreviewStore:
+    return PreviewStore(store.context, folder=config.data_dir / "clips",
                         in_database=config.storage.clips_in_database(config.database_url))
 
 
 async def test_a_preview_is_fenced_by_its_attempt_and_read_back_as_the_latest(
-    store: JobStore, config: Config, clock: FakeClock
+    store: Store, config: Config, clock: FakeClock
 ) -> None:
     previews = preview_store(store, config)
-    job = await store.enqueue(ALICE, request(preset="tiny"), max_queued_per_user=5)
-    first = await store.claim_next_job("w1")
+    job = await store.submissions.enqueue(ALICE, request(preset="tiny"), max_queued_per_user=5)
+    first = await store.leases.claim_next_job("w1")
     assert first is not None and await previews.latest(job.id) is None
     frames = np.full((2, 20, 30, 3), 100, np.uint8)
     await previews.save(job.id, first.attempt, preview_image(1, 6, frames))
-    clock.advance(store.lease.total_seconds() + 1)
-    second = await store.claim_next_job("w2")
+    clock.advance(store.context.lease.total_seconds() + 1)
+    second = await store.leases.claim_next_job("w2")
     assert second is not None and second.attempt == 2
     with pytest.raises(LeaseLost):
         await previews.save(job.id, first.attempt, preview_image(2, 6, frames))
@@ -150,9 +150,9 @@ async def test_a_preview_is_fenced_by_its_attempt_and_read_back_as_the_latest(
     assert (latest.attempt, latest.step, latest.total, latest.frames) == (2, 4, 6, 2)
     assert Image.open(io.BytesIO(latest.jpeg)).size == (60, 20)
     # An hour after the job finished, retention removes it (row and file).
-    await store.finish_failed(job.id, second.attempt, "stopped")
+    await store.leases.finish_failed(job.id, second.attempt, "stopped")
     clock.advance(2 * 3600)
-    report = await prune_clips(store, keep_days=7, drop_delivered_hours=0,
+    report = await prune_clips(store.context, keep_days=7, drop_delivered_hours=0,
                                clips_dir=config.data_dir / "clips")
     assert report.previews == 1 and await previews.latest(job.id) is None
     assert not list((config.data_dir / "clips").glob("*preview*"))
@@ -170,15 +170,15 @@ def wan_config(config: Config, models_dir: Path) -> Config:
 
 
 async def test_the_worker_stores_previews_while_it_renders(
-    store: JobStore, wan_config: Config, models_dir: Path
+    store: Store, wan_config: Config, models_dir: Path
 ) -> None:
-    job = await store.enqueue(ALICE, request(steps=12, width=64, height=64, frames=17),
-                              max_queued_per_user=5)
+    job = await store.submissions.enqueue(ALICE, request(steps=12, width=64, height=64, frames=17),
+                                          max_queued_per_user=5)
     worker = Worker(store=store, config=wan_config, worker_id="w1",
                     backends=ResidentBackend(device="cpu", models_dir=models_dir),
                     clips_dir=wan_config.data_dir / "clips")
     assert await worker.run(burst=True) == 1
-    assert (await store.require(job.id)).status == "succeeded"
+    assert (await store.jobs.require(job.id)).status == "succeeded"
     latest = await preview_store(store, wan_config).latest(job.id)
     # Previews after steps 2, 4, ... 10 of 12; the last one written stays until retention.
     assert latest is not None and latest.step in (2, 4, 6, 8, 10) and latest.total == 12

@@ -38,7 +38,7 @@ def job_state(config_path: Path, data_dir: Path, job_id: int) -> JobRecord:
     async def read() -> JobRecord:
         store = await open_store(load_config(config_path, data_dir=data_dir))
         try:
-            return await store.require(job_id)
+            return await store.jobs.require(job_id)
         finally:
             await close_store(store)
 

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.core.commands import Core
+from bot.core.replies import store_refusal
 from storage.db import read_transaction
 from storage.errors import OutOfCredits, QueueFull, TooSoon
-from storage.jobs import JobStore
 from storage.models import Charge, Job
+from storage.store import Store
 from tests.conftest import FakeClock
 from tests.quota_helpers import refunded, request, roomy_config, submit
 from videobot.config import Config, PresetConfig, QuotasConfig, config_from_dict
@@ -37,7 +38,7 @@ def test_cost_is_proportional_to_the_work_and_the_preset_factor() -> None:
     assert credit_cost(request(), heavy) == 2.5
 
 
-async def test_concurrent_submissions_spend_exactly_the_credits_left(store: JobStore) -> None:
+async def test_concurrent_submissions_spend_exactly_the_credits_left(store: Store) -> None:
     await submit(store, ALICE, cost=15)  # 5 of the default 20 left
     results = await asyncio.gather(*(submit(store, ALICE) for _ in range(50)),
                                    return_exceptions=True)
@@ -47,92 +48,99 @@ async def test_concurrent_submissions_spend_exactly_the_credits_left(store: JobS
     async with read_transaction(store.engine) as conn:
         assert await conn.scalar(select(func.sum(Charge.credits))) == 20
         assert await conn.scalar(select(func.count()).select_from(Job)) == 6
-    assert (await store.quota(ALICE)).left == 0
+    assert (await store.submissions.quota(ALICE)).left == 0
 
 
-async def test_failed_job_is_refunded(store: JobStore) -> None:
+async def test_failed_job_is_refunded(store: Store) -> None:
     job_id = await submit(store, ALICE, cost=3)
-    assert (await store.quota(ALICE)).used == 3
-    claimed = await store.claim_next_job("w")
+    assert (await store.submissions.quota(ALICE)).used == 3
+    claimed = await store.leases.claim_next_job("w")
     assert claimed is not None
-    await store.finish_failed(claimed.id, claimed.attempt, "out of memory")
+    await store.leases.finish_failed(claimed.id, claimed.attempt, "out of memory")
     assert await refunded(store, job_id)
-    assert (await store.quota(ALICE)).used == 0
+    assert (await store.submissions.quota(ALICE)).used == 0
 
 
-async def test_cancel_before_start_is_refunded_and_mid_render_is_not(store: JobStore) -> None:
+async def test_cancel_before_start_is_refunded_and_mid_render_is_not(store: Store) -> None:
     early = await submit(store, ALICE, cost=2)
-    await store.request_cancel(early, ALICE)
+    await store.cancels.request(early, ALICE)
     assert await refunded(store, early)
     late = await submit(store, ALICE, cost=2)
-    claimed = await store.claim_next_job("w")
+    claimed = await store.leases.claim_next_job("w")
     assert claimed is not None and claimed.id == late
-    await store.request_cancel(late, ALICE)
-    await store.finish_cancelled(claimed.id, claimed.attempt)
+    await store.cancels.request(late, ALICE)
+    await store.leases.finish_cancelled(claimed.id, claimed.attempt)
     assert not await refunded(store, late)
-    assert (await store.quota(ALICE)).used == 2
+    assert (await store.submissions.quota(ALICE)).used == 2
 
 
 async def test_mid_render_refund_when_configured_and_exhausted_jobs_refunded(
-    store: JobStore, clock: FakeClock
+    store: Store, clock: FakeClock
 ) -> None:
-    generous = JobStore(store.engine, lease_seconds=30, max_attempts=1, clock=clock,
+    generous = Store.on(store.engine, lease_seconds=30, max_attempts=1, clock=clock,
                         quota_config=QuotasConfig(refund_cancel_mid_render=True))
     cancelled = await submit(generous, ALICE, cost=2)
-    claimed = await generous.claim_next_job("w")
+    claimed = await generous.leases.claim_next_job("w")
     assert claimed is not None
-    await generous.request_cancel(cancelled, ALICE)
-    await generous.finish_cancelled(claimed.id, claimed.attempt)
+    await generous.cancels.request(cancelled, ALICE)
+    await generous.leases.finish_cancelled(claimed.id, claimed.attempt)
     assert await refunded(generous, cancelled)
     abandoned = await submit(generous, ALICE, cost=2)
-    assert await generous.claim_next_job("w") is not None
+    assert await generous.leases.claim_next_job("w") is not None
     clock.advance(31)  # the worker died: its lease runs out with no attempt left
-    assert await generous.expire_leases() == 1
-    assert (await generous.require(abandoned)).status == "failed"
+    assert await generous.leases.expire_leases() == 1
+    assert (await generous.jobs.require(abandoned)).status == "failed"
     assert await refunded(generous, abandoned)
 
 
 async def test_rolling_window_gives_credits_back_and_refusal_says_when(
-    store: JobStore, clock: FakeClock
+    store: Store, clock: FakeClock
 ) -> None:
     await submit(store, ALICE, cost=12)
     clock.advance(3600)
     await submit(store, ALICE, cost=8)
     with pytest.raises(OutOfCredits) as refusal:
         await submit(store, ALICE, cost=5)
-    assert str(refusal.value) == ("this clip costs 5 credits and you have 0 left of 20 per "
-                                  "24 h; enough come back at 2026-01-02 12:00 UTC")
+    assert store_refusal(refusal.value) == (
+        "this clip costs 5 credits and you have 0 left of 20 per 24 h; enough come back at "
+        "2026-01-02 12:00 UTC")
+    assert (refusal.value.cost, refusal.value.state.left) == (5, 0)
     clock.advance(23 * 3600 + 1)  # the first charge has left the window, the second not
     await submit(store, ALICE, cost=12)
-    assert (await store.quota(ALICE)).used == 20
+    assert (await store.submissions.quota(ALICE)).used == 20
 
 
-async def test_daily_reset_at_the_configured_hour(store: JobStore, clock: FakeClock) -> None:
-    daily = JobStore(store.engine, lease_seconds=30, max_attempts=3, clock=clock,
+async def test_daily_reset_at_the_configured_hour(store: Store, clock: FakeClock) -> None:
+    daily = Store.on(store.engine, lease_seconds=30, max_attempts=3, clock=clock,
                      quota_config=QuotasConfig(credits=2, reset_hour_utc=6))
     await submit(daily, ALICE, cost=2)
-    with pytest.raises(OutOfCredits, match="per day; enough come back at 2026-01-02 06:00"):
+    with pytest.raises(OutOfCredits) as out:
         await submit(daily, ALICE)
+    assert "per day; enough come back at 2026-01-02 06:00" in store_refusal(out.value)
     clock.advance(18 * 3600)  # 06:00 the next day
     await submit(daily, ALICE, cost=2)
 
 
 async def test_queue_length_and_interval_refusals_name_the_limit(
-    store: JobStore, clock: FakeClock
+    store: Store, clock: FakeClock
 ) -> None:
-    strict = JobStore(store.engine, lease_seconds=30, max_attempts=3, clock=clock,
+    strict = Store.on(store.engine, lease_seconds=30, max_attempts=3, clock=clock,
                       quota_config=QuotasConfig(max_queue_length=2, min_interval_seconds=10))
     await submit(strict, ALICE)
-    with pytest.raises(TooSoon, match="one request every 10 s at most; try again in 10 s"):
+    with pytest.raises(TooSoon) as too_soon:
         await submit(strict, ALICE)
+    assert store_refusal(too_soon.value) == "one request every 10 s at most; try again in 10 s"
+    assert (too_soon.value.interval, too_soon.value.wait) == (10, 10)
     clock.advance(10)
     await submit(strict, ALICE)
     clock.advance(10)
-    with pytest.raises(QueueFull, match="the queue is full \\(2 jobs waiting, the limit\\)"):
+    with pytest.raises(QueueFull) as full:
         await submit(strict, UserRef("console", "bob"))
+    assert store_refusal(full.value).startswith("the queue is full (2 jobs waiting, the limit)")
+    assert full.value.limit == 2
 
 
-async def test_quota_and_history_commands(store: JobStore, config: Config) -> None:
+async def test_quota_and_history_commands(store: Store, config: Config) -> None:
     core = Core(store=store, config=config)
     reply = await core.handle(ALICE, "/video a kite --frames 32")
     assert reply.job is not None
@@ -176,7 +184,7 @@ async def test_a_tier_raises_the_allowance_of_users_it_names_or_groups(
             reply = await core.handle(user, "/video a red ball")
             assert reply.job is not None, reply.text
             assert reply.text.endswith(f"Cost: 1 credit; {expected}."), reply.text
-        assert (await store.quota(in_chat)).credits == 5
+        assert (await store.submissions.quota(in_chat)).credits == 5
         # The same user writing from elsewhere is back on the default allowance.
         elsewhere = UserRef("telegram", "2")
         refused = await core.handle(elsewhere, "/video a red ball")

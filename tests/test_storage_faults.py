@@ -64,7 +64,7 @@ FAULTS = (("fill", "No space left on device", "free"),
 async def enqueue(config_path: Path, data: Path, prompt: str) -> int:
     store = await open_store(load_config(config_path, data_dir=data))
     try:
-        job = await store.enqueue(UserRef("console", "local"), RenderRequest(
+        job = await store.submissions.enqueue(UserRef("console", "local"), RenderRequest(
             prompt=prompt, negative_prompt="", frames=8, fps=8, width=64, height=64, steps=4,
             guidance=7.5, seed=1, preset="tiny"), max_queued_per_user=5, cost=1.0)
         return job.id
@@ -75,7 +75,7 @@ async def enqueue(config_path: Path, data: Path, prompt: str) -> int:
 async def worker_problems(config_path: Path, data: Path) -> list[tuple[str, str, object]]:
     store = await open_store(load_config(config_path, data_dir=data))
     try:
-        return (await AdminStore(store).stats(store.clock() - timedelta(hours=1))
+        return (await AdminStore(store.context).stats(store.clock() - timedelta(hours=1))
                 ).worker_problems
     finally:
         await close_store(store)

@@ -24,9 +24,9 @@ from bot.core import replies
 from bot.core.commands import Core
 from bot.delivery import DeliveryLoop
 from generator.encode import encode_clip
-from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.records import ClipRecord, JobRecord
+from storage.store import Store
 from tests.backends import StripesBackend, stand_in_worker
 from tests.fakes.telegram_api import BOT_USERNAME, Call, FakeTelegram, message_update
 from videobot.config import Config, TelegramConfig, config_from_dict
@@ -62,7 +62,7 @@ class Bot:
     """A started adapter with its delivery loop, and the worker to render with."""
 
     api: FakeTelegram
-    store: JobStore
+    store: Store
     config: Config
     adapter: TelegramAdapter
     backend: StripesBackend
@@ -73,11 +73,11 @@ class Bot:
         await worker.run(burst=True)
 
     async def job(self, job_id: int) -> JobRecord:
-        return await self.store.require(job_id)
+        return await self.store.jobs.require(job_id)
 
     async def delivered(self, job_id: int) -> JobRecord:
         for _ in range(500):
-            job = await self.store.require(job_id)
+            job = await self.store.jobs.require(job_id)
             if job.delivered_at is not None:
                 return job
             await asyncio.sleep(0.02)
@@ -108,7 +108,7 @@ def telegram_config(api: FakeTelegram, **changes: Any) -> TelegramConfig:
                                   progress_interval_seconds=0.3), **changes)
 
 
-async def started_bot(api: FakeTelegram, store: JobStore, config: Config,
+async def started_bot(api: FakeTelegram, store: Store, config: Config,
                       **changes: Any) -> TelegramAdapter:
     adapter = TelegramAdapter(core=Core(store=store, config=config), store=store,
                               config=telegram_config(api, **changes),
@@ -118,7 +118,7 @@ async def started_bot(api: FakeTelegram, store: JobStore, config: Config,
 
 
 @pytest.fixture
-async def bot(api: FakeTelegram, store: JobStore, config: Config,
+async def bot(api: FakeTelegram, store: Store, config: Config,
               request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
     changes = getattr(request, "param", {})
     adapter = await started_bot(api, store, config, **changes)
@@ -236,7 +236,7 @@ async def test_bad_flags_are_answered_clearly_and_queue_nothing(bot: Bot) -> Non
     assert answer.params["text"] == "Sorry: --frames needs a whole number, not 'lots'."
     assert answer.params["reply_parameters"]["message_id"] == message["message_id"]
     assert "reply_markup" not in answer.params
-    assert await bot.store.jobs_of(UserRef("telegram", str(ALICE))) == []
+    assert await bot.store.jobs.jobs_of(UserRef("telegram", str(ALICE))) == []
 
 
 
@@ -284,7 +284,7 @@ async def test_a_stranger_cannot_press_someone_elses_buttons(bot: Bot) -> None:
         assert answer.params["show_alert"] is True
         assert answer.params["text"] == f"Sorry: job #{job_id} belongs to someone else."
     assert (await bot.job(job_id)).status == JobStatus.QUEUED
-    assert len(await bot.store.active_jobs()) == 1
+    assert len(await bot.store.jobs.active_jobs()) == 1
 
     api.push_callback(user_id=ADMIN, first_name="Admin", message=status, data=f"cancel:{job_id}")
     assert (await bot.delivered(job_id)).status == JobStatus.CANCELLED
@@ -346,7 +346,7 @@ async def test_a_deleted_status_message_does_not_stop_delivery(bot: Bot) -> None
     message = api.push_message(chat_id=ALICE, user_id=ALICE, text=f"/video a kite {SMALL}")
     _, job_id = await bot.ack_of(message)
     api.delete_message(ALICE, (await bot.job(job_id)).reply_target["status_message_id"])
-    await bot.store.request_cancel(job_id, None)
+    await bot.store.cancels.request(job_id, None)
     job = await bot.delivered(job_id)
     notice = api.messages[(ALICE, job.reply_target["result_message_id"])]
     assert notice["text"] == f"Job #{job_id} was cancelled; 0.5 credits refunded."
@@ -365,21 +365,21 @@ async def test_a_failed_job_gets_a_final_message(bot: Bot) -> None:
 
 # -- delivery from the job table (no worker) -------------------------------------------------
 
-async def finished_job(store: JobStore, config: Config, frames: np.ndarray,
+async def finished_job(store: Store, config: Config, frames: np.ndarray,
                        reply_target: dict[str, Any]) -> int:
     """A succeeded job whose clip holds `frames`, as the worker would have stored it."""
     request = RenderRequest(prompt="noise", negative_prompt="", frames=len(frames), fps=8,
                             width=frames.shape[2], height=frames.shape[1], steps=1,
                             guidance=7.5, seed=1, preset="tiny")
-    job = await store.enqueue(UserRef("telegram", str(ALICE), "Alice"), request,
-                              reply_target=reply_target, max_queued_per_user=10)
-    claimed = await store.claim_next_job("w1")
+    job = await store.submissions.enqueue(UserRef("telegram", str(ALICE), "Alice"), request,
+                                          reply_target=reply_target, max_queued_per_user=10)
+    claimed = await store.leases.claim_next_job("w1")
     assert claimed is not None and claimed.id == job.id
     clips = config.data_dir / "clips"
     clips.mkdir(parents=True, exist_ok=True)
     clip = await asyncio.to_thread(encode_clip, frames, 8, clips / f"{job.id}.mp4",
                                    clips / f"{job.id}.jpg")
-    await store.finish_succeeded(job.id, 1, ClipRecord(
+    await store.leases.finish_succeeded(job.id, 1, ClipRecord(
         video_path=str(clip.video_path), poster_path=str(clip.poster_path), width=clip.width,
         height=clip.height, frames=clip.frames, fps=clip.fps, duration_s=clip.duration_s,
         size_bytes=clip.size_bytes, render_seconds=0.1))
@@ -418,7 +418,7 @@ def test_the_upload_limit_follows_the_api_server() -> None:
 
 # -- operation -------------------------------------------------------------------------------
 
-async def test_webhook_checks_the_secret(api: FakeTelegram, store: JobStore, config: Config,
+async def test_webhook_checks_the_secret(api: FakeTelegram, store: Store, config: Config,
                                          unused_tcp_port: int) -> None:
     adapter = await started_bot(api, store, config, mode="webhook",
                                 webhook_url=f"https://bot.example/hook/{unused_tcp_port}",
@@ -442,10 +442,10 @@ async def test_webhook_checks_the_secret(api: FakeTelegram, store: JobStore, con
     finally:
         await adapter.stop()
     assert api.calls[-1].method == "deleteWebhook"
-    assert len(await store.active_jobs()) == 1
+    assert len(await store.jobs.active_jobs()) == 1
 
 
-async def test_the_token_never_reaches_the_logs(api: FakeTelegram, store: JobStore,
+async def test_the_token_never_reaches_the_logs(api: FakeTelegram, store: Store,
                                                 config: Config,
                                                 caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG):
@@ -459,7 +459,7 @@ async def test_the_token_never_reaches_the_logs(api: FakeTelegram, store: JobSto
 
 
 async def test_calls_go_through_the_proxy_the_environment_names(
-        api: FakeTelegram, store: JobStore, config: Config,
+        api: FakeTelegram, store: Store, config: Config,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """`HTTP(S)_PROXY` and `NO_PROXY` are honoured, a login in the proxy's URL included. The
     fake stands in for the proxy: an HTTP proxy is sent each request with its full URL."""
@@ -498,7 +498,7 @@ async def test_calls_go_through_the_proxy_the_environment_names(
         await started_bot(api, store, config, api_base_url="http://telegram.invalid/bot")
 
 
-async def test_polling_stops_promptly(api: FakeTelegram, store: JobStore,
+async def test_polling_stops_promptly(api: FakeTelegram, store: Store,
                                       config: Config) -> None:
     adapter = await started_bot(api, store, config)
     await api.wait_for("getUpdates")
@@ -510,7 +510,7 @@ async def test_polling_stops_promptly(api: FakeTelegram, store: JobStore,
 
 
 async def test_a_refused_token_stops_start_without_showing_it(
-        api: FakeTelegram, store: JobStore, config: Config,
+        api: FakeTelegram, store: Store, config: Config,
         caplog: pytest.LogCaptureFixture) -> None:
     adapter = TelegramAdapter(core=Core(store=store, config=config), store=store,
                               config=telegram_config(api, token="999:not-the-right-token"),
@@ -537,7 +537,7 @@ async def test_admins_name_users_by_username_or_by_replying_to_them(bot: Bot) ->
     spam = api.push_message(chat_id=GROUP, user_id=BOB, chat_type="supergroup",
                             username="Bob_the_spammer", text=f"/video a dog {SMALL}")
     await bot.ack_of(spam)
-    assert len(await bot.store.active_jobs()) == 1
+    assert len(await bot.store.jobs.active_jobs()) == 1
 
     unknown = api.push_message(chat_id=GROUP, user_id=ADMIN, chat_type="supergroup",
                                text="/admin quota show @nobody_here")
@@ -549,7 +549,7 @@ async def test_admins_name_users_by_username_or_by_replying_to_them(bot: Bot) ->
                                text="/admin ban @bob_THE_spammer flooding")
     assert await answer_to(api, by_name) == (
         f"telegram:{BOB} is banned; 1 waiting job cancelled and refunded.")
-    assert await bot.store.active_jobs() == []
+    assert await bot.store.jobs.active_jobs() == []
 
     # A reply names the user: the replied-to message's author.
     by_reply = api.push_message(chat_id=GROUP, user_id=ADMIN, chat_type="supergroup",
@@ -568,4 +568,4 @@ async def test_admins_name_users_by_username_or_by_replying_to_them(bot: Bot) ->
     assert await answer_to(api, refused) == replies.ADMIN_ONLY
     with pytest.raises(AssertionError, match="no answer"):
         await answer_to(api, bare, tries=5)
-    assert (await bot.store.quota(UserRef("telegram", str(BOB)))).credits == 50
+    assert (await bot.store.submissions.quota(UserRef("telegram", str(BOB)))).credits == 50

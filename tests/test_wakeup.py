@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from storage.jobs import JobStore
+from storage.store import Store
 from storage.wakeup import EVENTS, JOBS
 from videobot.params import RenderRequest
 from videobot.users import UserRef
@@ -13,17 +13,17 @@ REQUEST = RenderRequest(prompt="a ball", negative_prompt="", frames=8, fps=8, wi
                         height=32, steps=2, guidance=1.0, seed=1, preset="tiny")
 
 
-async def test_enqueue_wakes_a_waiting_listener(store: JobStore) -> None:
+async def test_enqueue_wakes_a_waiting_listener(store: Store) -> None:
     async with store.signals.listener(JOBS) as listener:
         await asyncio.sleep(0.2)  # let a LISTEN connection settle
         await listener.wait(0.01)  # drain the "look now" of a fresh connection
         waiter = asyncio.create_task(listener.wait(30))
         await asyncio.sleep(0.05)
-        await store.enqueue(UserRef("console", "a"), REQUEST, max_queued_per_user=5)
+        await store.submissions.enqueue(UserRef("console", "a"), REQUEST, max_queued_per_user=5)
         assert await asyncio.wait_for(waiter, 10) is True
 
 
-async def test_a_silent_channel_times_out_and_poke_wakes_it(store: JobStore) -> None:
+async def test_a_silent_channel_times_out_and_poke_wakes_it(store: Store) -> None:
     async with store.signals.listener(EVENTS) as listener:
         await asyncio.sleep(0.2)
         await listener.wait(0.01)
@@ -32,7 +32,7 @@ async def test_a_silent_channel_times_out_and_poke_wakes_it(store: JobStore) -> 
         assert await listener.wait(5) is True
 
 
-async def test_a_dead_listeners_registration_is_cleaned_up(store: JobStore) -> None:
+async def test_a_dead_listeners_registration_is_cleaned_up(store: Store) -> None:
     folder = store.signals.folder
     if folder is None:
         return  # PostgreSQL keeps no registrations on disk

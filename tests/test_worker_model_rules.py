@@ -76,12 +76,12 @@ async def test_a_worker_that_may_not_switch_keeps_its_first_preset(
         models = Models(a=StripesBackend(), b=StripesBackend())
         worker = make_worker(store, config, models)
         await worker.prepare()
-        on_a = await store.enqueue(ALICE, request("a"), max_queued_per_user=10)
-        on_b = await store.enqueue(ALICE, request("b"), max_queued_per_user=10)
+        on_a = await store.submissions.enqueue(ALICE, request("a"), max_queued_per_user=10)
+        on_b = await store.submissions.enqueue(ALICE, request("b"), max_queued_per_user=10)
         assert worker.claimable_presets() == ("a",)
         assert await worker.run(burst=True) == 1
-        assert (await store.require(on_a.id)).status == JobStatus.SUCCEEDED
-        assert (await store.require(on_b.id)).status == JobStatus.QUEUED
+        assert (await store.jobs.require(on_a.id)).status == JobStatus.SUCCEEDED
+        assert (await store.jobs.require(on_b.id)).status == JobStatus.QUEUED
         assert models.events == ["load a"]
     finally:
         await close_store(store)
@@ -97,8 +97,8 @@ async def test_a_worker_that_may_switch_unloads_before_it_loads(
         models = Models(a=StripesBackend(), b=StripesBackend())
         worker = make_worker(store, config, models)
         await worker.prepare()
-        await store.enqueue(ALICE, request("b"), max_queued_per_user=10)
-        await store.enqueue(ALICE, request("a"), max_queued_per_user=10)
+        await store.submissions.enqueue(ALICE, request("b"), max_queued_per_user=10)
+        await store.submissions.enqueue(ALICE, request("a"), max_queued_per_user=10)
         assert worker.claimable_presets() == ("a", "b")
         assert await worker.run(burst=True) == 2
         assert models.events == ["load a", "close a", "load b", "close b", "load a"]
@@ -118,10 +118,10 @@ async def test_a_worker_that_may_switch_takes_its_loaded_models_jobs_first(
         worker = make_worker(store, config, models)
         await worker.prepare()
         users = [UserRef("console", name) for name in ("u1", "u2", "u3", "u4")]
-        jobs = [await store.enqueue(user, request(preset), max_queued_per_user=10)
+        jobs = [await store.submissions.enqueue(user, request(preset), max_queued_per_user=10)
                 for user, preset in zip(users, "baba", strict=True)]
         assert await worker.run(burst=True) == 4
-        done = sorted([await store.require(job.id) for job in jobs],
+        done = sorted([await store.jobs.require(job.id) for job in jobs],
                       key=lambda job: job.started_at or job.created_at)
         assert [job.request.preset for job in done] == ["a", "a", "b", "b"]
         assert models.events == ["load a", "close a", "load b"]
@@ -175,15 +175,16 @@ async def test_a_job_over_its_time_limit_is_stopped_and_failed_and_the_next_runs
     try:
         backend = StripesBackend(step_seconds=0.1)
         worker = make_worker(store, config, Models(a=backend))
-        slow = await store.enqueue(ALICE, request("a", steps=50), max_queued_per_user=10)
-        quick = await store.enqueue(ALICE, request("a", steps=2), max_queued_per_user=10)
+        enqueue = store.submissions.enqueue
+        slow = await enqueue(ALICE, request("a", steps=50), max_queued_per_user=10)
+        quick = await enqueue(ALICE, request("a", steps=2), max_queued_per_user=10)
         await worker.run(burst=True)
-        job = await store.require(slow.id)
+        job = await store.jobs.require(slow.id)
         assert job.status == JobStatus.FAILED
         assert job.error == ("rendering took longer than the 1 s limit of the preset a; "
                              "try fewer frames or steps")
         assert job.progress_step < 25
-        assert (await store.require(quick.id)).status == JobStatus.SUCCEEDED
+        assert (await store.jobs.require(quick.id)).status == JobStatus.SUCCEEDED
     finally:
         await close_store(store)
 
@@ -223,14 +224,14 @@ async def test_out_of_memory_twice_fails_the_job_and_the_worker_serves_on(
                                      models_dir=config.data_dir / "models")
         flaky = OutOfMemoryFirst(real, times=2)
         worker = make_worker(store, config, lambda _preset: flaky)
-        first = await store.enqueue(ALICE, request("tiny"), max_queued_per_user=10)
-        second = await store.enqueue(ALICE, request("tiny"), max_queued_per_user=10)
+        first = await store.submissions.enqueue(ALICE, request("tiny"), max_queued_per_user=10)
+        second = await store.submissions.enqueue(ALICE, request("tiny"), max_queued_per_user=10)
         assert await worker.run(burst=True) == 2
-        failed = await store.require(first.id)
+        failed = await store.jobs.require(first.id)
         assert failed.status == JobStatus.FAILED
         assert failed.error == ("the GPU ran out of memory for 8 frames at 32x32; try fewer "
                                 "frames or a smaller size")
-        assert (await store.require(second.id)).status == JobStatus.SUCCEEDED
+        assert (await store.jobs.require(second.id)).status == JobStatus.SUCCEEDED
         assert real.pipe.vae.use_tiling  # the retry's lighter setting stays
     finally:
         await close_store(store)

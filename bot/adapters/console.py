@@ -20,10 +20,10 @@ from bot.core import replies
 from bot.core.commands import Core
 from bot.core.parsing import parse_command
 from storage.db import DATABASE_UNAVAILABLE, is_unavailable
-from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.previews import PreviewStore
 from storage.records import JobRecord
+from storage.store import Store
 from videobot.text import printable
 from videobot.users import UserRef
 
@@ -38,7 +38,7 @@ class ConsoleAdapter:
 
     platform = PLATFORM
 
-    def __init__(self, *, core: Core, store: JobStore, user_name: str,
+    def __init__(self, *, core: Core, store: Store, user_name: str,
                  stdin: TextIO | None = None, write: Callable[[str], None] | None = None,
                  preview_every_s: float = PREVIEW_EVERY_S) -> None:
         self.core = core
@@ -49,7 +49,7 @@ class ConsoleAdapter:
         self._changed = asyncio.Event()
         #: Jobs whose cancellation this chat has already told as their final word.
         self._told_cancelled: set[int] = set()
-        self.previews = ConsolePreviews(PreviewStore.of(store, core.config),
+        self.previews = ConsolePreviews(PreviewStore.of(store.context, core.config),
                                         folder=core.config.data_dir / "clips",
                                         every_s=preview_every_s)
 
@@ -133,7 +133,7 @@ class ConsoleAdapter:
         return await self._undelivered_count() > 0
 
     async def _undelivered_count(self) -> int:
-        jobs = await self.store.jobs_of(self.user, limit=100)
+        jobs = await self.store.jobs.jobs_of(self.user, limit=100)
         # Only what this chat delivers: the user's HTTP API jobs are not this chat's to wait on.
         return sum(1 for job in jobs if job.delivered_at is None and job.front_door == PLATFORM)
 

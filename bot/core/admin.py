@@ -11,7 +11,7 @@ from bot.core import replies
 from bot.core.apikeys import ApiKeyCommands
 from bot.core.errors import CommandError
 from storage.admin import AdminStore
-from storage.jobs import JobStore
+from storage.store import Store
 from storage.users import UserDirectory
 from storage.workers import WorkerRegistry
 from videobot.config import Config
@@ -44,10 +44,10 @@ def is_admin(user: UserRef, config: Config) -> bool:
 class AdminCommands:
     """Parse and run one `/admin` line for an actor already known to be an admin."""
 
-    def __init__(self, *, store: JobStore, config: Config) -> None:
+    def __init__(self, *, store: Store, config: Config) -> None:
         self.store = store
-        self.admin_store = AdminStore(store)
-        self.directory = UserDirectory(store)
+        self.admin_store = AdminStore(store.context)
+        self.directory = UserDirectory(store.context)
         self.apikeys = ApiKeyCommands(store=store, config=config)
         self.config = config
         self._commands: dict[str, Callable[[UserRef, list[str]], Awaitable[str]]] = {
@@ -79,7 +79,7 @@ class AdminCommands:
             return replies.quota_default_set(_credits(rest[0]))
         if action == "show" and len(rest) == 1:
             user = await self.target_user(rest[0], actor)
-            return replies.quota_summary(await self.store.quota(user), user.key)
+            return replies.quota_summary(await self.store.submissions.quota(user), user.key)
         if action == "reset" and len(rest) == 1:
             user = await self.target_user(rest[0], actor)
             await self.admin_store.reset_quota(actor.key, user)
@@ -130,7 +130,7 @@ class AdminCommands:
                            "name them by numeric id")
 
     async def queue(self, _actor: UserRef, _words: list[str]) -> str:
-        listing = replies.admin_queue_listing(await self.store.active_jobs())
+        listing = replies.admin_queue_listing(await self.store.jobs.active_jobs())
         paused = await self.admin_store.paused()
         return f"{replies.QUEUE_PAUSED}\n{listing}" if paused else listing
 
@@ -144,7 +144,7 @@ class AdminCommands:
         if not text.isdecimal() or len(text) > 18:
             raise CommandError("write /admin cancel <job number>")
         await self.admin_store.cancel(actor.key, int(text))
-        return replies.cancel_requested(await self.store.require(int(text)))
+        return replies.cancel_requested(await self.store.jobs.require(int(text)))
 
     async def pause(self, actor: UserRef, _words: list[str]) -> str:
         await self.admin_store.set_paused(actor.key, True)

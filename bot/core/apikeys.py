@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from bot.core import replies
 from bot.core.errors import CommandError
 from storage.api_keys import ApiKeys, new_webhook_secret
-from storage.jobs import JobStore
+from storage.store import Store
 from videobot.config import Config
 from videobot.users import UserRef
 
@@ -27,8 +27,8 @@ UserLookup = Callable[[str, UserRef], Awaitable[UserRef]]
 class ApiKeyCommands:
     """The words of `/apikey` and `/admin apikey`, over the `api_keys` table."""
 
-    def __init__(self, *, store: JobStore, config: Config) -> None:
-        self.keys = ApiKeys(store)
+    def __init__(self, *, store: Store, config: Config) -> None:
+        self.keys = ApiKeys(store.context)
         self.config = config
 
     async def own(self, user: UserRef, args: str, *, private: bool) -> str:

@@ -19,8 +19,9 @@ from bot.core.requests import build_request
 from bot.core.serving import ServedPresets
 from storage.errors import StoreError
 from storage.inputs import StoredInput, discard_input, prepare_input
-from storage.jobs import NO_TIER, JobStore, Tier
 from storage.records import ApiOrigin, JobRecord
+from storage.store import Store
+from storage.users import NO_TIER, Tier
 from videobot.config import Config
 from videobot.costs import credit_cost
 from videobot.images import BadImage, ImageTooLarge, fit_image
@@ -69,7 +70,7 @@ Handler = Callable[[UserRef, str, dict[str, Any]], Awaitable[Reply]]
 class Core:
     """Platform-neutral command handling: parse, validate, submit, build the reply text."""
 
-    def __init__(self, *, store: JobStore, config: Config,
+    def __init__(self, *, store: Store, config: Config,
                  local_presets: frozenset[str] | None = None) -> None:
         """`local_presets`: what the workers this process starts will take (`videobot run`),
         so that a preset none of them takes is refused even before they register."""
@@ -158,7 +159,7 @@ class Core:
 
     async def status(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         job = await self._job_of(user, args, "status", active_only=False)
-        position = await self.store.queue_position(job.id)
+        position = await self.store.jobs.queue_position(job.id)
         steps = counts_steps(self.config.presets, job.request.preset)
         return Reply(replies.status(job, position, self.store.clock(), counts_steps=steps), job)
 
@@ -169,11 +170,11 @@ class Core:
 
     async def cancel(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         job = await self._job_of(user, args, "cancel", active_only=True)
-        job = await self.store.request_cancel(job.id, user)
+        job = await self.store.cancels.request(job.id, user)
         return Reply(replies.cancel_requested(job), job)
 
     async def queue(self, user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
-        return Reply(replies.queue_listing(await self.store.active_jobs(), user.key))
+        return Reply(replies.queue_listing(await self.store.jobs.active_jobs(), user.key))
 
     async def help(self, _user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
         return Reply(replies.HELP)
@@ -181,10 +182,10 @@ class Core:
     async def quota(self, user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
         tier = tier_of(user, self.config.quotas)  # where they ask from, as a /video would
         return Reply(replies.quota_summary(
-            await self.store.quota(user, tier.name if tier is not None else "")))
+            await self.store.submissions.quota(user, tier.name if tier is not None else "")))
 
     async def history(self, user: UserRef, _args: str, _target: dict[str, Any]) -> Reply:
-        return Reply(replies.history_listing(await self.store.jobs_of(user, limit=10)))
+        return Reply(replies.history_listing(await self.store.jobs.jobs_of(user, limit=10)))
 
     async def admin_command(self, user: UserRef, args: str, target: dict[str, Any], *,
                             replied_to: UserRef | None = None, admin: bool = False) -> Reply:
@@ -254,15 +255,17 @@ class Core:
                        action: Callable[[], Awaitable[Reply]]) -> Reply:
         try:
             return await action()
-        except (CommandError, StoreError) as exc:
+        except CommandError as exc:
             return Reply(f"Sorry: {exc}.", refused=True)
+        except StoreError as exc:
+            return Reply(f"Sorry: {replies.store_refusal(exc)}.", refused=True)
         except Exception:
             log.exception("%s from %s failed", name, user.key)
             return Reply(INTERNAL_ERROR, refused=True)
 
     async def _rerun(self, user: UserRef, job_id: int, new_seed: bool,
                      reply_target: dict[str, Any], admin: bool, api: ApiOrigin | None) -> Reply:
-        job = await self.store.require(job_id)
+        job = await self.store.jobs.require(job_id)
         if not admin and job.user.key != user.key:
             raise CommandError(f"job #{job_id} belongs to someone else")
         return await self._video(user, rerun_options(job, new_seed=new_seed), reply_target, api)
@@ -290,7 +293,7 @@ class Core:
         return stored, [fitted.note] if fitted.note else []
 
     async def _cancel_job(self, user: UserRef, job_id: int, admin: bool) -> Reply:
-        job = await self.store.request_cancel(job_id, None if admin else user)
+        job = await self.store.cancels.request(job_id, None if admin else user)
         return Reply(replies.cancel_requested(job), job)
 
     async def _submit(self, user: UserRef, request: RenderRequest, notes: list[str],
@@ -303,7 +306,7 @@ class Core:
         preset = self.config.preset(request.preset)
         if preset.nsfw and not reply_target.get("nsfw_allowed", False):
             raise CommandError(replies.nsfw_only(preset.name))
-        submitted = await self.store.submit(
+        submitted = await self.store.submissions.submit(
             user, request, notes=notes, reply_target=reply_target,
             max_queued_per_user=self.config.limits.max_queued_per_user,
             cost=credit_cost(request, preset), tier=self._tier(user, api is not None), api=api,
@@ -339,11 +342,11 @@ class Core:
                 raise CommandError(
                     f"{args.strip()!r} is not a job number; write e.g. /{command} 12"
                 )
-            job = await self.store.require(int(text))
+            job = await self.store.jobs.require(int(text))
             if job.user.key != user.key:
                 raise CommandError(f"job #{job.id} belongs to someone else")
             return job
-        jobs = await self.store.jobs_of(user, active_only=active_only, limit=1)
+        jobs = await self.store.jobs.jobs_of(user, active_only=active_only, limit=1)
         if not jobs:
             if active_only:
                 raise CommandError("you have no waiting or rendering job to cancel")

@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 
 from bot.core.errors import CommandError
-from storage.jobs import JobStore
 from storage.records import JobRecord
+from storage.store import Store
 
 DESCRIBE_TIMEOUT_S = 120.0
 
@@ -19,13 +19,13 @@ class DescribeFailed(Exception):
     """The captioner did not answer."""
 
 
-async def describe_job(store: JobStore, job: JobRecord) -> str:
+async def describe_job(store: Store, job: JobRecord) -> str:
     """What the captioner sees in a finished job's clip."""
     if job.clip is None:
         raise CommandError(f"job #{job.id} has no clip to describe (it is {job.status})")
     if not job.clip.in_database:
         return await describe_file(Path(job.clip.video_path))
-    data = await store.clip_data(job.id)
+    data = await store.jobs.clip_data(job.id)
     if data is None:
         raise CommandError(f"job #{job.id}'s clip is no longer stored")
     with tempfile.TemporaryDirectory(prefix="videobot-describe-") as folder:

@@ -7,7 +7,7 @@ import asyncio
 import time
 from datetime import datetime, timedelta
 
-from storage.jobs import JobStore
+from storage.store import Store
 from storage.workers import WorkerRecord, WorkerRegistry
 from videobot.config import Config
 
@@ -20,7 +20,7 @@ SILENT_HEARTBEATS = 3
 class ServedPresets:
     """The presets of the workers that are alive now, read from the registry."""
 
-    def __init__(self, store: JobStore, *, heartbeat_seconds: float,
+    def __init__(self, store: Store, *, heartbeat_seconds: float,
                  local: frozenset[str] | None = None) -> None:
         self.store = store
         self.silence = timedelta(seconds=heartbeat_seconds * SILENT_HEARTBEATS)

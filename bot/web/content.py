@@ -18,10 +18,10 @@ from aiohttp import web
 from bot.core import replies
 from bot.web.errors import ApiError
 from bot.web.models import video_id
-from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.previews import PreviewStore
 from storage.records import JobRecord
+from storage.store import Store
 
 VARIANTS = {"video": "video/mp4", "thumbnail": "image/jpeg"}
 PREVIEW = "preview"
@@ -29,7 +29,7 @@ PREVIEW = "preview"
 VARIANT_NAMES = "video, thumbnail or preview"
 
 
-async def clip_response(store: JobStore, job: JobRecord, variant: str) -> web.StreamResponse:
+async def clip_response(store: Store, job: JobRecord, variant: str) -> web.StreamResponse:
     """The file of `variant`; 400 for another variant, 409 while there is no clip, 404 once
     retention has deleted it."""
     if variant not in VARIANTS:
@@ -40,7 +40,7 @@ async def clip_response(store: JobStore, job: JobRecord, variant: str) -> web.St
         raise ApiError(409, replies.api_no_content(video_id(job.id), job.status),
                        code="video_not_ready")
     if clip.in_database:
-        data = await store.clip_data(job.id)
+        data = await store.jobs.clip_data(job.id)
         if data is None:
             raise _gone(job)
         body = data[0] if variant == "video" else data[1]

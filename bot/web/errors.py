@@ -87,7 +87,8 @@ def from_refusal(exc: CommandError | StoreError, param: str | None = None) -> Ap
     status, kind, code = next((v for k, v in _REFUSALS.items() if isinstance(exc, k)),
                               (400, INVALID, "invalid_value"))
     retry_after = exc.wait if isinstance(exc, TooSoon) else None
-    return ApiError(status, str(exc), type=kind, code=code, retry_after=retry_after)
+    return ApiError(status, replies.store_refusal(exc), type=kind, code=code,
+                    retry_after=retry_after)
 
 
 def openai_errors(max_upload_mb: float) -> Any:

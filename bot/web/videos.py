@@ -43,9 +43,9 @@ class VideosApi:
         self.config: Config = core.config
         self.api = api
         self.watch = watch
-        self.keys = KeyCheck(ApiKeys(core.store))
-        self.videos = Videos(core.store)
-        self.previews = PreviewStore.of(core.store, core.config)
+        self.keys = KeyCheck(ApiKeys(core.store.context))
+        self.videos = Videos(core.store.context)
+        self.previews = PreviewStore.of(core.store.context, core.config)
 
     async def warm_up(self) -> None:
         """Read what every request reads first (a key, the served presets) once before the
@@ -127,7 +127,7 @@ class VideosApi:
         job = await self._job(await self.keys.caller(request), request.match_info["video_id"])
 
         async def snapshot() -> tuple[JobRecord, dict[str, Any]]:
-            fresh = await self.core.store.require(job.id)
+            fresh = await self.core.store.jobs.require(job.id)
             return fresh, video_object(fresh, await self._position(fresh), self.config)
 
         return await stream_events(request, self.watch, job.id, snapshot)

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from bot.web.models import video_id
-from storage.jobs import JobStore
 from storage.outbox import DueEvent, Outbox
+from storage.store import Store
 from storage.wakeup import EVENTS
 from videobot.api_config import WEBHOOK_SECRET_PREFIX, ApiConfig
 
@@ -67,7 +67,7 @@ def retry_delay(attempts: int, base: float = RETRY_BASE_S) -> float | None:
 class WebhookSender:
     """Sends the due events of the outbox, waking when a job ends."""
 
-    def __init__(self, *, store: JobStore, api: ApiConfig, poll_interval: float = 1.0,
+    def __init__(self, *, store: Store, api: ApiConfig, poll_interval: float = 1.0,
                  retry_base_s: float = RETRY_BASE_S) -> None:
         self.store = store
         self.api = api

@@ -26,8 +26,8 @@ from bot.core.errors import INTERNAL_ERROR
 from bot.core.parsing import VideoOptions
 from bot.logs import SecretRedactor
 from bot.posted import PostedJournal
-from storage.jobs import JobStore
 from storage.records import JobRecord
+from storage.store import Store
 from videobot.config import DiscordConfig
 from videobot.users import UserRef
 
@@ -49,7 +49,7 @@ class DiscordAdapter:
 
     platform = PLATFORM
 
-    def __init__(self, *, core: Core, store: JobStore, config: DiscordConfig, work_dir: Path,
+    def __init__(self, *, core: Core, store: Store, config: DiscordConfig, work_dir: Path,
                  guild_ready_timeout: float = 2.0,
                  clock: Callable[[], float] = time.time,
                  journal: PostedJournal | None = None) -> None:
@@ -139,7 +139,7 @@ class DiscordAdapter:
         if not self.is_admin(interaction):
             await interaction.response.send_message(replies.ADMIN_ONLY, ephemeral=True)
             return
-        jobs = await self.store.active_jobs()
+        jobs = await self.store.jobs.active_jobs()
         await interaction.response.send_message(replies.admin_queue_listing(jobs),
                                                 ephemeral=True)
 
@@ -199,7 +199,7 @@ class DiscordAdapter:
 
     async def _delete(self, interaction: discord.Interaction, user: UserRef, job_id: int,
                       admin: bool) -> None:
-        job = await self.store.get(job_id)
+        job = await self.store.jobs.get(job_id)
         if job is None or (job.user.key != user.key and not admin):
             await interaction.response.send_message(replies.not_your_job(job_id),
                                                     ephemeral=True)
@@ -229,12 +229,13 @@ class DiscordAdapter:
             self.acknowledgements.remember(reply.job.id, interaction)
             message = await interaction.edit_original_response(
                 content=reply.text, view=job_buttons(reply.job.id, "cancel"))
-            await self.store.update_reply_target(reply.job.id, message_id=message.id)
+            await self.store.deliveries.update_reply_target(reply.job.id, message_id=message.id)
         else:
             self.acknowledgements.remember(reply.job.id, interaction)
             response = await interaction.response.send_message(
                 reply.text, view=job_buttons(reply.job.id, "cancel"))
-            await self.store.update_reply_target(reply.job.id, message_id=response.message_id)
+            await self.store.deliveries.update_reply_target(reply.job.id,
+                                                            message_id=response.message_id)
 
     async def _refused_here(self, interaction: discord.Interaction) -> bool:
         if interaction.guild_id is None and not self.config.allow_dms:

@@ -19,8 +19,8 @@ from bot.adapters.discord.buttons import job_buttons
 from bot.adapters.progress import ProgressThrottle
 from bot.adapters.status_message import StatusUpdate, edit_or_repost
 from bot.core import replies
-from storage.jobs import JobStore
 from storage.records import JobRecord
+from storage.store import Store
 from videobot.config import DiscordConfig
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class LiveInteraction:
 class Acknowledgements:
     """Each job's acknowledgement: its interaction, its progress edits, its final words."""
 
-    def __init__(self, *, client: Callable[[], discord.Client], store: JobStore,
+    def __init__(self, *, client: Callable[[], discord.Client], store: Store,
                  config: DiscordConfig, clock: Callable[[], float]) -> None:
         self.client = client
         self.store = store
@@ -102,7 +102,7 @@ class Acknowledgements:
 
         async def remember(acknowledgement: int) -> None:
             self._reposted[job.id] = acknowledgement
-            await self.store.update_reply_target(job.id, message_id=acknowledgement)
+            await self.store.deliveries.update_reply_target(job.id, message_id=acknowledgement)
 
         try:
             await edit_or_repost(message_id, edit=edit, post=post, is_gone=_gone,

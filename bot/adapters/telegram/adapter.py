@@ -33,8 +33,8 @@ from bot.core import replies
 from bot.core.commands import Core
 from bot.logs import SecretRedactor, redact
 from bot.posted import PostedJournal
-from storage.jobs import JobStore
 from storage.records import JobRecord
+from storage.store import Store
 from videobot.config import TelegramConfig
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class TelegramAdapter:
 
     platform = PLATFORM
 
-    def __init__(self, *, core: Core, store: JobStore, config: TelegramConfig,
+    def __init__(self, *, core: Core, store: Store, config: TelegramConfig,
                  work_dir: Path, journal: PostedJournal | None = None) -> None:
         """`journal`: where a posted clip's message id is written the moment Telegram
         answers (the delivery loop's; none: in memory only)."""

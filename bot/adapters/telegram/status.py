@@ -26,9 +26,9 @@ from bot.adapters.telegram.api import (
 )
 from bot.core import replies
 from bot.posted import POSTING, PostedJournal
-from storage.jobs import JobStore
 from storage.records import JobRecord
 from storage.reply_targets import ReplyTargetSaver
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +50,14 @@ class JobView:
 class StatusMessages:
     """Each job's messages in a chat, and the progress shown in its status message."""
 
-    def __init__(self, *, bot: Callable[[], Bot], store: JobStore, journal: PostedJournal,
+    def __init__(self, *, bot: Callable[[], Bot], store: Store, journal: PostedJournal,
                  interval: float) -> None:
         """`bot`: the started application's bot."""
         self._bot = bot
         self.journal = journal
         self._views: dict[int, JobView] = {}
         #: Status message ids, saved in shared transactions (a burst posts many at once).
-        self._status_ids = ReplyTargetSaver(store)
+        self._status_ids = ReplyTargetSaver(store.context)
         #: A lane is a chat: Telegram limits edits per chat.
         self._throttle: ProgressThrottle[int, StatusUpdate] = ProgressThrottle(
             interval, self._edit_progress)

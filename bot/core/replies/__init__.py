@@ -120,6 +120,7 @@ from bot.core.replies.refusals import (
     nul_refused,
     option_given_twice,
     preset_not_served,
+    store_refusal,
     unknown_command,
 )
 from bot.core.replies.words import (
@@ -148,6 +149,6 @@ __all__ = [
     "duration_words", "finished", "form_one_word", "gib", "history_listing", "not_your_job",
     "nsfw_only", "nul_refused", "option_given_twice", "options_ignored", "parameters_line",
     "preset_not_served", "progress", "queue_listing", "queue_summary", "quota_default_set",
-    "quota_reset", "quota_set", "quota_summary", "stats_report", "status", "unbanned",
-    "unknown_command", "upload_caption", "webhook_secret_made", "workers_listing"
+    "quota_reset", "quota_set", "quota_summary", "stats_report", "status", "store_refusal",
+    "unbanned", "unknown_command", "upload_caption", "webhook_secret_made", "workers_listing"
 ]

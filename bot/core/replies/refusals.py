@@ -6,6 +6,20 @@ from collections.abc import Collection
 from datetime import timedelta
 
 from bot.core.replies.words import hours
+from storage.errors import (
+    ApiKeyNotFound,
+    JobAlreadyFinished,
+    JobNotFound,
+    NotJobOwner,
+    OutOfCredits,
+    QueueFull,
+    StoreError,
+    TooManyQueued,
+    TooSoon,
+    UnknownUser,
+    UserBanned,
+)
+from storage.quotas import QuotaState
 
 NOT_A_COMMAND = "Commands start with /. Try /video a red ball bouncing, or /help."
 
@@ -53,3 +67,43 @@ def ban_reason_too_long(length: int, limit: int) -> str:
 def duration_too_long(text: str, longest: timedelta) -> str:
     return (f"{text} is too long a period; the longest is {longest.days} days "
             f"({hours(longest)})")
+
+
+def store_refusal(error: StoreError) -> str:
+    """What the store refused, as the reason of a `Sorry: ...` reply (the chats) or an error
+    body (the API): every typed store error is worded here and only here."""
+    match error:
+        case JobNotFound(job_id=job_id):
+            return f"there is no job #{job_id}"
+        case NotJobOwner(job_id=job_id):
+            return f"job #{job_id} belongs to someone else"
+        case JobAlreadyFinished(job_id=job_id, status=how):
+            return f"job #{job_id} has already finished ({how})"
+        case TooManyQueued(limit=limit):
+            return (f"you already have {limit} jobs waiting or rendering (limit: {limit} per "
+                    "user); wait for one to finish or /cancel one")
+        case UserBanned(reason=reason):
+            return "an admin has banned you from this bot" + (f" ({reason})" if reason else "")
+        case OutOfCredits(cost=cost, state=state):
+            return _out_of_credits(cost, state)
+        case QueueFull(limit=limit):
+            return (f"the queue is full ({limit} jobs waiting, the limit); try again when the "
+                    "next job starts")
+        case TooSoon(interval=interval, wait=wait):
+            return (f"one request every {interval:g} s at most; try again in "
+                    f"{max(1, round(wait))} s")
+        case UnknownUser(name=name):
+            return f"nobody by the name {name} has used this bot"
+        case ApiKeyNotFound(key_id=key_id):
+            return f"there is no API key #{key_id}"
+    return "the database refused that"
+
+
+def _out_of_credits(cost: float, state: QuotaState) -> str:
+    when = state.next_credit_at
+    back = (f"; enough come back at {when:%Y-%m-%d %H:%M} UTC" if when is not None
+            and cost <= state.credits else "")
+    too_big = "; that is more than your whole allowance" if cost > state.credits else ""
+    window = "day" if state.daily_reset else f"{state.window_hours:g} h"
+    return (f"this clip costs {cost:g} credits and you have {state.left:g} left of "
+            f"{state.credits:g} per {window}{too_big}{back}")

@@ -19,7 +19,7 @@ class AuditPage:
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.admin_store = AdminStore(site.store)
+        self.admin_store = AdminStore(site.store.context)
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/audit", self.page)

@@ -33,9 +33,9 @@ class ClipsPage:
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.gallery = Gallery(site.store)
-        self.videos = Videos(site.store)
-        self.previews = PreviewStore.of(site.store, site.config)
+        self.gallery = Gallery(site.store.context)
+        self.videos = Videos(site.store.context)
+        self.previews = PreviewStore.of(site.store.context, site.config)
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/clips", self.listing)

@@ -36,7 +36,7 @@ class MetricsEndpoint:
 
     def __init__(self, *, core: Core, api: ApiConfig) -> None:
         self.core = core
-        self.keys = ApiKeys(core.store)
+        self.keys = ApiKeys(core.store.context)
         self.addresses = Addresses(api.trusted_proxies)
         self.allow = networks_of(api.metrics_allow)
         self.lease = timedelta(seconds=core.config.queue.lease_seconds)
@@ -51,7 +51,7 @@ class MetricsEndpoint:
         if not await self._may_read(request):
             return web.Response(status=401, text=replies.METRICS_REFUSED + "\n",
                                 headers={"WWW-Authenticate": "Bearer"})
-        snapshot = await metrics_snapshot(self.core.store,
+        snapshot = await metrics_snapshot(self.core.store.context,
                                           alive_since=self.core.store.clock() - self.lease)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Figures(snapshot))

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from storage.admin import AdminStore
-from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.previews import PreviewStore
 from storage.records import JobRecord
 from storage.stats_series import StatsSeries
+from storage.store import Store
 from storage.workers import WorkerRegistry
 
 FRESH_S = 0.5
@@ -67,12 +67,12 @@ class QueueView:
 class QueueFeed:
     """Reads the queue for the dashboard, shared by the pages open at once."""
 
-    def __init__(self, store: JobStore, *, lease_seconds: float,
+    def __init__(self, store: Store, *, lease_seconds: float,
                  previews: PreviewStore) -> None:
         self.store = store
         self.previews = previews
-        self.admin_store = AdminStore(store)
-        self.series = StatsSeries(store)
+        self.admin_store = AdminStore(store.context)
+        self.series = StatsSeries(store.context)
         self.registry = WorkerRegistry(store.engine, clock=store.clock)
         self.lease = timedelta(seconds=lease_seconds)
         self._view: tuple[float, QueueView] | None = None
@@ -87,7 +87,7 @@ class QueueFeed:
             return self._view[1]
 
     async def _read(self) -> QueueView:
-        jobs = await self.store.active_jobs()
+        jobs = await self.store.jobs.active_jobs()
         paused = await self.admin_store.paused()
         workers = await self.registry.all()
         now = self.store.clock()

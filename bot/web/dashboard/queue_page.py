@@ -31,7 +31,7 @@ class QueuePage:
     def __init__(self, site: Site) -> None:
         self.site = site
         self.feed = QueueFeed(site.store, lease_seconds=site.config.queue.lease_seconds,
-                              previews=PreviewStore.of(site.store, site.config))
+                              previews=PreviewStore.of(site.store.context, site.config))
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/queue", self.page)

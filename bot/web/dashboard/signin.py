@@ -19,7 +19,8 @@ from bot.core.admin import is_admin
 from bot.web.dashboard.sessions import SESSION_COOKIE, SIGNIN_COOKIE, new_nonce
 from bot.web.dashboard.site import ROOT, Site, Viewer
 from bot.web.dashboard.throttle import SignInThrottle
-from storage.api_keys import ApiKeyNotFound, ApiKeys
+from storage.api_keys import ApiKeys
+from storage.errors import ApiKeyNotFound
 
 #: A sign-in form is good for this long (its nonce cookie lives as long).
 FORM_SECONDS = 3600
@@ -31,7 +32,7 @@ class SignIn:
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.keys = ApiKeys(site.store)
+        self.keys = ApiKeys(site.store.context)
         self.throttle = SignInThrottle()
         self.lifetime = timedelta(hours=site.api.session_hours)
 

@@ -23,8 +23,8 @@ class StatsPage:
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.series = StatsSeries(site.store)
-        self.admin_store = AdminStore(site.store)
+        self.series = StatsSeries(site.store.context)
+        self.admin_store = AdminStore(site.store.context)
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/stats", self.page)

@@ -29,8 +29,8 @@ class UsersPage:
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.people = People(site.store)
-        self.keys = ApiKeys(site.store)
+        self.people = People(site.store.context)
+        self.keys = ApiKeys(site.store.context)
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/users", self.page)
