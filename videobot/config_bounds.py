@@ -79,6 +79,7 @@ BOUNDS: dict[str, dict[str, Bound]] = {
     },
     "ApiConfig": {
         "max_upload_mb": Bound(2000, " MB"),
+        "session_hours": Bound(24 * 366, " h"),
     },
     "QuotasConfig": {
         "credits": Bound(1e9), "window_hours": Bound(MAX_WINDOW_HOURS, " h"),
