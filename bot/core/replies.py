@@ -293,6 +293,21 @@ def preset_not_served(preset: str, served: Collection[str]) -> str:
             "pick one of those with --preset, or ask an admin")
 
 
+def picture_not_taken(preset: str, animators: Collection[str]) -> str:
+    """A picture sent to a preset whose model renders from text only."""
+    others = (f"presets that animate a picture: {', '.join(sorted(animators))}" if animators
+              else "no preset here animates a picture")
+    return (f"the preset {preset} makes videos from text only, not from a picture; "
+            f"{others}")
+
+
+def picture_required(preset: str, text_presets: Collection[str]) -> str:
+    """No picture sent to a preset whose model animates one (image to video only)."""
+    others = (f"presets that render from text alone: {', '.join(sorted(text_presets))}"
+              if text_presets else "every preset here needs a picture")
+    return f"the preset {preset} animates a picture: send one with the prompt; {others}"
+
+
 def cancel_requested(job: JobRecord) -> str:
     if job.status == JobStatus.CANCELLED:
         return f"Job #{job.id} cancelled{_refund_words(job)}."
@@ -448,8 +463,6 @@ API_DISABLED = "the HTTP API is not enabled on this bot ([api] in the config tur
 API_KEY_MISSING = "no API key: send one as the header Authorization: Bearer <key> (/apikey)"
 API_KEY_UNKNOWN = "the API key is unknown or has been revoked"
 API_ADMIN_ONLY = "only an admin key may act for another user"
-API_INPUT_IGNORED = ("the input_reference image is stored with the job, but this version renders "
-                     "from the prompt alone")
 API_SECONDS_AND_FRAMES = "frames was given, so seconds was ignored"
 
 
