@@ -40,6 +40,7 @@ I2V = {
     "tiny-wan-i2v": ("wan-i2v", "WanImageToVideoPipeline", 5, 48, 32),
     # Its learned position embeddings make it render one size only, as the real one.
     "tiny-cogvideox-i2v": ("cogvideox-i2v", "CogVideoXImageToVideoPipeline", 9, 64, 64),
+    "tiny-hunyuan-i2v": ("hunyuan-i2v", "HunyuanVideoImageToVideoPipeline", 5, 48, 32),
 }
 
 
@@ -190,3 +191,18 @@ async def test_an_image_to_video_preset_renders_through_a_worker_process(
         stream = container.streams.video[0]
         frames = sum(1 for _ in container.decode(stream))
         assert (frames, stream.width, stream.height) == (5, 48, 32)
+
+
+@pytest.mark.parametrize("name", ["tiny-wan-i2v", "tiny-cogvideox-i2v", "tiny-hunyuan-i2v"])
+def test_previews_of_an_image_to_video_model_use_its_text_kins_factors(
+    models_dir: Path, name: str
+) -> None:
+    preset = PresetConfig(model=f"builtin:{name}", preview_every_steps=1)
+    backend = DiffusersBackend.load(preset, device="cpu", models_dir=models_dir)
+    ask = request(name)
+    previews: list[tuple[int, int, int]] = []
+    backend.generate(ask.replace(steps=3), lambda s, t: None, lambda: False,
+                     image=picture(ask.width, ask.height),
+                     on_preview=lambda step, total, frames: previews.append(
+                         (step, total, frames.shape[-1])))
+    assert previews == [(1, 3, 3), (2, 3, 3)]  # RGB frames after each step but the last

@@ -28,6 +28,14 @@ class Family:
     #: Whether its models take a picture to animate: "none" (text only), "optional" (text,
     #: or text and a picture: one model does both) or "required" (image to video only).
     image: str = "none"
+    #: An image-to-video family's text-to-video kin, whose VAE and transformer blocks it
+    #: shares: previews and uncalibrated caches use the kin's settings.
+    base: str = ""
+
+    @property
+    def kin(self) -> str:
+        """The family whose VAE and block layout this one has (itself, or its `base`)."""
+        return self.base or self.name
 
 
 FAMILIES: dict[str, Family] = {
@@ -40,7 +48,7 @@ FAMILIES: dict[str, Family] = {
         Family("wan", size_multiple=16, frame_multiple=4, frame_offset=1),
         # Wan 2.1 I2V 14B (480p and 720p): the picture is the first frame.
         Family("wan-i2v", size_multiple=16, frame_multiple=4, frame_offset=1,
-               image="required"),
+               image="required", base="wan"),
         # Wan 2.2 TI2V 5B: its VAE compresses 16x (not 8x), so sizes are multiples of 32;
         # text to video and image to video in one model.
         Family("wan-5b", size_multiple=32, frame_multiple=4, frame_offset=1, image="optional"),
@@ -51,10 +59,10 @@ FAMILIES: dict[str, Family] = {
         Family("cogvideox", size_multiple=16, frame_multiple=8, frame_offset=1),
         # CogVideoX-5b-I2V: its learned position embeddings cover 49 frames.
         Family("cogvideox-i2v", size_multiple=16, frame_multiple=8, frame_offset=1,
-               max_frames=49, image="required"),
+               max_frames=49, image="required", base="cogvideox"),
         Family("hunyuan", size_multiple=16, frame_multiple=4, frame_offset=1),
         Family("hunyuan-i2v", size_multiple=16, frame_multiple=4, frame_offset=1,
-               image="required"),
+               image="required", base="hunyuan"),
         Family("demo", size_multiple=8, image="optional"),
     )
 }
@@ -86,6 +94,7 @@ BUILTIN_FAMILIES: dict[str, str] = {
     "tiny-animatediff": "animatediff",
     "tiny-wan-i2v": "wan-i2v",
     "tiny-cogvideox-i2v": "cogvideox-i2v",
+    "tiny-hunyuan-i2v": "hunyuan-i2v",
     "demo": "demo",
 }
 

@@ -1,10 +1,11 @@
 """Tiny random image-to-video pipelines, built offline like the text-to-video ones
 (tiny_models), for the families whose image-to-video weights are a model of their own:
-Wan 2.1 I2V 14B and CogVideoX-5b-I2V. (Wan 2.2 TI2V 5B and LTX-Video animate pictures with
-their text-to-video weights: tiny-wan22 and tiny-ltx do both.)
+Wan 2.1 I2V 14B, CogVideoX-5b-I2V and HunyuanVideo-I2V. (Wan 2.2 TI2V 5B and LTX-Video
+animate pictures with their text-to-video weights: tiny-wan22 and tiny-ltx do both.)
 
 Their shapes follow the real models' (latent channels, the picture's channels concatenated to
-the noise, Wan's CLIP image encoder, CogVideoX-I2V's learned position embeddings), at a few
+the noise, Wan's CLIP image encoder, CogVideoX-I2V's learned position embeddings,
+HunyuanVideo-I2V's LLaVA text encoder that reads the picture as 576 tokens), at a few
 thousand parameters: they render noise, fast, on a CPU.
 """
 
@@ -12,25 +13,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from diffusers import (
     AutoencoderKLCogVideoX,
+    AutoencoderKLHunyuanVideo,
     AutoencoderKLWan,
     CogVideoXDDIMScheduler,
     CogVideoXImageToVideoPipeline,
     CogVideoXTransformer3DModel,
     FlowMatchEulerDiscreteScheduler,
+    HunyuanVideoImageToVideoPipeline,
+    HunyuanVideoTransformer3DModel,
     WanImageToVideoPipeline,
     WanTransformer3DModel,
 )
-from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel, T5EncoderModel
+from transformers import (
+    CLIPImageProcessor,
+    CLIPTextModel,
+    CLIPVisionConfig,
+    CLIPVisionModel,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+    T5EncoderModel,
+)
 
-from generator.backends.stand_in_tokenizers import t5_tokenizer
+from generator.backends.stand_in_tokenizers import (
+    IMAGE_TOKEN,
+    clip_tokenizer,
+    llava_llama_tokenizer,
+    t5_tokenizer,
+)
 from generator.backends.tiny_parts import (
+    CLIP_DIM,
+    LLAMA_DIM,
     SEED,
     T5_DIM,
     VIDEO_LATENT_CHANNELS,
+    clip_text_config,
+    llama_config,
     save_pipeline,
     t5_config,
 )
@@ -138,8 +160,66 @@ def build_tiny_cogvideox_i2v(path: Path) -> Path:
     return save_pipeline(pipe, path)
 
 
+def build_tiny_hunyuan_i2v(path: Path) -> Path:
+    """Save a tiny random HunyuanVideo-I2V-style `HunyuanVideoImageToVideoPipeline`: a LLaVA
+    text encoder (a tiny Llama with a CLIP vision tower at 336 px in patches of 14: the 576
+    image tokens the pipeline's template makes room for), a transformer that puts the
+    picture's latents in place of the first frame's (`token_replace`), a CLIP text encoder for
+    the pooled embedding, and HunyuanVideo's VAE."""
+    torch.manual_seed(SEED)
+    tokenizer = llava_llama_tokenizer()
+    vision = CLIPVisionConfig(hidden_size=8, intermediate_size=16, projection_dim=8,
+                              num_attention_heads=2, num_hidden_layers=2, image_size=336,
+                              patch_size=14)
+    image_token = tokenizer.convert_tokens_to_ids(IMAGE_TOKEN)
+    assert isinstance(image_token, int)
+    # The pipeline pads the picture's tokens with the config's pad_token_id, a key
+    # LlavaConfig takes without declaring it.
+    padding: dict[str, Any] = {"pad_token_id": tokenizer.pad_token_id}
+    text_encoder = LlavaForConditionalGeneration(LlavaConfig(
+        vision_config=vision, text_config=llama_config(tokenizer),
+        image_token_index=image_token, **padding))
+    transformer = HunyuanVideoTransformer3DModel(
+        in_channels=VIDEO_LATENT_CHANNELS,
+        out_channels=VIDEO_LATENT_CHANNELS,
+        num_attention_heads=2,
+        attention_head_dim=10,
+        num_layers=1,
+        num_single_layers=1,
+        num_refiner_layers=1,
+        patch_size=2,
+        patch_size_t=1,
+        guidance_embeds=True,
+        text_embed_dim=LLAMA_DIM,
+        pooled_projection_dim=CLIP_DIM,
+        rope_axes_dim=(2, 4, 4),
+        image_condition_type="token_replace",
+    )
+    vae = AutoencoderKLHunyuanVideo(
+        latent_channels=VIDEO_LATENT_CHANNELS,
+        block_out_channels=(8, 8, 8, 8),
+        layers_per_block=1,
+        norm_num_groups=4,
+        spatial_compression_ratio=8,
+        temporal_compression_ratio=4,
+    )
+    tokenizer_2 = clip_tokenizer()
+    pipe = HunyuanVideoImageToVideoPipeline(
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        transformer=transformer,
+        vae=vae,
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
+        text_encoder_2=CLIPTextModel(clip_text_config(len(tokenizer_2), tokenizer_2)),
+        tokenizer_2=tokenizer_2,
+        image_processor=CLIPImageProcessor(crop_size=336, size=336),
+    )
+    return save_pipeline(pipe, path)
+
+
 #: Name (as in `model = "builtin:NAME"`) -> builder.
 BUILTIN_I2V_MODELS: dict[str, Callable[[Path], Path]] = {
     "tiny-wan-i2v": build_tiny_wan_i2v,
     "tiny-cogvideox-i2v": build_tiny_cogvideox_i2v,
+    "tiny-hunyuan-i2v": build_tiny_hunyuan_i2v,
 }
