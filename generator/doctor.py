@@ -24,7 +24,7 @@ from videobot.config import Config, PresetConfig
 from videobot.families import family_for_preset
 
 #: Families whose text encoder's tokenizer needs `ftfy` to clean prompts.
-NEEDS_FTFY = ("wan", "wan-5b")
+NEEDS_FTFY = ("wan", "wan-i2v", "wan-5b")
 
 
 @dataclass(frozen=True)

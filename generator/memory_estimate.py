@@ -51,6 +51,20 @@ KNOWN_PARAMETERS: Mapping[str, Mapping[str, float]] = {
         "transformer": 12.82e9, "text_encoder": 7.5e9, "text_encoder_2": 0.12e9,
         "vae": 0.25e9,
     },
+    # Image to video: Wan 2.1 I2V's transformer adds image cross-attention to the 14B; its
+    # image encoder is CLIP ViT-H/14; HunyuanVideo-I2V's text encoder is LLaVA-Llama-3-8B
+    # (language model, vision tower and head).
+    "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers": {
+        "transformer": 16.4e9, "text_encoder": 5.68e9, "image_encoder": 0.63e9, "vae": 0.13e9,
+    },
+    "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers": {
+        "transformer": 16.4e9, "text_encoder": 5.68e9, "image_encoder": 0.63e9, "vae": 0.13e9,
+    },
+    "THUDM/CogVideoX-5b-I2V": {"transformer": 5.57e9, "text_encoder": 4.76e9, "vae": 0.22e9},
+    "hunyuanvideo-community/HunyuanVideo-I2V": {
+        "transformer": 12.82e9, "text_encoder": 8.35e9, "text_encoder_2": 0.12e9,
+        "vae": 0.25e9,
+    },
     "ali-vilab/text-to-video-ms-1.7b":
         {"unet": 1.41e9, "text_encoder": 0.35e9, "vae": 0.08e9},
     "cerspense/zeroscope_v2_576w": {"unet": 1.41e9, "text_encoder": 0.35e9, "vae": 0.08e9},

@@ -22,7 +22,7 @@ widths, erring high, and `videobot doctor` says they are unmeasured.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 GIB = 1024**3
 
@@ -84,6 +84,16 @@ FAMILY_MEMORY: dict[str, FamilyMemory] = {
                                      decode_bytes_per_pixel=4096, decode_window=None,
                                      tile_pixels=512 * 512, tile_frames=None),
 }
+# Image to video (rules of thumb, none measured): the text-to-video family's profile with the
+# picture's tokens beside the text. Wan 2.1 I2V 14B: 257 CLIP image tokens, a 5120-wide
+# transformer of 40 blocks, Wan 2.1's VAE.
+FAMILY_MEMORY["wan-i2v"] = replace(FAMILY_MEMORY["wan"], text_tokens=512 + 257,
+                                   ref_parameters=16.4e9, width=5120, ffn=13824, blocks=40,
+                                   measured=False)
+# CogVideoX-5b-I2V: the picture's latents are concatenated to the noise (no extra tokens).
+FAMILY_MEMORY["cogvideox-i2v"] = replace(FAMILY_MEMORY["cogvideox"], measured=False)
+# HunyuanVideo-I2V: the LLaVA encoder's 576 image tokens ride with the text's.
+FAMILY_MEMORY["hunyuan-i2v"] = replace(FAMILY_MEMORY["hunyuan"], text_tokens=256 + 576)
 FAMILY_MEMORY["animatediff"] = FAMILY_MEMORY["text-to-video-sd"]
 FAMILY_MEMORY["generic"] = FAMILY_MEMORY["text-to-video-sd"]
 #: Bytes of the decoded clip per pixel: three float32 channels.

@@ -20,6 +20,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from generator.backends.base import (
     Frames,
     GenerationFailed,
@@ -39,14 +41,17 @@ from generator.finishing import (
     Stopped,
     encode,
 )
+from generator.job_image import decode_job_image, read_job_image
 from generator.lease import LeaseKeeper, RenderState
 from storage.db import DATABASE_UNAVAILABLE, is_unavailable
+from storage.inputs import JobImage
 from storage.previews import PreviewStore
 from storage.records import ClaimedJob
 from storage.store import Store
 from storage.wakeup import JOBS, Listener
 from storage.workers import WorkerRegistry
 from videobot.config import Config, PresetConfig
+from videobot.image_presets import image_mode
 from videobot.limits import LimitExceeded, check_request
 from videobot.params import RenderRequest
 
@@ -124,7 +129,11 @@ class Worker:
             fps=preset.fps, width=preset.width, height=preset.height, steps=1,
             guidance=preset.guidance, seed=0, preset=preset.name,
         )
-        await asyncio.to_thread(backend.generate, request, lambda _s, _t: None, lambda: False)
+        # An image-to-video model warms up on a plain grey picture.
+        extra = ({"image": np.full((preset.height, preset.width, 3), 128, np.uint8)}
+                 if image_mode(preset) == "required" else {})
+        await asyncio.to_thread(backend.generate, request, lambda _s, _t: None, lambda: False,
+                                **extra)
         log.info("preset %s warmed up in %.1f s", preset.name, time.monotonic() - started)
 
     def request_stop(self) -> None:
@@ -229,11 +238,15 @@ class Worker:
             check_request(job.request, preset, self.config.limits)
         except LimitExceeded as exc:
             return Failed(str(exc))
+        try:
+            image = await read_job_image(self.store.engine, job.id)
+        except GenerationFailed as exc:
+            return Failed(exc.reason)
         started = time.monotonic()
         limit = asyncio.get_running_loop().call_later(preset.time_limit_seconds,
                                                       state.time_out)
         try:
-            frames = await asyncio.to_thread(self._render_blocking, job, state, preset)
+            frames = await asyncio.to_thread(self._render_blocking, job, state, preset, image)
         except GenerationStopped:
             if state.timed_out:
                 return Failed(f"rendering took longer than the {preset.time_limit_seconds:g} s "
@@ -250,14 +263,16 @@ class Worker:
         log.info("job %s: rendered in %.2f s; encoding", job.id, seconds)
         return Rendered(frames, seconds)
 
-    def _render_blocking(self, job: ClaimedJob, state: RenderState,
-                         preset: PresetConfig) -> Frames:
+    def _render_blocking(self, job: ClaimedJob, state: RenderState, preset: PresetConfig,
+                         image: JobImage | None) -> Frames:
         backend = self.backends.get(preset)
+        # Only a job sent with a picture passes `image` (a backend may predate pictures).
+        extra: dict[str, Any] = {}
+        if image is not None:
+            extra["image"] = decode_job_image(image, job.request)
         if preset.preview_every_steps and renders_previews(backend):
-            frames = backend.generate(job.request, state.on_step, state.stop.is_set,
-                                      on_preview=state.on_preview)
-        else:
-            frames = backend.generate(job.request, state.on_step, state.stop.is_set)
+            extra["on_preview"] = state.on_preview
+        frames = backend.generate(job.request, state.on_step, state.stop.is_set, **extra)
         if state.stop.is_set():
             raise GenerationStopped
         return frames

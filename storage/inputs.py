@@ -56,17 +56,34 @@ def insert_input(conn: Connection, job_id: int, stored: StoredInput, now: dateti
                            "created_at": now, "data": stored.data})
 
 
-async def input_image(engine: AsyncEngine, job_id: int) -> bytes | None:
-    """The PNG stored with a job, or None when it has none (or retention removed it)."""
+@dataclass(frozen=True)
+class JobImage:
+    """The image recorded with a job: its PNG, or None when its file is gone (removed by
+    retention, or by hand), and the size it was fitted to."""
+
+    png: bytes | None
+    width: int
+    height: int
+
+
+async def job_image(engine: AsyncEngine, job_id: int) -> JobImage | None:
+    """The image recorded with a job, or None when the job was sent without one."""
     async with read_transaction(engine) as conn:
         row = (await conn.execute(
-            select(JobInput.path, JobInput.data).where(JobInput.job_id == job_id)
+            select(JobInput.path, JobInput.data, JobInput.width, JobInput.height)
+            .where(JobInput.job_id == job_id)
         )).first()
     if row is None:
         return None
-    if row.data is not None:
-        return bytes(row.data)
-    return await asyncio.to_thread(_read, Path(row.path))
+    png = bytes(row.data) if row.data is not None else await asyncio.to_thread(
+        _read, Path(row.path))
+    return JobImage(png, row.width, row.height)
+
+
+async def input_image(engine: AsyncEngine, job_id: int) -> bytes | None:
+    """The PNG stored with a job, or None when it has none (or retention removed it)."""
+    image = await job_image(engine, job_id)
+    return image.png if image is not None else None
 
 
 def _read(path: Path) -> bytes | None:

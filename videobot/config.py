@@ -165,6 +165,9 @@ class PresetConfig:
     time_limit_seconds: float = 900.0
     #: On out-of-memory, retry once with VAE tiling (then model offload) before failing.
     oom_fallback: bool = True
+    #: Whether it takes a picture to animate: none, optional, required, or auto (its model
+    #: family's; videobot.image_presets).
+    image: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -617,6 +620,10 @@ def _validate_preset(preset: PresetConfig) -> None:
     if not preset.model:
         raise ConfigError(f"{where}.model: must name a hub id, a local folder or builtin:NAME")
     _validate_preset_speed(preset, where)
+    from videobot.image_presets import image_key_error
+
+    if (error := image_key_error(preset)) is not None:
+        raise ConfigError(f"{where}.image: {error}")
 
 
 #: The choices of the memory and speed keys of a preset.

@@ -25,6 +25,17 @@ class Family:
     frame_offset: int = 0
     fixed_frames: int | None = None
     max_frames: int | None = None
+    #: Whether its models take a picture to animate: "none" (text only), "optional" (text,
+    #: or text and a picture: one model does both) or "required" (image to video only).
+    image: str = "none"
+    #: An image-to-video family's text-to-video kin, whose VAE and transformer blocks it
+    #: shares: previews and uncalibrated caches use the kin's settings.
+    base: str = ""
+
+    @property
+    def kin(self) -> str:
+        """The family whose VAE and block layout this one has (itself, or its `base`)."""
+        return self.base or self.name
 
 
 FAMILIES: dict[str, Family] = {
@@ -35,14 +46,24 @@ FAMILIES: dict[str, Family] = {
         # The motion modules' position embeddings cover 32 frames (`motion_max_seq_length`).
         Family("animatediff", size_multiple=8, max_frames=32),
         Family("wan", size_multiple=16, frame_multiple=4, frame_offset=1),
-        # Wan 2.2 TI2V 5B: its VAE compresses 16x (not 8x), so sizes are multiples of 32.
-        Family("wan-5b", size_multiple=32, frame_multiple=4, frame_offset=1),
-        Family("ltx", size_multiple=32, frame_multiple=8, frame_offset=1),
+        # Wan 2.1 I2V 14B (480p and 720p): the picture is the first frame.
+        Family("wan-i2v", size_multiple=16, frame_multiple=4, frame_offset=1,
+               image="required", base="wan"),
+        # Wan 2.2 TI2V 5B: its VAE compresses 16x (not 8x), so sizes are multiples of 32;
+        # text to video and image to video in one model.
+        Family("wan-5b", size_multiple=32, frame_multiple=4, frame_offset=1, image="optional"),
+        # LTX-Video: one model for both (LTXPipeline, LTXImageToVideoPipeline).
+        Family("ltx", size_multiple=32, frame_multiple=8, frame_offset=1, image="optional"),
         # 4k+1 frames with k odd make an even number of latent frames, which the VAE (that
         # decodes them in pairs) turns into 4k+4 frames: only 8k+1 come back whole.
         Family("cogvideox", size_multiple=16, frame_multiple=8, frame_offset=1),
+        # CogVideoX-5b-I2V: its learned position embeddings cover 49 frames.
+        Family("cogvideox-i2v", size_multiple=16, frame_multiple=8, frame_offset=1,
+               max_frames=49, image="required", base="cogvideox"),
         Family("hunyuan", size_multiple=16, frame_multiple=4, frame_offset=1),
-        Family("demo", size_multiple=8),
+        Family("hunyuan-i2v", size_multiple=16, frame_multiple=4, frame_offset=1,
+               image="required", base="hunyuan"),
+        Family("demo", size_multiple=8, image="optional"),
     )
 }
 
@@ -51,10 +72,14 @@ PIPELINE_FAMILIES: dict[str, str] = {
     "TextToVideoSDPipeline": "text-to-video-sd",
     "AnimateDiffPipeline": "animatediff",
     "WanPipeline": "wan",
+    "WanImageToVideoPipeline": "wan-i2v",
     "LTXPipeline": "ltx",
+    "LTXImageToVideoPipeline": "ltx",
     "LTXConditionPipeline": "ltx",
     "CogVideoXPipeline": "cogvideox",
+    "CogVideoXImageToVideoPipeline": "cogvideox-i2v",
     "HunyuanVideoPipeline": "hunyuan",
+    "HunyuanVideoImageToVideoPipeline": "hunyuan-i2v",
 }
 
 
@@ -67,6 +92,9 @@ BUILTIN_FAMILIES: dict[str, str] = {
     "tiny-cogvideox": "cogvideox",
     "tiny-hunyuan": "hunyuan",
     "tiny-animatediff": "animatediff",
+    "tiny-wan-i2v": "wan-i2v",
+    "tiny-cogvideox-i2v": "cogvideox-i2v",
+    "tiny-hunyuan-i2v": "hunyuan-i2v",
     "demo": "demo",
 }
 
@@ -88,9 +116,11 @@ def family_for_preset(preset: PresetConfig) -> Family:
 
 def family_of_pipeline(class_name: str, vae_channels: int | None) -> str:
     """The family of a diffusers pipeline class ("generic" if unknown): Wan 2.2 5B shares
-    WanPipeline with Wan 2.1 and is told apart by its 48-channel VAE."""
+    WanPipeline (and WanImageToVideoPipeline) with Wan 2.1 and is told apart by its
+    48-channel VAE."""
     family = PIPELINE_FAMILIES.get(class_name, "generic")
-    return "wan-5b" if family == "wan" and vae_channels == WAN_22_VAE_CHANNELS else family
+    wan = family in ("wan", "wan-i2v")
+    return "wan-5b" if wan and vae_channels == WAN_22_VAE_CHANNELS else family
 
 
 #: The latent channels of Wan 2.2 TI2V 5B's VAE (Wan 2.1's has 16).

@@ -13,6 +13,7 @@ from bot.core import replies
 from bot.core.admin import AdminCommands, is_admin
 from bot.core.describe import describe_job
 from bot.core.errors import INTERNAL_ERROR, CommandError, InputTooLarge
+from bot.core.image_rules import check_picture
 from bot.core.moderation import Blocklist
 from bot.core.parsing import VideoOptions, parse_command, parse_video_options
 from bot.core.requests import build_request
@@ -145,11 +146,13 @@ class Core:
         the clip's size and stored with the job. `api`: it came through the HTTP API.
         `notes`: what the front door changed in the request, said before the roundings."""
         request, rounded = build_request(options, self.config)
+        check_picture(self.config, request.preset, with_picture=image is not None,
+                      served=await self.served.presets())
         notes = [*notes, *rounded]
         stored: StoredInput | None = None
         if image is not None:
             stored, fitting = await self._stored_image(image, request)
-            notes += [*fitting, replies.API_INPUT_IGNORED]
+            notes += fitting
         try:
             return await self._submit(user, request, notes, reply_target or {}, api, stored)
         except BaseException:

@@ -14,3 +14,7 @@ class CommandError(Exception):
 
 class InputTooLarge(CommandError):
     """A file sent with the command is over its size limit."""
+
+
+class PictureRefused(CommandError):
+    """A picture sent to a preset that takes none, or none sent to one that needs one."""

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.core import replies
-from bot.core.errors import INTERNAL_ERROR, CommandError, InputTooLarge
+from bot.core.errors import INTERNAL_ERROR, CommandError, InputTooLarge, PictureRefused
 from storage.errors import (
     JobAlreadyFinished,
     JobNotFound,
@@ -82,6 +82,8 @@ def from_refusal(exc: CommandError | StoreError, param: str | None = None) -> Ap
     """The API's answer to what the core or the store refused, in the chat's words."""
     if isinstance(exc, InputTooLarge):
         return ApiError(413, str(exc), code="file_too_large", param="input_reference")
+    if isinstance(exc, PictureRefused):
+        return ApiError(400, str(exc), code="invalid_value", param="input_reference")
     if isinstance(exc, CommandError):
         return ApiError(400, str(exc), code="invalid_value", param=param)
     status, kind, code = next((v for k, v in _REFUSALS.items() if isinstance(exc, k)),

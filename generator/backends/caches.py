@@ -145,7 +145,7 @@ def _mag_cache(model: Any, preset: PresetConfig, family: Family) -> DenoiserCach
 def _taylorseer(model: Any, preset: PresetConfig, family: Family) -> DenoiserCache:
     from diffusers import TaylorSeerCacheConfig
 
-    pattern = TAYLORSEER_MODULES.get(family.name)
+    pattern = TAYLORSEER_MODULES.get(family.kin)
     if pattern is None:
         raise ValueError(f"preset {preset.name}: cache = 'taylorseer' works with the "
                          f"transformers of {', '.join(sorted(TAYLORSEER_MODULES))}, not the "

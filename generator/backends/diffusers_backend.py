@@ -28,6 +28,13 @@ from generator.backends.base import (
     ShouldStop,
 )
 from generator.backends.caches import DenoiserCache
+from generator.backends.image_pipelines import (
+    PICTURE_NEEDED,
+    check_size,
+    needs_image,
+    pil_image,
+    pipeline_for_pictures,
+)
 from generator.backends.latent_preview import (
     LatentPreviewer,
     check_previews,
@@ -57,7 +64,9 @@ class DiffusersBackend:
         self._device = device
         self.family = family
         self._preset = preset or PresetConfig()
-        self._parameters = frozenset(inspect.signature(pipe.__call__).parameters)
+        self._parameters = call_parameters(pipe)
+        #: The pipeline that animates pictures, made on the first job with one.
+        self._image_pipe: Any = None
         unknown = sorted(set(self._preset.pipeline_args) - self._parameters)
         if unknown:
             raise ValueError(f"preset {self._preset.name}: pipeline_args.{unknown[0]}: "
@@ -98,16 +107,16 @@ class DiffusersBackend:
                  image: Image | None = None, on_preview: OnPreview | None = None) -> Frames:
         """Render `request`; raise `GenerationStopped` if `should_stop` turns true first.
         With the preset's `preview_every_steps`, `on_preview` gets a preview that often."""
-        if image is not None:
-            raise GenerationFailed("this model makes videos from text only, not from a picture")
-        pipe = self._pipeline()
+        pipe = self._pipeline_for(image)
         request, notes = round_to_family(request, self.family)
         if notes:
             log.debug("request rounded again in the backend: %s", "; ".join(notes))
         progress = _Progress(request, on_step, should_stop, self._preview_hook(request,
                                                                               on_preview))
+        check_size(pipe, request)
+        picture = {} if image is None else {"image": pil_image(image, request)}
         try:
-            return self._render(pipe, request, progress)
+            return self._render(pipe, request, progress, picture)
         except torch.OutOfMemoryError:
             log.warning("out of memory rendering %s frames at %sx%s", request.frames,
                         request.width, request.height)
@@ -119,7 +128,7 @@ class DiffusersBackend:
         log.warning("preset %s: retrying with %s (set it in the preset to start that way)",
                     self._preset.name, measure)
         try:
-            return self._render(pipe, request, progress)
+            return self._render(pipe, request, progress, picture)
         except torch.OutOfMemoryError:
             pass
         free_memory()
@@ -129,7 +138,7 @@ class DiffusersBackend:
         """Drop the pipeline and give its memory back."""
         if self._pipe is not None:
             self._pipe.remove_all_hooks()
-        self._pipe = None
+        self._pipe = self._image_pipe = None
         free_memory()
 
     def _preview_hook(self, request: RenderRequest,
@@ -139,12 +148,30 @@ class DiffusersBackend:
         steps = preview_every(request.steps, self._preset.preview_every_steps)
         return _PreviewHook(self._previewer, request, steps, on_preview)
 
-    def _render(self, pipe: Any, request: RenderRequest, progress: _Progress) -> Frames:
+    def image_pipeline(self) -> Any:
+        """The pipeline that animates pictures with this model's weights (made once);
+        `GenerationFailed` if the model makes videos from text only."""
+        if self._image_pipe is None:
+            self._image_pipe = pipeline_for_pictures(self._pipeline(), self.family)
+        return self._image_pipe
+
+    def _pipeline_for(self, image: Image | None) -> Any:
+        """The loaded pipeline, or for a picture the one that animates it."""
+        if image is not None:
+            return self.image_pipeline()
+        pipe = self._pipeline()
+        if needs_image(pipe):
+            raise GenerationFailed(PICTURE_NEEDED)
+        return pipe
+
+    def _render(self, pipe: Any, request: RenderRequest, progress: _Progress,
+                picture: dict[str, Any]) -> Frames:
         if progress.should_stop():
             raise GenerationStopped()
         if self._cache is not None:
             self._cache.before_render(request.steps)
-        kwargs = self._call_kwargs(request) | self._progress_kwargs(progress)
+        kwargs = self._call_kwargs(request, pipe) | picture | self._progress_kwargs(pipe,
+                                                                                    progress)
         with _CallTimer(self._device):
             output = pipe(**kwargs)
         return to_uint8_frames(output.frames)
@@ -154,7 +181,9 @@ class DiffusersBackend:
             raise RuntimeError("the backend is closed")
         return self._pipe
 
-    def _call_kwargs(self, request: RenderRequest) -> dict[str, Any]:
+    def _call_kwargs(self, request: RenderRequest, pipe: Any = None) -> dict[str, Any]:
+        """The call's keyword arguments that `pipe` (the loaded pipeline by default) takes."""
+        pipe = self._pipeline() if pipe is None else pipe
         wanted: dict[str, Any] = {
             "prompt": request.prompt,
             "negative_prompt": request.negative_prompt or None,
@@ -168,20 +197,21 @@ class DiffusersBackend:
             "generator": torch.Generator("cpu").manual_seed(request.seed),
             "output_type": "np",
         }
-        if "use_dynamic_cfg" in self._parameters:
+        parameters = self._parameters if pipe is self._pipe else call_parameters(pipe)
+        if "use_dynamic_cfg" in parameters:
             # CogVideoX: dynamic CFG with the DPM scheduler it was made for (5b, 1.5).
-            scheduler = type(self._pipeline().scheduler).__name__
+            scheduler = type(pipe.scheduler).__name__
             wanted["use_dynamic_cfg"] = scheduler == "CogVideoXDPMScheduler"
-        taken = {name: value for name, value in wanted.items() if name in self._parameters}
-        return taken | dict(self._preset.pipeline_args)
+        wanted |= dict(self._preset.pipeline_args)
+        return {name: value for name, value in wanted.items() if name in parameters}
 
-    def _progress_kwargs(self, progress: _Progress) -> dict[str, Any]:
-        if "callback_on_step_end" in self._parameters:
+    def _progress_kwargs(self, pipe: Any, progress: _Progress) -> dict[str, Any]:
+        parameters = call_parameters(pipe)
+        if "callback_on_step_end" in parameters:
             return {"callback_on_step_end": progress.on_step_end}
-        if "callback" in self._parameters:
+        if "callback" in parameters:
             return {"callback": progress.on_legacy_step, "callback_steps": 1}
-        log.warning("%s reports no progress and cannot be stopped",
-                    type(self._pipeline()).__name__)
+        log.warning("%s reports no progress and cannot be stopped", type(pipe).__name__)
         return {}
 
 
@@ -259,6 +289,11 @@ class _Progress:
             raise GenerationStopped()
         if self._preview is not None:
             self._preview.after(step, total, latents)
+
+
+def call_parameters(pipe: Any) -> frozenset[str]:
+    """The names of a pipeline's call arguments."""
+    return frozenset(inspect.signature(pipe.__call__).parameters)
 
 
 def out_of_memory_reason(request: RenderRequest) -> str:

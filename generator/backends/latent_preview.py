@@ -37,7 +37,7 @@ def vae_latent_channels(pipe: Any) -> int | None:
 def check_previews(pipe: Any, family: Family, preset_name: str) -> LatentRGB:
     """The factors previews of `pipe` use; `ValueError` naming the preset when the family has
     none, or when they do not fit the pipeline's VAE (a wrong `family`)."""
-    factors = BY_FAMILY.get(family.name)
+    factors = BY_FAMILY.get(family.kin)
     where = f"preset {preset_name}: preview_every_steps"
     if factors is None:
         known = ", ".join(sorted(BY_FAMILY))
@@ -79,7 +79,7 @@ class LatentPreviewer:
         """The first video of the batch as (channels, frames, height, width)."""
         if latents.ndim == 3:  # LTX-Video packs its latents into tokens
             return self._unpack_tokens(latents, request)[0]
-        if self._family.name == "cogvideox":  # (batch, frames, channels, h, w)
+        if self._family.kin == "cogvideox":  # (batch, frames, channels, h, w)
             return latents[0].permute(1, 0, 2, 3)
         return latents[0]  # (batch, channels, frames, h, w)
 

@@ -1,12 +1,17 @@
-"""Stand-ins for the tokenizers of the text encoders the families use (CLIP, T5, Llama 3),
-made from generated vocabularies, never downloaded: for the tiny pipelines and the full-size
-random-weight ones, whose text encoders are random too (any token ids do)."""
+"""Stand-ins for the tokenizers of the text encoders the families use (CLIP, T5, Llama 3,
+LLaVA-Llama-3), made from generated vocabularies, never downloaded: for the tiny pipelines
+and the full-size random-weight ones, whose text encoders are random too (any token ids
+do)."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video import DEFAULT_PROMPT_TEMPLATE
+from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video_image2video import (
+    DEFAULT_PROMPT_TEMPLATE as I2V_PROMPT_TEMPLATE,
+)
 from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
 from tokenizers.models import WordLevel, WordPiece
 from transformers import CLIPTokenizer, PreTrainedTokenizerFast
@@ -70,6 +75,10 @@ _LLAMA3_SPECIALS = (
     "<|eot_id|>",
 )
 
+#: The token LLaVA replaces with the picture's embeddings.
+IMAGE_TOKEN = "<image>"
+
+
 def llama_tokenizer() -> PreTrainedTokenizerFast:
     """A stand-in for HunyuanVideo's Llama 3 tokenizer that works with the pipeline's default
     prompt template.
@@ -79,14 +88,35 @@ def llama_tokenizer() -> PreTrainedTokenizerFast:
     Llama 3 splits text) is one token here, which makes the system part 95 tokens long as
     with the real tokenizer; anything else is spelt out byte by byte.
     """
+    return _template_tokenizer(DEFAULT_PROMPT_TEMPLATE, _LLAMA3_SPECIALS)
+
+
+def llava_llama_tokenizer() -> PreTrainedTokenizerFast:
+    """A stand-in for HunyuanVideo-I2V's LLaVA-Llama-3 tokenizer, made as `llama_tokenizer`
+    from the image-to-video template: its system part is 103 tokens with `<image>` the sixth
+    (where the pipeline puts the picture's 576 embeddings), as with the real one."""
+    tokenizer = _template_tokenizer(I2V_PROMPT_TEMPLATE, (*_LLAMA3_SPECIALS, IMAGE_TOKEN))
+    template = str(I2V_PROMPT_TEMPLATE["template"])
+    ids = tokenizer(template[: template.index("{}")]).input_ids
+    if ids.index(tokenizer.convert_tokens_to_ids(IMAGE_TOKEN)) != \
+            I2V_PROMPT_TEMPLATE["image_emb_start"]:
+        raise RuntimeError("the stand-in LLaVA tokenizer no longer fits HunyuanVideo-I2V's "
+                           "template")
+    return tokenizer
+
+
+def _template_tokenizer(prompt_template: dict[str, Any],
+                        specials_kept: tuple[str, ...]) -> PreTrainedTokenizerFast:
+    """A Llama 3-style tokenizer in which every piece of `prompt_template` is one token (and
+    each of `specials_kept`), so that its system part is `crop_start` tokens long."""
     pre_tokenizer = pre_tokenizers.Sequence(
         [
             pre_tokenizers.Split(Regex(_LLAMA3_SPLIT), behavior="isolated"),
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
         ]
     )
-    template = str(DEFAULT_PROMPT_TEMPLATE["template"])
-    specials = "|".join(re.escape(token) for token in _LLAMA3_SPECIALS)
+    template = str(prompt_template["template"])
+    specials = "|".join(re.escape(token) for token in specials_kept)
     words = [
         piece
         for text in re.split(specials, template.format(""))
@@ -94,7 +124,7 @@ def llama_tokenizer() -> PreTrainedTokenizerFast:
     ]
     symbols = list(_bytes_to_unicode().values())
     vocab: dict[str, int] = {}
-    for token in [*symbols, *(f"##{s}" for s in symbols), *words, "<unk>", *_LLAMA3_SPECIALS]:
+    for token in [*symbols, *(f"##{s}" for s in symbols), *words, "<unk>", *specials_kept]:
         vocab.setdefault(token, len(vocab))
     # WordPiece: a template word is matched whole, any other piece falls back to its bytes
     # (pieces over 100 bytes become <unk>).
@@ -106,7 +136,7 @@ def llama_tokenizer() -> PreTrainedTokenizerFast:
         pair="<|begin_of_text|> $A <|begin_of_text|> $B",
         special_tokens=[("<|begin_of_text|>", vocab["<|begin_of_text|>"])],
     )
-    backend.add_special_tokens(["<unk>", *_LLAMA3_SPECIALS])
+    backend.add_special_tokens(["<unk>", *specials_kept])
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend,
         bos_token="<|begin_of_text|>",
@@ -116,6 +146,6 @@ def llama_tokenizer() -> PreTrainedTokenizerFast:
         model_max_length=2048,
     )
     system_part = template[: template.index("{}")]
-    if len(tokenizer(system_part).input_ids) != DEFAULT_PROMPT_TEMPLATE["crop_start"]:
+    if len(tokenizer(system_part).input_ids) != prompt_template["crop_start"]:
         raise RuntimeError("the stand-in Llama tokenizer no longer fits HunyuanVideo's template")
     return tokenizer

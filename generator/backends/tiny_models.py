@@ -1,4 +1,5 @@
-"""Tiny random text-to-video pipelines, built offline and saved like any local model folder.
+"""Tiny random text-to-video pipelines, built offline and saved like any local model folder
+(and the registry of every builtin, the image-to-video ones of tiny_i2v_models included).
 
 They render noise, fast, on a CPU: the default preset until a real model is configured, and
 the pipelines the backend tests run. Each builder seeds torch first, so a build is
@@ -17,7 +18,6 @@ from typing import Any
 import torch
 from diffusers import (
     AnimateDiffPipeline,
-    AutoencoderKL,
     AutoencoderKLCogVideoX,
     AutoencoderKLHunyuanVideo,
     AutoencoderKLLTXVideo,
@@ -38,33 +38,30 @@ from diffusers import (
     WanPipeline,
     WanTransformer3DModel,
 )
-from transformers import (
-    CLIPTextConfig,
-    CLIPTextModel,
-    CLIPTokenizer,
-    LlamaConfig,
-    LlamaModel,
-    PreTrainedTokenizerFast,
-    T5Config,
-    T5EncoderModel,
-)
+from transformers import CLIPTextModel, LlamaModel, T5EncoderModel
 
 from generator.backends.stand_in_tokenizers import clip_tokenizer, llama_tokenizer, t5_tokenizer
+from generator.backends.tiny_i2v_models import BUILTIN_I2V_MODELS
+from generator.backends.tiny_parts import (
+    CLIP_DIM,
+    LLAMA_DIM,
+    SEED,
+    T5_DIM,
+    VIDEO_LATENT_CHANNELS,
+    clip_text_config,
+    llama_config,
+    save_pipeline,
+    sd_vae,
+    t5_config,
+)
 
-_SEED = 0
-_T5_DIM = 32
-# The latent channels of the real VAEs (16 for CogVideoX and HunyuanVideo, 128 for LTX-Video,
-# 48 for Wan 2.2 5B), so that code reading latents (previews) meets the real layouts.
-_VIDEO_LATENT_CHANNELS = 16
 _LTX_LATENT_CHANNELS = 128
 _WAN22_LATENT_CHANNELS = 48
-_CLIP_DIM = 4
-_LLAMA_DIM = 16
 
 
 def build_tiny_text_to_video_sd(path: Path) -> Path:
     """Save a tiny random `TextToVideoSDPipeline` (3D UNet, DDIM, CLIP) to `path`."""
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     unet = UNet3DConditionModel(
         block_out_channels=(4, 8),
         layers_per_block=1,
@@ -73,7 +70,7 @@ def build_tiny_text_to_video_sd(path: Path) -> Path:
         out_channels=4,
         down_block_types=("CrossAttnDownBlock3D", "DownBlock3D"),
         up_block_types=("UpBlock3D", "CrossAttnUpBlock3D"),
-        cross_attention_dim=_CLIP_DIM,
+        cross_attention_dim=CLIP_DIM,
         attention_head_dim=4,
         norm_num_groups=2,
     )
@@ -84,18 +81,18 @@ def build_tiny_text_to_video_sd(path: Path) -> Path:
         clip_sample=False,
         set_alpha_to_one=False,
     )
-    vae = _sd_vae()
+    vae = sd_vae()
     tokenizer = clip_tokenizer()
-    text_encoder = CLIPTextModel(_clip_text_config(len(tokenizer), tokenizer))
+    text_encoder = CLIPTextModel(clip_text_config(len(tokenizer), tokenizer))
     pipe = TextToVideoSDPipeline(
         vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler
     )
-    return _save(pipe, path)
+    return save_pipeline(pipe, path)
 
 
 def build_tiny_wan(path: Path) -> Path:
     """Save a tiny random `WanPipeline` (Wan 2.1 transformer and VAE, flow matching, T5)."""
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     vae = AutoencoderKLWan(
         base_dim=3,
         z_dim=16,
@@ -109,7 +106,7 @@ def build_tiny_wan(path: Path) -> Path:
         attention_head_dim=12,
         in_channels=16,
         out_channels=16,
-        text_dim=_T5_DIM,
+        text_dim=T5_DIM,
         freq_dim=256,
         ffn_dim=32,
         num_layers=2,
@@ -120,18 +117,18 @@ def build_tiny_wan(path: Path) -> Path:
     tokenizer = t5_tokenizer()
     pipe = WanPipeline(
         tokenizer=tokenizer,
-        text_encoder=T5EncoderModel(_t5_config(len(tokenizer))),
+        text_encoder=T5EncoderModel(t5_config(len(tokenizer))),
         vae=vae,
         scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
         transformer=transformer,
     )
-    return _save(pipe, path)
+    return save_pipeline(pipe, path)
 
 
 def build_tiny_wan22(path: Path) -> Path:
     """Save a tiny random Wan 2.2 TI2V 5B-style `WanPipeline`: its 48-channel VAE that
     compresses 16x (patches of 2 on top of 8x), timesteps per latent frame."""
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     vae = AutoencoderKLWan(
         base_dim=3,
         z_dim=_WAN22_LATENT_CHANNELS,
@@ -152,7 +149,7 @@ def build_tiny_wan22(path: Path) -> Path:
         attention_head_dim=12,
         in_channels=_WAN22_LATENT_CHANNELS,
         out_channels=_WAN22_LATENT_CHANNELS,
-        text_dim=_T5_DIM,
+        text_dim=T5_DIM,
         freq_dim=256,
         ffn_dim=32,
         num_layers=2,
@@ -163,18 +160,18 @@ def build_tiny_wan22(path: Path) -> Path:
     tokenizer = t5_tokenizer()
     pipe = WanPipeline(
         tokenizer=tokenizer,
-        text_encoder=T5EncoderModel(_t5_config(len(tokenizer))),
+        text_encoder=T5EncoderModel(t5_config(len(tokenizer))),
         vae=vae,
         scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0),
         transformer=transformer,
         expand_timesteps=True,
     )
-    return _save(pipe, path)
+    return save_pipeline(pipe, path)
 
 
 def build_tiny_ltx(path: Path) -> Path:
     """Save a tiny random `LTXPipeline` (LTX-Video transformer and VAE, flow matching, T5)."""
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     transformer = LTXVideoTransformer3DModel(
         in_channels=_LTX_LATENT_CHANNELS,
         out_channels=_LTX_LATENT_CHANNELS,
@@ -184,7 +181,7 @@ def build_tiny_ltx(path: Path) -> Path:
         attention_head_dim=8,
         cross_attention_dim=32,
         num_layers=1,
-        caption_channels=_T5_DIM,
+        caption_channels=T5_DIM,
     )
     # 32x spatial and 8x temporal compression, as in LTX-Video, so that the family's rules
     # (sizes of 32, 8k+1 frames) hold.
@@ -205,23 +202,23 @@ def build_tiny_ltx(path: Path) -> Path:
     pipe = LTXPipeline(
         scheduler=FlowMatchEulerDiscreteScheduler(),
         vae=vae,
-        text_encoder=T5EncoderModel(_t5_config(len(tokenizer))),
+        text_encoder=T5EncoderModel(t5_config(len(tokenizer))),
         tokenizer=tokenizer,
         transformer=transformer,
     )
-    return _save(pipe, path)
+    return save_pipeline(pipe, path)
 
 
 def build_tiny_cogvideox(path: Path) -> Path:
     """Save a tiny random `CogVideoXPipeline` (CogVideoX 1.0 transformer and VAE, DDIM, T5)."""
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     transformer = CogVideoXTransformer3DModel(
         num_attention_heads=2,
         attention_head_dim=8,
-        in_channels=_VIDEO_LATENT_CHANNELS,
-        out_channels=_VIDEO_LATENT_CHANNELS,
+        in_channels=VIDEO_LATENT_CHANNELS,
+        out_channels=VIDEO_LATENT_CHANNELS,
         time_embed_dim=2,
-        text_embed_dim=_T5_DIM,
+        text_embed_dim=T5_DIM,
         num_layers=1,
         # The latent size its position embeddings are made for; other sizes get theirs made
         # on the fly. The text length stays at 226, the pipeline's `max_sequence_length`.
@@ -233,7 +230,7 @@ def build_tiny_cogvideox(path: Path) -> Path:
     # 8x spatial and 4x temporal compression, as in CogVideoX.
     vae = AutoencoderKLCogVideoX(
         block_out_channels=(8, 8, 8, 8),
-        latent_channels=_VIDEO_LATENT_CHANNELS,
+        latent_channels=VIDEO_LATENT_CHANNELS,
         layers_per_block=1,
         norm_num_groups=2,
         temporal_compression_ratio=4,
@@ -248,21 +245,21 @@ def build_tiny_cogvideox(path: Path) -> Path:
     tokenizer = t5_tokenizer()
     pipe = CogVideoXPipeline(
         tokenizer=tokenizer,
-        text_encoder=T5EncoderModel(_t5_config(len(tokenizer))),
+        text_encoder=T5EncoderModel(t5_config(len(tokenizer))),
         vae=vae,
         transformer=transformer,
         scheduler=scheduler,
     )
-    return _save(pipe, path)
+    return save_pipeline(pipe, path)
 
 
 def build_tiny_hunyuan(path: Path) -> Path:
     """Save a tiny random `HunyuanVideoPipeline` (HunyuanVideo transformer and VAE, flow
     matching, a Llama text encoder and a CLIP one for the pooled embedding)."""
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     transformer = HunyuanVideoTransformer3DModel(
-        in_channels=_VIDEO_LATENT_CHANNELS,
-        out_channels=_VIDEO_LATENT_CHANNELS,
+        in_channels=VIDEO_LATENT_CHANNELS,
+        out_channels=VIDEO_LATENT_CHANNELS,
         num_attention_heads=2,
         attention_head_dim=10,
         num_layers=1,
@@ -271,13 +268,13 @@ def build_tiny_hunyuan(path: Path) -> Path:
         patch_size=2,
         patch_size_t=1,
         guidance_embeds=True,
-        text_embed_dim=_LLAMA_DIM,
-        pooled_projection_dim=_CLIP_DIM,
+        text_embed_dim=LLAMA_DIM,
+        pooled_projection_dim=CLIP_DIM,
         rope_axes_dim=(2, 4, 4),
     )
     # 8x spatial and 4x temporal compression, as in HunyuanVideo.
     vae = AutoencoderKLHunyuanVideo(
-        latent_channels=_VIDEO_LATENT_CHANNELS,
+        latent_channels=VIDEO_LATENT_CHANNELS,
         block_out_channels=(8, 8, 8, 8),
         layers_per_block=1,
         norm_num_groups=4,
@@ -287,26 +284,26 @@ def build_tiny_hunyuan(path: Path) -> Path:
     tokenizer = llama_tokenizer()
     tokenizer_2 = clip_tokenizer()
     pipe = HunyuanVideoPipeline(
-        text_encoder=LlamaModel(_llama_config(tokenizer)),
+        text_encoder=LlamaModel(llama_config(tokenizer)),
         tokenizer=tokenizer,
         transformer=transformer,
         vae=vae,
         scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0),
-        text_encoder_2=CLIPTextModel(_clip_text_config(len(tokenizer_2), tokenizer_2)),
+        text_encoder_2=CLIPTextModel(clip_text_config(len(tokenizer_2), tokenizer_2)),
         tokenizer_2=tokenizer_2,
     )
-    return _save(pipe, path)
+    return save_pipeline(pipe, path)
 
 
 def build_tiny_animatediff(path: Path) -> Path:
     """Save a tiny random `AnimateDiffPipeline` (2D UNet with a motion adapter, DDIM, CLIP)."""
-    return _save(AnimateDiffPipeline(**tiny_animatediff_parts()), path)
+    return save_pipeline(AnimateDiffPipeline(**tiny_animatediff_parts()), path)
 
 
 def tiny_animatediff_parts() -> dict[str, Any]:
     """The components of the tiny AnimateDiff pipeline: a Stable Diffusion 1.5-shaped set
     (`vae`, `text_encoder`, `tokenizer`, `unet`, `scheduler`) plus a `motion_adapter`."""
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     block_out_channels = (4, 8)
     unet = UNet2DConditionModel(
         block_out_channels=block_out_channels,
@@ -316,7 +313,7 @@ def tiny_animatediff_parts() -> dict[str, Any]:
         out_channels=4,
         down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=_CLIP_DIM,
+        cross_attention_dim=CLIP_DIM,
         attention_head_dim=4,
         norm_num_groups=2,
     )
@@ -337,8 +334,8 @@ def tiny_animatediff_parts() -> dict[str, Any]:
     )
     tokenizer = clip_tokenizer()
     return {
-        "vae": _sd_vae(),
-        "text_encoder": CLIPTextModel(_clip_text_config(len(tokenizer), tokenizer)),
+        "vae": sd_vae(),
+        "text_encoder": CLIPTextModel(clip_text_config(len(tokenizer), tokenizer)),
         "tokenizer": tokenizer,
         "unet": unet,
         "motion_adapter": motion_adapter,
@@ -355,6 +352,7 @@ BUILTIN_MODELS: dict[str, Callable[[Path], Path]] = {
     "tiny-cogvideox": build_tiny_cogvideox,
     "tiny-hunyuan": build_tiny_hunyuan,
     "tiny-animatediff": build_tiny_animatediff,
+    **BUILTIN_I2V_MODELS,
 }
 
 
@@ -388,70 +386,3 @@ def _move_into_place(staging: Path, target: Path) -> None:
         # Another process won the race and its folder is complete: keep that one.
         if not (target / "model_index.json").is_file():
             raise
-
-
-def _save(pipe: Any, path: Path) -> Path:
-    # `Any`: mypy resolves diffusers' pipeline classes to its import-time dummies.
-    pipe.save_pretrained(path)
-    return path
-
-
-def _sd_vae() -> AutoencoderKL:
-    """A Stable Diffusion style image VAE. Four blocks: 8x spatial compression like the real
-    one, which keeps the UNet's spatial attention small (8x8 latents for a 64x64 clip)."""
-    return AutoencoderKL(
-        block_out_channels=(4, 4, 4, 4),
-        layers_per_block=1,
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        latent_channels=4,
-        sample_size=32,
-        norm_num_groups=2,
-    )
-
-
-def _clip_text_config(vocab_size: int, tokenizer: CLIPTokenizer) -> CLIPTextConfig:
-    return CLIPTextConfig(
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        hidden_size=_CLIP_DIM,
-        intermediate_size=16,
-        layer_norm_eps=1e-05,
-        num_attention_heads=2,
-        num_hidden_layers=2,
-        vocab_size=vocab_size,
-        hidden_act="gelu",
-        projection_dim=32,
-        max_position_embeddings=77,
-    )
-
-
-def _t5_config(vocab_size: int) -> T5Config:
-    return T5Config(
-        vocab_size=vocab_size,
-        d_model=_T5_DIM,
-        d_kv=8,
-        d_ff=37,
-        num_layers=2,
-        num_heads=4,
-        relative_attention_num_buckets=8,
-        pad_token_id=0,
-        eos_token_id=1,
-    )
-
-
-def _llama_config(tokenizer: PreTrainedTokenizerFast) -> LlamaConfig:
-    return LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=_LLAMA_DIM,
-        intermediate_size=37,
-        num_attention_heads=4,
-        # The pipeline takes the hidden states two layers before the last: those of layer 1.
-        num_hidden_layers=3,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )

@@ -32,8 +32,6 @@ API_KEY_UNKNOWN = "the API key is unknown or has been revoked"
 API_ADMIN_ONLY = "only an admin key may act for another user"
 
 
-API_INPUT_IGNORED = ("the input_reference image is stored with the job, but this version renders "
-                     "from the prompt alone")
 
 
 API_SECONDS_AND_FRAMES = "frames was given, so seconds was ignored"

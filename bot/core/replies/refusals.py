@@ -107,3 +107,18 @@ def _out_of_credits(cost: float, state: QuotaState) -> str:
     window = "day" if state.daily_reset else f"{state.window_hours:g} h"
     return (f"this clip costs {cost:g} credits and you have {state.left:g} left of "
             f"{state.credits:g} per {window}{too_big}{back}")
+
+
+def picture_not_taken(preset: str, animators: Collection[str]) -> str:
+    """A picture sent to a preset whose model renders from text only."""
+    others = (f"presets that animate a picture: {', '.join(sorted(animators))}" if animators
+              else "no preset here animates a picture")
+    return (f"the preset {preset} makes videos from text only, not from a picture; "
+            f"{others}")
+
+
+def picture_required(preset: str, text_presets: Collection[str]) -> str:
+    """No picture sent to a preset whose model animates one (image to video only)."""
+    others = (f"presets that render from text alone: {', '.join(sorted(text_presets))}"
+              if text_presets else "every preset here needs a picture")
+    return f"the preset {preset} animates a picture: send one with the prompt; {others}"
