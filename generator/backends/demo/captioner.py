@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from generator.backends.demo.batches import make_batch
 from generator.backends.demo.data import COLOURS, FRAMES, MOTIONS, SHAPES, SIZE
 from generator.backends.demo.loading import WEIGHTS_DIR
+from generator.backends.demo.losses import class_loss
 from generator.backends.demo.model import N_CLASSES, _coords
 from generator.backends.demo.progress import Progress
 from generator.backends.demo.vocab import Vocab
@@ -84,8 +85,6 @@ def train_captioner(
     out_dir: Path, *, seconds: float, seed: int, progress: bool, batch: int = 32
 ) -> dict[str, float]:
     """Train the captioner for `seconds` and save it; returns its validation accuracy."""
-    from generator.backends.demo.train import class_loss
-
     torch.manual_seed(seed)
     rng, gen = np.random.default_rng(seed + 17), torch.Generator().manual_seed(seed)
     vocab, model = Vocab.build(), Captioner()

@@ -29,8 +29,8 @@ from torch import Tensor
 from generator.backends.demo import data
 from generator.backends.demo.batches import Batch, make_batch
 from generator.backends.demo.checker import judge
+from generator.backends.demo.losses import class_loss
 from generator.backends.demo.model import (
-    N_CLASSES,
     FrameDiscriminator,
     Generator,
     ModelConfig,
@@ -64,13 +64,6 @@ class TrainSettings:
     base: int = 64
     captioner_share: float = 0.12
     report_clips: int = 210
-
-
-def class_loss(logits: Tensor, labels: Tensor) -> Tensor:
-    """Summed cross-entropy of logits laid out as (shape, colour[, motion]) blocks."""
-    sizes = list(N_CLASSES) if logits.shape[1] == sum(N_CLASSES) else list(N_CLASSES[:2])
-    parts = logits.split(sizes, 1)
-    return sum((F.cross_entropy(p, labels[:, i]) for i, p in enumerate(parts)), torch.zeros(()))
 
 
 def object_weights(real: Tensor, extra: float) -> Tensor:
