@@ -26,11 +26,11 @@ from bot.core.parsing import VideoOptions  # noqa: E402
 from bot.core.requests import build_request  # noqa: E402
 from generator.backends.base import Backend  # noqa: E402
 from generator.backends.loader import load_backend  # noqa: E402
-from generator.encode import encode_clip  # noqa: E402
 from storage.connect import close_store, open_store  # noqa: E402
 from storage.jobs import JobStore  # noqa: E402
 from storage.wakeup import EVENTS, Listener  # noqa: E402
 from videobot.config import Config, load_config  # noqa: E402
+from videobot.media.encode import encode_clip  # noqa: E402
 from videobot.params import RenderRequest  # noqa: E402
 from videobot.users import UserRef  # noqa: E402
 

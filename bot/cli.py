@@ -386,10 +386,16 @@ def _job_json(job: Any, position: int | None) -> dict[str, Any]:
         "attempts": job.attempts, "max_attempts": job.max_attempts,
         "progress": {"step": job.progress_step, "total": job.progress_total},
         "request": job.request.to_dict(), "notes": list(job.notes), "error": job.error,
-        "clip": vars(job.clip) if job.clip else None,
+        "clip": _clip_json(job.clip) if job.clip else None,
         "created_at": iso(job.created_at), "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at), "delivered_at": iso(job.delivered_at),
     }
+
+
+def _clip_json(clip: Any) -> dict[str, Any]:
+    """A stored clip's fields, its paths as text (a stored clip carries no upload note)."""
+    fields = {k: v for k, v in vars(clip).items() if k != "note"}
+    return fields | {"video_path": str(clip.video_path), "poster_path": str(clip.poster_path)}
 
 
 def _absolute(path: Path | None) -> Path | None:

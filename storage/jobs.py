@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -57,10 +58,11 @@ from storage.fairness import (
 from storage.group_commit import GroupCommit
 from storage.inputs import StoredInput, insert_input
 from storage.models import Ban, Charge, Clip, Job, JobStatus, User, UTCDateTime
-from storage.records import ApiOrigin, ClaimedJob, ClipRecord, JobRecord
+from storage.records import ApiOrigin, ClaimedJob, JobRecord
 from storage.settings import is_paused
 from storage.wakeup import EVENTS, JOBS, Signals
 from videobot.config import QuotasConfig
+from videobot.media.clip import EncodedClip
 from videobot.params import RenderRequest
 from videobot.users import UserRef
 
@@ -446,13 +448,13 @@ class JobStore:
             await self.signals.notify(EVENTS)
         return bool(cancel)
 
-    async def finish_succeeded(self, job_id: int, attempt: int, clip: ClipRecord, *,
+    async def finish_succeeded(self, job_id: int, attempt: int, clip: EncodedClip, *,
                                video_data: bytes | None = None,
                                poster_data: bytes | None = None) -> None:
         """Store the clip (its paths, or its bytes when given) and mark the job succeeded, in
         one fenced transaction: a crash in between leaves neither."""
         now = self.clock()
-        columns = {k: v for k, v in vars(clip).items() if k != "in_database"}
+        columns = _clip_columns(clip)
         async with write_transaction(self.engine) as conn:
             await self._finish(conn, job_id, attempt, status=JobStatus.SUCCEEDED, now=now,
                                progress_step=Job.progress_total,
@@ -700,11 +702,19 @@ def _request(row: Mapping[Any, Any]) -> RenderRequest:
     )
 
 
+def _clip_columns(clip: EncodedClip) -> dict[str, Any]:
+    """The clip's row: its paths as text (a clip in the database has its files' names)."""
+    return {"video_path": str(clip.video_path), "poster_path": str(clip.poster_path),
+            "width": clip.width, "height": clip.height, "frames": clip.frames, "fps": clip.fps,
+            "duration_s": clip.duration_s, "size_bytes": clip.size_bytes,
+            "render_seconds": clip.render_seconds}
+
+
 def _record(row: Mapping[Any, Any]) -> JobRecord:
     clip = None
     if row["video_path"] is not None:
-        clip = ClipRecord(
-            video_path=row["video_path"], poster_path=row["poster_path"],
+        clip = EncodedClip(
+            video_path=Path(row["video_path"]), poster_path=Path(row["poster_path"]),
             width=row["clip_width"], height=row["clip_height"], frames=row["clip_frames"],
             fps=row["clip_fps"], duration_s=row["duration_s"], size_bytes=row["size_bytes"],
             render_seconds=row["clip_render_seconds"], in_database=bool(row["in_database"]),

@@ -137,8 +137,8 @@ def pip_settings(tmp_path: Path) -> list[str]:
                     reason="set VIDEOBOT_TEST_CONTAINER=1 to build and run the image (minutes)")
 @pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
 def test_the_image_builds_and_renders_a_clip_in_a_container(tmp_path: Path) -> None:
-    from bot.uploads import read_frames
     from generator.backends.demo.checker import judge
+    from videobot.media.frames import read_frames
 
     base = base_image(tmp_path)
     built = podman("build", "--network", "host", *ULIMITS, *pip_settings(tmp_path),

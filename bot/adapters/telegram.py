@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import io
 import logging
 import time
 import warnings
@@ -43,7 +42,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from PIL import Image
 from telegram import (
     BotCommand,
     CallbackQuery,
@@ -80,12 +78,13 @@ from bot.core.commands import USER_COMMANDS, Core, Reply
 from bot.logs import SecretRedactor, redact
 from bot.posted import POSTING, PostedJournal
 from bot.uploads import prepare_upload
-from generator.encode import ClipTooLarge
 from storage.jobs import JobStore
 from storage.models import JobStatus
 from storage.records import JobRecord
 from storage.reply_targets import ReplyTargetSaver
 from videobot.config import TelegramConfig
+from videobot.media.clip import ClipTooLarge
+from videobot.media.thumbnail import telegram_thumbnail
 from videobot.users import UserRef
 
 log = logging.getLogger(__name__)
@@ -97,8 +96,6 @@ SELF_HOSTED_UPLOAD_LIMIT_MB = 2000
 CAPTION_LIMIT = 1024
 MESSAGE_LIMIT = 4096
 ALERT_LIMIT = 200
-THUMBNAIL_SIDE = 320
-THUMBNAIL_MAX_BYTES = 200_000
 #: Tries of one Bot API call before the error goes up (to the delivery loop's backoff).
 CALL_ATTEMPTS = 4
 CALL_BACKOFF_S = 0.5
@@ -563,7 +560,7 @@ class TelegramAdapter:
         upload = await prepare_upload(job.clip, self.upload_limit, self.work_dir)
         video, thumbnail = await asyncio.gather(
             asyncio.to_thread(upload.video_path.read_bytes),
-            asyncio.to_thread(_thumbnail_bytes, upload.poster_path))
+            asyncio.to_thread(telegram_thumbnail, upload.poster_path))
         caption = replies.upload_caption(job, upload.note)
         return await self._call(lambda: self.app.bot.send_video(
             view.chat_id, video, filename=f"job-{job.id}.mp4", thumbnail=thumbnail,
@@ -694,17 +691,6 @@ def _reply_to(message_id: Any) -> ReplyParameters | None:
     if not isinstance(message_id, int):
         return None
     return ReplyParameters(message_id, allow_sending_without_reply=True)
-
-
-def _thumbnail_bytes(poster: Path) -> bytes:
-    """The poster as Telegram wants a thumbnail: JPEG, at most 320 px a side, under 200 kB."""
-    with Image.open(poster) as image:
-        if max(image.size) <= THUMBNAIL_SIDE and poster.stat().st_size < THUMBNAIL_MAX_BYTES:
-            return poster.read_bytes()
-        image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-        out = io.BytesIO()
-        image.convert("RGB").save(out, format="JPEG", quality=80)
-        return out.getvalue()
 
 
 def _seconds(period: int | float | timedelta) -> float:

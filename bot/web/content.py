@@ -4,7 +4,6 @@ data folder or (clips kept in the database) from the clip's row."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from aiohttp import web
 
@@ -34,7 +33,7 @@ async def clip_response(store: JobStore, job: JobRecord, variant: str) -> web.St
             raise _gone(job)
         body = data[0] if variant == "video" else data[1]
         return web.Response(body=body, content_type=VARIANTS[variant])
-    path = Path(clip.video_path if variant == "video" else clip.poster_path)
+    path = clip.video_path if variant == "video" else clip.poster_path
     if not await asyncio.to_thread(path.is_file):
         raise _gone(job)
     return web.FileResponse(path, headers={"Content-Type": VARIANTS[variant]})
