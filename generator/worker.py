@@ -48,7 +48,7 @@ from storage.wakeup import JOBS, Listener
 from storage.workers import WorkerRegistry
 from videobot.config import Config, PresetConfig
 from videobot.limits import LimitExceeded, check_request
-from videobot.params import RenderRequest
+from videobot.request_builder import request_from_preset
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +118,7 @@ class Worker:
         if not self.config.worker.warm_up:
             return
         started = time.monotonic()
-        request = RenderRequest(
-            prompt="warm-up", negative_prompt=preset.negative_prompt, frames=preset.frames,
-            fps=preset.fps, width=preset.width, height=preset.height, steps=1,
-            guidance=preset.guidance, seed=0, preset=preset.name,
-        )
+        request = request_from_preset(preset, "warm-up", {"steps": 1, "seed": 0})
         await asyncio.to_thread(backend.generate, request, lambda _s, _t: None, lambda: False)
         log.info("preset %s warmed up in %.1f s", preset.name, time.monotonic() - started)
 
