@@ -92,7 +92,7 @@ async def measure(config: Config, batch: list[RenderRequest],
 
 
 def start_worker(config_path: Path | None, data_dir: Path) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "bot.cli", "--data-dir", str(data_dir), "worker"]
+    args = [sys.executable, "-m", "generator", "--data-dir", str(data_dir), "worker"]
     if config_path:
         args[3:3] = ["--config", str(config_path)]
     log = (data_dir / "bench-worker.log").open("ab")

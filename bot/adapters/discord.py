@@ -32,12 +32,12 @@ from bot.core import replies
 from bot.core.commands import USER_COMMANDS, Core, Reply
 from bot.core.errors import INTERNAL_ERROR
 from bot.core.parsing import VideoOptions
-from bot.logs import SecretRedactor, redact
 from bot.posted import PostedJournal
 from storage.jobs import JobStore
 from storage.records import JobRecord
 from videobot.config import DiscordConfig, PresetConfig
 from videobot.limits import MAX_FPS, MAX_GUIDANCE, MAX_SEED, MIN_SIDE
+from videobot.logs import SecretRedactor, redact
 from videobot.users import UserRef
 
 PLATFORM = "discord"

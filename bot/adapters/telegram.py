@@ -75,7 +75,6 @@ from bot.adapters.base import AdapterStartError
 from bot.adapters.telegram_http import AiohttpRequest
 from bot.core import replies
 from bot.core.commands import USER_COMMANDS, Core, Reply
-from bot.logs import SecretRedactor, redact
 from bot.posted import POSTING, PostedJournal
 from bot.uploads import prepare_upload
 from storage.jobs import JobStore
@@ -83,6 +82,7 @@ from storage.models import JobStatus
 from storage.records import JobRecord
 from storage.reply_targets import ReplyTargetSaver
 from videobot.config import TelegramConfig
+from videobot.logs import SecretRedactor, redact
 from videobot.media.clip import ClipTooLarge
 from videobot.media.thumbnail import telegram_thumbnail
 from videobot.users import UserRef
