@@ -23,7 +23,7 @@ COPY bot bot
 COPY generator generator
 COPY storage storage
 COPY migrations migrations
-RUN /opt/venv/bin/pip install --quiet . \
+RUN /opt/venv/bin/pip install --quiet ".[worker]" \
     && useradd --system --create-home --home-dir /home/videobot videobot \
     && mkdir /data && chown videobot /data
 

@@ -13,7 +13,7 @@ TORCH ?= torch==2.13.0
 $(BIN)/videobot: pyproject.toml scripts/install-torch.sh
 	$(PYTHON) -m venv $(VENV)
 	scripts/install-torch.sh $(BIN)/pip $(BIN)/python "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[worker,dev]"
 	touch $@
 
 install: $(BIN)/videobot

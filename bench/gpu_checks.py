@@ -29,6 +29,7 @@ from generator.memory_estimate import GIB, folder_weights, measured, peak_bytes
 from storage.connect import close_store, open_store
 from videobot.config import PresetConfig, load_config
 from videobot.params import RenderRequest
+from videobot.request_builder import request_from_preset
 from videobot.users import UserRef
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,11 +49,7 @@ class Setup:
 
     @property
     def request(self) -> RenderRequest:
-        preset = self.shipped
-        return RenderRequest(prompt=PROMPT, negative_prompt=preset.negative_prompt,
-                             frames=preset.frames, fps=preset.fps, width=preset.width,
-                             height=preset.height, steps=preset.steps,
-                             guidance=preset.guidance, seed=42, preset=preset.name)
+        return request_from_preset(self.shipped, PROMPT, {"seed": 42})
 
     @property
     def gpu(self) -> bool:
@@ -174,7 +171,7 @@ def _worker_run(setup: Setup, jobs: int, data: Path) -> Row:
     config = _worker_config(setup, data)
     asyncio.run(_enqueue(config, data, setup.request, jobs))
     log = data / "worker.log"
-    command = [sys.executable, "-m", "bot.cli", "--config", str(config), "--data-dir",
+    command = [sys.executable, "-m", "generator", "--config", str(config), "--data-dir",
                str(data), "worker", "--burst", "--device", setup.device]
     with log.open("wb") as out:
         subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=True)

@@ -26,11 +26,11 @@ from bot.core.parsing import VideoOptions  # noqa: E402
 from bot.core.requests import build_request  # noqa: E402
 from generator.backends.base import Backend  # noqa: E402
 from generator.backends.loader import load_backend  # noqa: E402
-from generator.encode import encode_clip  # noqa: E402
 from storage.connect import close_store, open_store  # noqa: E402
 from storage.store import Store  # noqa: E402
 from storage.wakeup import EVENTS, Listener  # noqa: E402
 from videobot.config import Config, load_config  # noqa: E402
+from videobot.media.encode import encode_clip  # noqa: E402
 from videobot.params import RenderRequest  # noqa: E402
 from videobot.users import UserRef  # noqa: E402
 
@@ -92,7 +92,7 @@ async def measure(config: Config, batch: list[RenderRequest],
 
 
 def start_worker(config_path: Path | None, data_dir: Path) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "bot.cli", "--data-dir", str(data_dir), "worker"]
+    args = [sys.executable, "-m", "generator", "--data-dir", str(data_dir), "worker"]
     if config_path:
         args[3:3] = ["--config", str(config_path)]
     log = (data_dir / "bench-worker.log").open("ab")

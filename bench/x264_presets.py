@@ -27,8 +27,8 @@ sys.path[0] = str(ROOT)
 import av  # noqa: E402
 import numpy as np  # noqa: E402
 
-from generator.encode import encode_clip  # noqa: E402
 from videobot.config import X264_PRESETS  # noqa: E402
+from videobot.media.encode import encode_clip  # noqa: E402
 
 
 def textured(frames: int, height: int, width: int) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""The `videobot` command line: run, worker, generate, submit, status, admin, doctor, db."""
+"""The `videobot` command line: run, submit, status, admin, db; worker, generate, doctor and
+train-demo are handed over to the generator's (`bot.handover`)."""
 
 from __future__ import annotations
 
@@ -6,30 +7,28 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot import data_folder
 from bot.adapters.base import AdapterStartError
-from bot.cli_args import CliError, split_admin_words, take_global_options
 from bot.core import replies
 from bot.core.errors import CommandError
 from bot.core.parsing import VideoOptions
 from bot.core.requests import build_request
-from bot.logs import config_secrets, log_failure, redact, setup_logging
+from bot.handover import GENERATOR_COMMANDS, hand_over, require_worker_extra
+from storage import data_folder
 from storage.connect import DatabaseDamaged, DatabaseUnreachable
+from videobot.cli_args import CliError, check_out, split_admin_words, take_global_options
+from videobot.cli_exit import EXIT_INTERRUPTED, fail, refuse, refuse_and_log
 from videobot.config import DEFAULT_DATA_DIR, Config, ConfigError, load_config
-from videobot.devices import DEVICE_FORMS, is_device_name
+from videobot.logs import setup_logging
 from videobot.text import printable
 from videobot.users import BadUserName, parse_user
 
-EXIT_USAGE = 2
-EXIT_FAILED = 1
-#: The one line for a failure nobody foresaw (its traceback is in the log).
-FAILED = "something went wrong on our side"
+#: The generator's commands that `main` hands over as they are (`generate` is checked here).
+HANDED_OVER = frozenset(GENERATOR_COMMANDS) - {"generate"}
 MAX_JOB_ID = 2**63 - 1
 #: The chat's `/admin` sub-commands, offered as `videobot admin <name> ...` with the same words.
 ADMIN_COMMANDS = {
@@ -51,44 +50,33 @@ ADMIN_READS = frozenset({"queue", "stats", "audit", "workers"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit status (2 for a refusal, 1 for a failure)."""
     try:
         options, rest = take_global_options(sys.argv[1:] if argv is None else argv)
+        if rest[:1] and rest[0] in HANDED_OVER:
+            hand_over(options, rest)
     except CliError as exc:
-        print(f"videobot: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return refuse(str(exc), None)
     head, admin_words = split_admin_words(rest, list(ADMIN_COMMANDS))
     args = _parser().parse_args(head)
     if admin_words:
         args.words = admin_words
-    args.config, args.data_dir = options.config, options.data_dir
+    args.config, args.data_dir, args.options = options.config, options.data_dir, options
     config: Config | None = None
     try:
         config = load_config(args.config, data_dir=args.data_dir)
         return int(args.handler(args, config))
     except (CliError, ConfigError, CommandError, BadUserName) as exc:
-        return _refuse(str(exc), config)
+        return refuse(str(exc), config)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except (DatabaseUnreachable, DatabaseDamaged, AdapterStartError) as exc:
-        # A reason the operator can act on: one line here, the traceback in the log.
         assert config is not None
-        log_failure(config, f"videobot {args.command}", exc)
-        return _refuse(str(exc), config)
+        return refuse_and_log(config, f"videobot {args.command}", exc)
     except Exception as exc:
         if config is None:
             raise
-        where = log_failure(config, f"videobot {args.command}", exc)
-        print(f"videobot: {FAILED} " + (f"(details in {where})" if where else ""),
-              file=sys.stderr)
-        return EXIT_FAILED
-
-
-def _refuse(reason: str, config: Config | None) -> int:
-    """Print `reason` as the one line of a refusal, with no control character and no
-    secret of the config in it; the exit status for bad input."""
-    secrets = config_secrets(config) if config is not None else ()
-    print(f"videobot: {redact(printable(reason), secrets)}", file=sys.stderr)
-    return EXIT_USAGE
+        return fail(config, f"videobot {args.command}", exc)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -109,16 +97,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="start no local worker (they run elsewhere)")
     run.set_defaults(handler=_run)
 
-    worker = commands.add_parser("worker", parents=[common], help="run one generator process")
-    worker.add_argument("--device", help="torch device (default: the first of worker.devices)")
-    worker.add_argument("--burst", action="store_true", help="drain the queue, then exit")
-    worker.add_argument("--supervised", action="store_true",
-                        help="stop, handing the job in hand back, when standard input ends "
-                             "(how `videobot run` starts its workers)")
-    worker.set_defaults(handler=_worker)
-
+    # `main` hands worker, train-demo and doctor over unparsed: declared here for --help.
+    commands.add_parser("worker", parents=[common], help=GENERATOR_COMMANDS["worker"])
     generate = commands.add_parser("generate", parents=[common],
-                                   help="render one clip with no bot and no queue")
+                                   help=GENERATOR_COMMANDS["generate"])
     generate.add_argument("prompt")
     generate.add_argument("--out", type=Path, required=True, help="the MP4 to write")
     _add_video_flags(generate)
@@ -143,20 +125,8 @@ def _parser() -> argparse.ArgumentParser:
                              help="as after /admin in chat, e.g. quota set console:bob 50")
         command.set_defaults(handler=_admin_chat_command, admin_name=name)
 
-    train = commands.add_parser("train-demo", parents=[common],
-                                help="retrain the embedded demo model from scratch (CPU)")
-    train.add_argument("--out", type=Path,
-                       help="folder for the weights (default: <data-dir>/models/demo-trained)")
-    train.add_argument("--minutes", type=float, default=55.0,
-                       help="time budget in minutes (default 55): the generator, then the "
-                            "captioner and the picture reader")
-    train.add_argument("--seed", type=int, default=0)
-    train.set_defaults(handler=_train_demo)
-
-    doctor = commands.add_parser("doctor", parents=[common],
-                                 help="check torch, the devices, and whether each preset fits")
-    doctor.add_argument("--json", action="store_true")
-    doctor.set_defaults(handler=_doctor)
+    for name in ("train-demo", "doctor"):
+        commands.add_parser(name, parents=[common], help=GENERATOR_COMMANDS[name])
 
     db = commands.add_parser("db", parents=[common], help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -203,57 +173,19 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         raise CliError(str(exc)) from None
 
 
-def _worker(args: argparse.Namespace, config: Config) -> int:
-    from generator.main import run_worker
-
-    if args.device is not None and not is_device_name(args.device):
-        raise CliError(f"--device {args.device!r} is not a device; use {DEVICE_FORMS}")
-    data_folder.prepare(config)
-    setup_logging(config, None)
-    asyncio.run(run_worker(config, device=args.device or config.worker.devices[0],
-                           burst=args.burst, supervised=args.supervised))
-    return 0
-
-
-def _doctor(args: argparse.Namespace, config: Config) -> int:
-    from generator.doctor import examine, format_report
-
-    report = examine(config)
-    print(json.dumps(report.as_dict(), indent=2) if args.json else format_report(report))
-    return 0
-
-
 def _generate(args: argparse.Namespace, config: Config) -> int:
-    from generator.oneshot import render_to_file
-
-    _check_out(args.out)
+    """Check and word the request here, as for a chat `/video`, then hand the render over to
+    the generator with every value of the request spelled out."""
+    require_worker_extra()
+    check_out(args.out)
     request, notes = build_request(_video_options(args), config)
-    data_folder.prepare(config)
-    setup_logging(config, None, quiet_stderr=True)
     for note in notes:
         print(f"note: {note}")
-    try:
-        clip = render_to_file(config, request, args.out)
-    except OSError as exc:
-        raise CliError(f"cannot write {exc.filename or args.out} ({exc.strerror or exc})"
-                       ) from exc
-    print(f"{clip.video_path}\nposter: {clip.poster_path}\nseed: {request.seed}")
-    return 0
-
-
-def _check_out(out: Path) -> None:
-    """Refuse an `--out` that cannot be written before spending a render on it."""
-    for path in (out, out.with_suffix(".jpg")):
-        if path.is_dir():
-            raise CliError(f"--out {out}: {path} is a folder; name the MP4 to write, "
-                           f"e.g. {out / 'clip.mp4'}")
-    folder = out.absolute().parent
-    while not folder.exists():
-        folder = folder.parent
-    if not folder.is_dir():
-        raise CliError(f"--out {out}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK):
-        raise CliError(f"--out {out}: the folder {folder} cannot be written")
+    values = {name: getattr(request, name) for name in
+              ("preset", "seed", "frames", "fps", "width", "height", "steps", "guidance")}
+    flags = [f"--{name}={value}" for name, value in values.items()]
+    hand_over(args.options, ["generate", f"--out={args.out}", *flags,
+                             f"--negative={request.negative_prompt}", "--", request.prompt])
 
 
 def _submit(args: argparse.Namespace, config: Config) -> int:
@@ -335,20 +267,6 @@ def _admin_reads(name: str, words: Sequence[str]) -> bool:
     return name in ADMIN_READS or (name == "quota" and words[:1] == ["show"])
 
 
-def _train_demo(args: argparse.Namespace, config: Config) -> int:
-    from generator.backends.demo.train import train_demo
-
-    out = args.out or config.data_dir / "models" / "demo-trained"
-    if args.minutes <= 0:
-        raise CliError("--minutes must be positive")
-    metrics = train_demo(out, minutes=args.minutes, seed=args.seed)
-    print(f"weights written to {out}")
-    for name, value in metrics.items():
-        print(f"{name:>24}: {value:.4f}")
-    print(f'use them: [presets.demo] model = "{out}"')
-    return 0
-
-
 def _db_upgrade(args: argparse.Namespace, config: Config) -> int:
     data_folder.prepare(config)
 
@@ -387,10 +305,16 @@ def _job_json(job: Any, position: int | None) -> dict[str, Any]:
         "attempts": job.attempts, "max_attempts": job.max_attempts,
         "progress": {"step": job.progress_step, "total": job.progress_total},
         "request": job.request.to_dict(), "notes": list(job.notes), "error": job.error,
-        "clip": vars(job.clip) if job.clip else None,
+        "clip": _clip_json(job.clip) if job.clip else None,
         "created_at": iso(job.created_at), "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at), "delivered_at": iso(job.delivered_at),
     }
+
+
+def _clip_json(clip: Any) -> dict[str, Any]:
+    """A stored clip's fields, its paths as text (a stored clip carries no upload note)."""
+    fields = {k: v for k, v in vars(clip).items() if k != "note"}
+    return fields | {"video_path": str(clip.video_path), "poster_path": str(clip.poster_path)}
 
 
 def _absolute(path: Path | None) -> Path | None:

@@ -127,14 +127,14 @@ class DeliveryLoop:
         clip = job.clip
         if clip is None or not clip.in_database:
             return job
-        video = self.clips_dir / Path(clip.video_path).name
-        poster = self.clips_dir / Path(clip.poster_path).name
+        video = self.clips_dir / clip.video_path.name
+        poster = self.clips_dir / clip.poster_path.name
         if not (video.exists() and poster.exists()):
             data = await self.store.jobs.clip_data(job.id)
             if data is None:
                 raise ClipMissing(f"job {job.id}: the clip's data is no longer stored")
             await asyncio.to_thread(_write_files, {video: data[0], poster: data[1]})
-        return replace(job, clip=replace(clip, video_path=str(video), poster_path=str(poster)))
+        return replace(job, clip=replace(clip, video_path=video, poster_path=poster))
 
 
 def queue_positions(active: list[JobRecord]) -> dict[int, int]:

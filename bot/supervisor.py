@@ -32,7 +32,7 @@ class WorkerSupervisor:
 
     def command(self, device: str) -> list[str]:
         """The command line of the worker for `device`."""
-        args = [sys.executable, "-m", "bot.cli", "worker", "--device", device, "--supervised",
+        args = [sys.executable, "-m", "generator", "worker", "--device", device, "--supervised",
                 "--data-dir", str(self.config.data_dir)]
         if self.config_path is not None:
             args += ["--config", str(self.config_path)]

@@ -1,1 +1,2 @@
-"""The generator: worker loop, model backends and the MP4 encoder. Never imports chat libraries."""
+"""The generator: worker loop, model backends and its own command line (`python -m
+generator`). Never imports chat libraries or the bot."""

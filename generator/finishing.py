@@ -13,12 +13,13 @@ from pathlib import Path
 
 from generator.backends.base import Frames
 from generator.clip_folder import ClipFolder, is_storage_error
-from generator.encode import EncodedClip, encode_clip
 from generator.lease import RenderState
 from storage.db import DATABASE_UNAVAILABLE, is_unavailable
 from storage.errors import LeaseLost
-from storage.records import ClaimedJob, ClipRecord
+from storage.records import ClaimedJob
 from storage.store import Store
+from videobot.media.clip import EncodedClip
+from videobot.media.encode import encode_clip
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class Rendered:
 
 @dataclass(frozen=True)
 class Encoded:
-    clip: ClipRecord
+    clip: EncodedClip
     seconds: float
 
 
@@ -111,18 +112,13 @@ class Finisher:
         # The worker's own time on the clip, as it always was: render and encode.
         return Encoded(clip, rendered.seconds + encoding)
 
-    def _encode_blocking(self, job: ClaimedJob, frames: Frames, speed: str) -> ClipRecord:
+    def _encode_blocking(self, job: ClaimedJob, frames: Frames, speed: str) -> EncodedClip:
         # The attempt is in the name: a stale attempt can never overwrite the current one's.
         stem = self.folder.path / f"job-{job.id}-a{job.attempt}"
         self.folder.path.mkdir(parents=True, exist_ok=True)
         encoded = self.encoder(frames, job.request.fps, stem.with_suffix(".mp4"),
                                stem.with_suffix(".jpg"), speed)
-        return ClipRecord(
-            video_path=str(encoded.video_path), poster_path=str(encoded.poster_path),
-            width=encoded.width, height=encoded.height, frames=encoded.frames,
-            fps=encoded.fps, duration_s=encoded.duration_s, size_bytes=encoded.size_bytes,
-            render_seconds=0.0, in_database=self.clips_in_database,
-        )
+        return replace(encoded, in_database=self.clips_in_database)
 
     async def _record_or_drop(self, job: ClaimedJob, state: RenderState,
                               outcome: Encoded | Failed | Stopped) -> None:
@@ -181,14 +177,14 @@ class Finisher:
         if not clip.in_database:
             await self.store.leases.finish_succeeded(job.id, job.attempt, clip)
             return
-        video, poster = Path(clip.video_path), Path(clip.poster_path)
+        video, poster = clip.video_path, clip.poster_path
         data = await asyncio.to_thread(lambda: (video.read_bytes(), poster.read_bytes()))
-        named = replace(clip, video_path=video.name, poster_path=poster.name)
+        named = replace(clip, video_path=Path(video.name), poster_path=Path(poster.name))
         await self.store.leases.finish_succeeded(job.id, job.attempt, named, video_data=data[0],
                                                  poster_data=data[1])
         _remove_files(clip)
 
 
-def _remove_files(clip: ClipRecord) -> None:
+def _remove_files(clip: EncodedClip) -> None:
     for path in (clip.video_path, clip.poster_path):
-        Path(path).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from generator.backends.loader import load_backend
-from generator.encode import EncodedClip, encode_clip
 from videobot.config import Config
+from videobot.media.clip import EncodedClip
+from videobot.media.encode import encode_clip
 from videobot.params import RenderRequest
 
 

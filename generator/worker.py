@@ -53,7 +53,7 @@ from storage.workers import WorkerRegistry
 from videobot.config import Config, PresetConfig
 from videobot.image_presets import image_mode
 from videobot.limits import LimitExceeded, check_request
-from videobot.params import RenderRequest
+from videobot.request_builder import request_from_preset
 
 log = logging.getLogger(__name__)
 
@@ -124,11 +124,7 @@ class Worker:
         if not self.config.worker.warm_up:
             return
         started = time.monotonic()
-        request = RenderRequest(
-            prompt="warm-up", negative_prompt=preset.negative_prompt, frames=preset.frames,
-            fps=preset.fps, width=preset.width, height=preset.height, steps=1,
-            guidance=preset.guidance, seed=0, preset=preset.name,
-        )
+        request = request_from_preset(preset, "warm-up", {"steps": 1, "seed": 0})
         # An image-to-video model warms up on a plain grey picture.
         extra = ({"image": np.full((preset.height, preset.width, 3), 128, np.uint8)}
                  if image_mode(preset) == "required" else {})

@@ -4,13 +4,15 @@ the reader that turns its rows into `JobRecord`s."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Charge, Clip, Job, JobStatus, User
-from storage.records import ClipRecord, JobRecord
+from storage.records import JobRecord
+from videobot.media.clip import EncodedClip
 from videobot.params import RenderRequest
 from videobot.users import UserRef
 
@@ -91,11 +93,11 @@ def job_record(row: Mapping[Any, Any]) -> JobRecord:
     )
 
 
-def _clip(row: Mapping[Any, Any]) -> ClipRecord | None:
+def _clip(row: Mapping[Any, Any]) -> EncodedClip | None:
     if row["video_path"] is None:
         return None
-    return ClipRecord(
-        video_path=row["video_path"], poster_path=row["poster_path"],
+    return EncodedClip(
+        video_path=Path(row["video_path"]), poster_path=Path(row["poster_path"]),
         width=row["clip_width"], height=row["clip_height"], frames=row["clip_frames"],
         fps=row["clip_fps"], duration_s=row["duration_s"], size_bytes=row["size_bytes"],
         render_seconds=row["clip_render_seconds"], in_database=bool(row["in_database"]),

@@ -19,9 +19,10 @@ from storage.errors import LeaseLost
 from storage.fairness import claim_order, running_of_owner
 from storage.job_rows import REQUEST_COLUMNS, request_of
 from storage.models import Clip, Job, JobStatus
-from storage.records import ClaimedJob, ClipRecord
+from storage.records import ClaimedJob
 from storage.settings import is_paused
 from storage.wakeup import EVENTS, JOBS
+from videobot.media.clip import EncodedClip
 
 #: The reason stored with a job whose every attempt ran out of its lease.
 EXHAUSTED_ERROR = (
@@ -102,13 +103,13 @@ class Leases:
             await self.context.signals.notify(EVENTS)
         return bool(cancel)
 
-    async def finish_succeeded(self, job_id: int, attempt: int, clip: ClipRecord, *,
+    async def finish_succeeded(self, job_id: int, attempt: int, clip: EncodedClip, *,
                                video_data: bytes | None = None,
                                poster_data: bytes | None = None) -> None:
         """Store the clip (its paths, or its bytes when given) and mark the job succeeded, in
         one fenced transaction: a crash in between leaves neither."""
         now = self.context.clock()
-        columns = {k: v for k, v in vars(clip).items() if k != "in_database"}
+        columns = _clip_columns(clip)
         async with write_transaction(self.context.engine) as conn:
             await self._finish(conn, job_id, attempt, status=JobStatus.SUCCEEDED, now=now,
                                progress_step=Job.progress_total,
@@ -207,3 +208,11 @@ def _fenced(job_id: int, attempt: int) -> Any:
     return update(Job).where(
         Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.RUNNING
     )
+
+
+def _clip_columns(clip: EncodedClip) -> dict[str, Any]:
+    """The clip's row: its paths as text (a clip in the database has its files' names)."""
+    return {"video_path": str(clip.video_path), "poster_path": str(clip.poster_path),
+            "width": clip.width, "height": clip.height, "frames": clip.frames, "fps": clip.fps,
+            "duration_s": clip.duration_s, "size_bytes": clip.size_bytes,
+            "render_seconds": clip.render_seconds}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import weakref
 from pathlib import Path
 
@@ -11,7 +12,9 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import migrations
+#: The top-level package of the Alembic environment and versions (beside `storage`). Found, not
+#: imported: its environment imports `storage.models`, and storage imports nothing above it.
+MIGRATIONS_PACKAGE = "migrations"
 
 # Alembic keeps the running migration in module globals (`alembic.context`, `alembic.op`), so
 # two migrations in one process must take turns; other processes wait on the database's lock.
@@ -24,9 +27,17 @@ def _alembic_lock() -> asyncio.Lock:
     return _LOCKS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
 
 
+def migrations_folder() -> Path:
+    """The folder of the `migrations` package, located without importing it."""
+    spec = importlib.util.find_spec(MIGRATIONS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the {MIGRATIONS_PACKAGE!r} package is not installed beside storage")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def alembic_config(connection: Connection) -> AlembicConfig:
     config = AlembicConfig()
-    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    config.set_main_option("script_location", str(migrations_folder()))
     config.attributes["connection"] = connection
     return config
 

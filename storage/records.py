@@ -7,25 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from storage.models import JobStatus
+from videobot.media.clip import EncodedClip
 from videobot.params import RenderRequest
 from videobot.users import UserRef
-
-
-@dataclass(frozen=True)
-class ClipRecord:
-    """A stored clip: where its files are and what they hold."""
-
-    video_path: str
-    poster_path: str
-    width: int
-    height: int
-    frames: int
-    fps: int
-    duration_s: float
-    size_bytes: int
-    render_seconds: float
-    #: True when the files travel in the database (`JobReads.clip_data`), not as paths.
-    in_database: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,7 +34,7 @@ class JobRecord:
     finished_at: datetime | None
     delivered_at: datetime | None
     heartbeat_at: datetime | None
-    clip: ClipRecord | None = None
+    clip: EncodedClip | None = None
     #: Credits charged for the job (refunded or not); 0 when it was free.
     cost: float = 0.0
     #: Whether the charge was given back (a failure, a cancel before the render began).

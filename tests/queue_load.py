@@ -7,16 +7,17 @@ import asyncio
 import multiprocessing
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from storage.db import create_engine, dispose
-from storage.records import ClipRecord
 from storage.store import Store
+from videobot.media.clip import EncodedClip
 from videobot.params import RenderRequest
 from videobot.users import UserRef
 
 REQUEST = RenderRequest(prompt="trivial", negative_prompt="", frames=1, fps=8, width=16,
                         height=16, steps=1, guidance=0.0, seed=0, preset="tiny")
-CLIP = ClipRecord(video_path="none.mp4", poster_path="none.jpg", width=16, height=16,
+CLIP = EncodedClip(video_path=Path("none.mp4"), poster_path=Path("none.jpg"), width=16, height=16,
                   frames=1, fps=8, duration_s=0.1, size_bytes=1, render_seconds=0.0)
 
 

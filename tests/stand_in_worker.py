@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 from generator.backends.base import Frames
-from generator.encode import EncodedClip
 from generator.finishing import Encoder, encode
 from storage.connect import close_store, open_store
 from tests.backends import StripesBackend, stand_in_worker
 from videobot.config import load_config
+from videobot.media.clip import EncodedClip
 
 
 def slow_encoder(seconds: float) -> Encoder:

@@ -18,13 +18,13 @@ import pytest
 from PIL import Image
 
 from bot.core.commands import Core
-from bot.uploads import read_frames
 from generator.backends.demo.checker import judge
 from storage.store import Store
 from tests.api_helpers import ALICE, BOB, Api, api_config, started_api, user
 from tests.backends import StripesBackend, stand_in_worker
 from tests.test_encode import decode, top_level_boxes
 from videobot.config import Config
+from videobot.media.frames import read_frames
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -72,7 +72,7 @@ async def run_videobot(tmp_path: Path, config_text: str | None, *args: str,
     return await ended(tmp_path, await start_videobot(tmp_path, config_text, *args, env=env))
 
 
-#: A log record on stderr (a service's `videobot run` logs there), as bot.logs formats it.
+#: A log record on stderr (a service's `videobot run` logs there), as videobot.logs formats it.
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO|WARNING) ")
 
 

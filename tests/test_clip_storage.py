@@ -68,7 +68,7 @@ async def test_a_clip_travels_through_the_database_to_the_bot(
     [job_id] = await render(store, config)
     job = await store.jobs.require(job_id)
     assert job.clip is not None and job.clip.in_database
-    assert job.clip.video_path == f"job-{job_id}-a1.mp4"  # a name, not a worker-host path
+    assert job.clip.video_path == Path(f"job-{job_id}-a1.mp4")  # a name, not a worker-host path
     assert not list((config.data_dir / "worker-host").iterdir())  # the worker kept nothing
     data = await store.jobs.clip_data(job_id)
     assert data is not None and data[0][4:8] == b"ftyp" and data[1][:2] == b"\xff\xd8"
@@ -77,7 +77,7 @@ async def test_a_clip_travels_through_the_database_to_the_bot(
     await DeliveryLoop(store=store, adapters={"console": adapter}, clips_dir=bot_clips).tick()
     [delivered] = adapter.delivered
     assert delivered.clip is not None
-    assert delivered.clip.video_path == str(bot_clips / f"job-{job_id}-a1.mp4")
+    assert delivered.clip.video_path == bot_clips / f"job-{job_id}-a1.mp4"
     assert (await store.jobs.require(job_id)).delivered_at is not None
 
 

@@ -87,7 +87,7 @@ def test_an_out_of_bounds_value_is_refused_naming_the_key_and_the_bound(
 
 def test_every_numeric_key_has_a_bound() -> None:
     classes = [config_module.PresetConfig, config_module.TierConfig,
-               *config_module._SECTIONS.values()]
+               *config_module.SECTIONS.values()]
     missing = []
     for cls in classes:
         hints = typing.get_type_hints(cls)

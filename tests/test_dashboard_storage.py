@@ -14,13 +14,13 @@ from storage.gallery import Gallery, GalleryFilter
 from storage.models import JobStatus
 from storage.monitoring import RENDER_BUCKETS, metrics_snapshot
 from storage.people import People
-from storage.records import ClipRecord
 from storage.retention import prune_clips
 from storage.stats_series import StatsSeries, spread
 from storage.store import Store
 from storage.videos import Videos
 from storage.workers import DeviceMemory, WorkerRegistry
 from tests.conftest import FakeClock
+from videobot.media.clip import EncodedClip
 from videobot.params import RenderRequest
 from videobot.users import UserRef
 
@@ -33,9 +33,10 @@ def request(prompt: str, preset: str = "tiny", seed: int = 7) -> RenderRequest:
                          height=32, steps=4, guidance=1.0, seed=seed, preset=preset)
 
 
-def clip(render_seconds: float) -> ClipRecord:
-    return ClipRecord(video_path="/x.mp4", poster_path="/x.jpg", width=32, height=32, frames=8,
-                      fps=8, duration_s=1.0, size_bytes=10, render_seconds=render_seconds)
+def clip(render_seconds: float) -> EncodedClip:
+    return EncodedClip(video_path=Path("/x.mp4"), poster_path=Path("/x.jpg"), width=32,
+                       height=32, frames=8, fps=8, duration_s=1.0, size_bytes=10,
+                       render_seconds=render_seconds)
 
 
 async def queue(store: Store, user: UserRef, prompt: str, preset: str = "tiny",

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.uploads import read_frames
 from generator.backends.demo.checker import judge
 from tests.processes import videobot
+from videobot.media.frames import read_frames
 
 pytestmark = pytest.mark.timeout(240)
 

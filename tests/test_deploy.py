@@ -61,6 +61,19 @@ def test_the_compose_config_loads_with_no_console() -> None:
     assert config.database_url.startswith("postgresql")
 
 
+def test_the_base_install_is_the_bot_and_the_models_are_the_worker_extra() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = {re.split(r"[\[<>=!~ ]", requirement)[0].lower()
+             for requirement in project["dependencies"]}
+    worker = {re.split(r"[\[<>=!~ ]", requirement)[0].lower()
+              for requirement in project["optional-dependencies"]["worker"]}
+    models = {"torch", "diffusers", "transformers", "accelerate", "tokenizers", "safetensors",
+              "ftfy", "numpy"}
+    assert models <= worker and not models & names
+    assert {"sqlalchemy", "alembic", "aiohttp", "python-telegram-bot", "discord.py", "av",
+            "pillow"} <= names
+
+
 def test_the_dockerfile_installs_as_the_makefile_does() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     makefile = (ROOT / "Makefile").read_text()
@@ -68,7 +81,9 @@ def test_the_dockerfile_installs_as_the_makefile_does() -> None:
     [make_torch] = re.findall(r"^TORCH \?= (\S+)$", makefile, re.M)
     [image_torch] = re.findall(r"^ARG TORCH=(\S+)$", dockerfile, re.M)
     assert make_torch == image_torch
-    assert image_torch in pyproject["project"]["dependencies"]
+    assert image_torch in pyproject["project"]["optional-dependencies"]["worker"]
+    assert 'pip install --quiet ".[worker]"' in dockerfile
+    assert 'pip install --quiet -e ".[worker,dev]"' in makefile
     assert "scripts/install-torch.sh /opt/venv/bin/pip /opt/venv/bin/python" in dockerfile
     assert "scripts/install-torch.sh $(BIN)/pip $(BIN)/python" in makefile
     for package in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]:
@@ -137,8 +152,8 @@ def pip_settings(tmp_path: Path) -> list[str]:
                     reason="set VIDEOBOT_TEST_CONTAINER=1 to build and run the image (minutes)")
 @pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
 def test_the_image_builds_and_renders_a_clip_in_a_container(tmp_path: Path) -> None:
-    from bot.uploads import read_frames
     from generator.backends.demo.checker import judge
+    from videobot.media.frames import read_frames
 
     base = base_image(tmp_path)
     built = podman("build", "--network", "host", *ULIMITS, *pip_settings(tmp_path),

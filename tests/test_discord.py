@@ -25,7 +25,6 @@ from bot.adapters.discord.delivery import result_nonce
 from bot.core import replies
 from bot.core.commands import Core
 from bot.delivery import DeliveryLoop
-from bot.logs import SecretRedactor
 from storage.db import read_transaction
 from storage.models import Job, JobStatus
 from storage.store import Store
@@ -40,6 +39,7 @@ from tests.fakes.discord_api import (
     Recorded,
 )
 from videobot.config import Config, config_from_dict
+from videobot.logs import SecretRedactor
 from videobot.users import UserRef
 
 ALICE = FakeUser(810000000000000001, "alice")

@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generator import encode
-from generator.backends.base import Frames
-from generator.encode import ClipTooLarge, EncodedClip, encode_clip, fit_to_upload_limit
+from videobot.media import encode, fit
+from videobot.media.clip import ClipTooLarge, EncodedClip
+from videobot.media.encode import encode_clip
+from videobot.media.fit import fit_to_upload_limit
+from videobot.media.frames import Frames
 
 
 def gradient(count: int, height: int, width: int) -> Frames:
@@ -218,7 +220,7 @@ def test_fit_returns_a_clip_under_the_limit_unchanged(tmp_path: Path) -> None:
     frames = gradient(8, 16, 16)
     clip = encode_into(tmp_path, frames)
 
-    assert fit_to_upload_limit(clip, frames, clip.size_bytes, tmp_path / "fit.mp4") is clip
+    assert fit_to_upload_limit(clip, clip.size_bytes, tmp_path / "fit.mp4") is clip
     assert files_in(tmp_path) == ["clip.jpg", "clip.mp4"]
 
 
@@ -227,7 +229,7 @@ def test_fit_lowers_the_bitrate_of_an_incompressible_clip(tmp_path: Path) -> Non
     clip = encode_into(tmp_path, frames, 24)
     limit = clip.size_bytes // 2
 
-    fitted = fit_to_upload_limit(clip, frames, limit, tmp_path / "fit.mp4")
+    fitted = fit_to_upload_limit(clip, limit, tmp_path / "fit.mp4")
 
     assert fitted.size_bytes == (tmp_path / "fit.mp4").stat().st_size <= limit
     assert fitted.note == f"re-encoded at a lower bitrate to fit the {limit} bytes upload limit"
@@ -255,7 +257,7 @@ def test_an_impossible_limit_raises_and_keeps_the_clip(tmp_path: Path) -> None:
     before = clip.video_path.read_bytes()
 
     with pytest.raises(ClipTooLarge, match="cannot be made small enough"):
-        fit_to_upload_limit(clip, frames, 1000, clip.video_path)
+        fit_to_upload_limit(clip, 1000, clip.video_path)
 
     assert clip.video_path.read_bytes() == before
     assert files_in(tmp_path) == ["clip.jpg", "clip.mp4"]
@@ -273,7 +275,7 @@ def test_an_impossible_limit_raises_and_keeps_the_clip(tmp_path: Path) -> None:
 def test_the_note_names_the_limit_as_people_know_it(limit: int, shown: str) -> None:
     clip = EncodedClip(Path("a.mp4"), Path("a.jpg"), 640, 360, 48, 24, 2.0, limit)
 
-    assert encode._fit_note(clip, clip, limit) == (
+    assert fit._fit_note(clip, clip, limit) == (
         f"re-encoded at a lower bitrate to fit the {shown} upload limit"
     )
 

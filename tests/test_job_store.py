@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -10,9 +11,9 @@ from bot.core.replies import store_refusal
 from storage.errors import JobAlreadyFinished, JobNotFound, LeaseLost, NotJobOwner, TooManyQueued
 from storage.leases import EXHAUSTED_ERROR
 from storage.models import JobStatus
-from storage.records import ClipRecord
 from storage.store import Store
 from tests.conftest import FakeClock
+from videobot.media.clip import EncodedClip
 from videobot.params import RenderRequest
 from videobot.users import UserRef
 
@@ -25,9 +26,10 @@ def request(prompt: str = "a red ball", seed: int = 7) -> RenderRequest:
                          height=32, steps=2, guidance=1.0, seed=seed, preset="tiny")
 
 
-def clip_record() -> ClipRecord:
-    return ClipRecord(video_path="/x.mp4", poster_path="/x.jpg", width=32, height=32, frames=8,
-                      fps=8, duration_s=1.0, size_bytes=10, render_seconds=0.5)
+def clip_record() -> EncodedClip:
+    return EncodedClip(video_path=Path("/x.mp4"), poster_path=Path("/x.jpg"), width=32,
+                       height=32, frames=8, fps=8, duration_s=1.0, size_bytes=10,
+                       render_seconds=0.5)
 
 
 async def enqueue(store: Store, user: UserRef = ALICE, limit: int = 100) -> int:

@@ -4,21 +4,23 @@ an API job, whichever way it ends, and none for chat jobs or deleted videos."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from storage.admin import AdminStore
 from storage.outbox import Outbox
-from storage.records import ApiOrigin, ClipRecord
+from storage.records import ApiOrigin
 from storage.store import Store
 from storage.videos import Videos
 from tests.conftest import FakeClock
+from videobot.media.clip import EncodedClip
 from videobot.params import RenderRequest
 from videobot.users import UserRef
 
 ALICE = UserRef("telegram", "1")
 REQUEST = RenderRequest(prompt="a red ball", negative_prompt="", frames=8, fps=8, width=64,
                         height=64, steps=2, guidance=0.0, seed=1, preset="tiny")
-CLIP = ClipRecord(video_path="/nowhere.mp4", poster_path="/nowhere.jpg", width=64, height=64,
-                  frames=8, fps=8, duration_s=1.0, size_bytes=1, render_seconds=0.1)
+CLIP = EncodedClip(video_path=Path("/nowhere.mp4"), poster_path=Path("/nowhere.jpg"), width=64,
+                   height=64, frames=8, fps=8, duration_s=1.0, size_bytes=1, render_seconds=0.1)
 
 
 async def queue(store: Store, *, api: bool = True) -> int:

@@ -206,7 +206,7 @@ def test_sigkilled_worker_is_restarted_and_the_job_finishes_on_attempt_two(
                    "the job to finish on the restarted worker")
         done = job_state(config, data, job_id)
         assert done.attempts == 2 and done.worker_id != first.worker_id
-        assert done.clip is not None and done.clip.video_path.endswith(f"job-{job_id}-a2.mp4")
+        assert done.clip is not None and str(done.clip.video_path).endswith(f"job-{job_id}-a2.mp4")
         assert sorted(p.name for p in (data / "clips").glob("*.mp4")) == [
             f"job-{job_id}-a2.mp4"
         ]

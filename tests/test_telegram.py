@@ -23,13 +23,13 @@ from bot.adapters.telegram import TelegramAdapter, TelegramStartError, upload_li
 from bot.core import replies
 from bot.core.commands import Core
 from bot.delivery import DeliveryLoop
-from generator.encode import encode_clip
 from storage.models import JobStatus
-from storage.records import ClipRecord, JobRecord
+from storage.records import JobRecord
 from storage.store import Store
 from tests.backends import StripesBackend, stand_in_worker
 from tests.fakes.telegram_api import BOT_USERNAME, Call, FakeTelegram, message_update
 from videobot.config import Config, TelegramConfig, config_from_dict
+from videobot.media.encode import encode_clip
 from videobot.params import RenderRequest
 from videobot.users import UserRef
 
@@ -379,10 +379,7 @@ async def finished_job(store: Store, config: Config, frames: np.ndarray,
     clips.mkdir(parents=True, exist_ok=True)
     clip = await asyncio.to_thread(encode_clip, frames, 8, clips / f"{job.id}.mp4",
                                    clips / f"{job.id}.jpg")
-    await store.leases.finish_succeeded(job.id, 1, ClipRecord(
-        video_path=str(clip.video_path), poster_path=str(clip.poster_path), width=clip.width,
-        height=clip.height, frames=clip.frames, fps=clip.fps, duration_s=clip.duration_s,
-        size_bytes=clip.size_bytes, render_seconds=0.1))
+    await store.leases.finish_succeeded(job.id, 1, replace(clip, render_seconds=0.1))
     return job.id
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from generator.encode import EncodedClip
 from generator.finishing import encode
 from generator.worker import RENDER_FAILED, Worker
 from storage.models import JobStatus
@@ -19,6 +18,7 @@ from storage.store import Store
 from tests.backends import StripesBackend, stand_in_worker
 from tests.conftest import FakeClock
 from videobot.config import Config
+from videobot.media.clip import EncodedClip
 from videobot.params import RenderRequest
 from videobot.users import UserRef
 

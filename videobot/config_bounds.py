@@ -6,8 +6,7 @@ never expires. Each key's highest sane value is here, by (config class, key); th
 refuses a value beyond it, naming the key and the bound. Ids (Telegram chats, Discord users
 and roles) must fit the 64-bit integers the platforms use.
 
-This module imports nothing of `videobot.config` (which calls it), so that no import circle
-forms.
+The config's checks call it; it imports nothing of the config.
 """
 
 from __future__ import annotations

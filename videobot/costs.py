@@ -3,7 +3,7 @@ what the preset's model uses (the demo model has no steps: `--steps 50` costs it
 
 from __future__ import annotations
 
-from videobot.config import PresetConfig
+from videobot.config.presets import PresetConfig
 from videobot.options import uses
 from videobot.params import RenderRequest
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from videobot.config import PresetConfig
+from videobot.config.presets import PresetConfig
 from videobot.params import RenderRequest
 
 

@@ -7,7 +7,7 @@ family's (`Family.image`). Torch-free: the bot checks a request against it befor
 
 from __future__ import annotations
 
-from videobot.config import PresetConfig
+from videobot.config.presets import PresetConfig
 from videobot.families import family_for_preset
 
 #: What a preset's `image` key may say, "auto" first (its family's).

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from videobot.config import LimitsConfig, PresetConfig
+from videobot.config.presets import PresetConfig
+from videobot.config.schema import LimitsConfig
 from videobot.params import RenderRequest
 
 MIN_SIDE = 16

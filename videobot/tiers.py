@@ -3,7 +3,7 @@ chats and roles they are in (`[quotas.tiers.NAME]`)."""
 
 from __future__ import annotations
 
-from videobot.config import QuotasConfig, TierConfig
+from videobot.config.quotas import QuotasConfig, TierConfig
 from videobot.users import UserRef
 
 

@@ -24,7 +24,7 @@ async def describe_job(store: Store, job: JobRecord) -> str:
     if job.clip is None:
         raise CommandError(f"job #{job.id} has no clip to describe (it is {job.status})")
     if not job.clip.in_database:
-        return await describe_file(Path(job.clip.video_path))
+        return await describe_file(job.clip.video_path)
     data = await store.jobs.clip_data(job.id)
     if data is None:
         raise CommandError(f"job #{job.id}'s clip is no longer stored")

@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import math
-import secrets
 
 from bot.core import replies
 from bot.core.errors import CommandError
 from bot.core.parsing import VideoOptions
 from videobot.config import Config, PresetConfig
+from videobot.demo_vocab import shipped_vocab
 from videobot.families import family_for_preset, round_to_family
-from videobot.limits import MAX_SEED, LimitExceeded, check_request
+from videobot.limits import LimitExceeded, check_request
 from videobot.options import field_of, ignored_fields
 from videobot.params import RenderRequest
+from videobot.request_builder import request_from_preset
 from videobot.text import UnsafeText, clean_text
 
 
@@ -31,19 +32,10 @@ def build_request(options: VideoOptions, config: Config) -> tuple[RenderRequest,
     guidance = overrides.get("guidance", preset.guidance)
     if not math.isfinite(guidance):
         raise CommandError("guidance must be a finite number")
-    request = RenderRequest(
-        prompt=_at_the_door(options.prompt, "prompt").strip(),
-        negative_prompt=_at_the_door(overrides.get("negative_prompt", preset.negative_prompt),
-                                     "negative prompt"),
-        frames=overrides.get("frames", preset.frames),
-        fps=overrides.get("fps", preset.fps),
-        width=overrides.get("width", preset.width),
-        height=overrides.get("height", preset.height),
-        steps=overrides.get("steps", preset.steps),
-        guidance=float(guidance),
-        seed=overrides["seed"] if "seed" in overrides else secrets.randbelow(MAX_SEED + 1),
-        preset=preset.name,
-    )
+    prompt = _at_the_door(options.prompt, "prompt").strip()
+    overrides["negative_prompt"] = _at_the_door(
+        overrides.get("negative_prompt", preset.negative_prompt), "negative prompt")
+    request = request_from_preset(preset, prompt, overrides | {"guidance": guidance})
     try:
         check_request(request, preset, config.limits)
         rounded, notes = round_to_family(request, family_for_preset(preset))
@@ -73,9 +65,7 @@ def _at_the_door(text: str, what: str) -> str:
 
 
 def _demo_notes(prompt: str) -> list[str]:
-    """A note when the demo model does not know some words of the prompt. Its vocabulary is
-    plain data (no torch), so the bot process may read it."""
-    from generator.backends.demo.vocab import shipped_vocab
-
+    """A note when the demo model does not know some words of the prompt (its vocabulary is
+    plain data on the shared ground)."""
     unknown = shipped_vocab().unknown(prompt)
     return [replies.demo_unknown_words(unknown)] if unknown else []

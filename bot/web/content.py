@@ -11,7 +11,6 @@ few steps, for clients that may not animate it."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from aiohttp import web
 
@@ -45,7 +44,7 @@ async def clip_response(store: Store, job: JobRecord, variant: str) -> web.Strea
             raise _gone(job)
         body = data[0] if variant == "video" else data[1]
         return web.Response(body=body, content_type=VARIANTS[variant])
-    path = Path(clip.video_path if variant == "video" else clip.poster_path)
+    path = clip.video_path if variant == "video" else clip.poster_path
     if not await asyncio.to_thread(path.is_file):
         raise _gone(job)
     return web.FileResponse(path, headers={"Content-Type": VARIANTS[variant]})

@@ -24,11 +24,11 @@ from bot.core import replies
 from bot.core.commands import Core, Reply
 from bot.core.errors import INTERNAL_ERROR
 from bot.core.parsing import VideoOptions
-from bot.logs import SecretRedactor
 from bot.posted import PostedJournal
 from storage.records import JobRecord
 from storage.store import Store
 from videobot.config import DiscordConfig
+from videobot.logs import SecretRedactor
 from videobot.users import UserRef
 
 PLATFORM = "discord"

@@ -9,8 +9,8 @@ import logging
 import discord
 
 from bot.adapters.base import AdapterStartError
-from bot.logs import redact
 from videobot.config import DiscordConfig
+from videobot.logs import redact
 
 log = logging.getLogger(__name__)
 

@@ -31,11 +31,11 @@ from bot.adapters.telegram.status import StatusMessages
 from bot.adapters.telegram.webhook import ALLOWED_UPDATES, WebhookServer
 from bot.core import replies
 from bot.core.commands import Core
-from bot.logs import SecretRedactor, redact
 from bot.posted import PostedJournal
 from storage.records import JobRecord
 from storage.store import Store
 from videobot.config import TelegramConfig
+from videobot.logs import SecretRedactor, redact
 
 log = logging.getLogger(__name__)
 

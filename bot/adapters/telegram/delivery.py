@@ -5,12 +5,10 @@ goes."""
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden
 
@@ -28,14 +26,13 @@ from bot.adapters.telegram.status import JobView, StatusMessages
 from bot.core import replies
 from bot.posted import POSTING
 from bot.uploads import prepare_upload
-from generator.encode import ClipTooLarge
 from storage.models import JobStatus
 from storage.records import JobRecord
+from videobot.media.clip import ClipTooLarge
+from videobot.media.thumbnail import telegram_thumbnail
 
 log = logging.getLogger(__name__)
 
-THUMBNAIL_SIDE = 320
-THUMBNAIL_MAX_BYTES = 200_000
 #: Telegram may take long to answer an upload; a timeout there risks posting the clip twice.
 UPLOAD_READ_TIMEOUT_S = 120.0
 
@@ -86,7 +83,7 @@ class TelegramDelivery:
         upload = await prepare_upload(job.clip, self.upload_limit, self.work_dir)
         video, thumbnail = await asyncio.gather(
             asyncio.to_thread(upload.video_path.read_bytes),
-            asyncio.to_thread(_thumbnail_bytes, upload.poster_path))
+            asyncio.to_thread(telegram_thumbnail, upload.poster_path))
         caption = replies.upload_caption(job, upload.note)
         return await call(lambda: self._bot().send_video(
             view.chat_id, video, filename=f"job-{job.id}.mp4", thumbnail=thumbnail,
@@ -127,14 +124,3 @@ class TelegramDelivery:
             pass  # already gone
         except Exception as exc:
             log.warning("telegram: could not remove status message %s: %s", message_id, exc)
-
-
-def _thumbnail_bytes(poster: Path) -> bytes:
-    """The poster as Telegram wants a thumbnail: JPEG, at most 320 px a side, under 200 kB."""
-    with Image.open(poster) as image:
-        if max(image.size) <= THUMBNAIL_SIDE and poster.stat().st_size < THUMBNAIL_MAX_BYTES:
-            return poster.read_bytes()
-        image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-        out = io.BytesIO()
-        image.convert("RGB").save(out, format="JPEG", quality=80)
-        return out.getvalue()

@@ -1,9 +1,11 @@
-"""The command line's words before argparse sees them: the global options `--config` and
-`--data-dir` are taken from anywhere on the line (before the sub-command, after it, among an
-admin command's words), and everything after `admin <name>` is that command's words."""
+"""The command line's words before argparse sees them, shared by `videobot` and `python -m
+generator`: the global options `--config` and `--data-dir` are taken from anywhere on the line
+(before the sub-command, after it, among an admin command's words), and everything after
+`admin <name>` is that command's words; and the check of an `--out` file."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,3 +65,28 @@ def split_admin_words(argv: list[str], admin_commands: Sequence[str]) -> tuple[l
         return argv, []
     name = words[1]
     return argv[:name + 1], argv[name + 1:]
+
+
+def global_flags(options: GlobalOptions) -> list[str]:
+    """The global options as words to pass on to another command line."""
+    flags = []
+    for flag, name in GLOBAL_OPTIONS.items():
+        path = getattr(options, name)
+        if path is not None:
+            flags.append(f"{flag}={path}")
+    return flags
+
+
+def check_out(out: Path) -> None:
+    """Refuse an `--out` that cannot be written before spending a render on it."""
+    for path in (out, out.with_suffix(".jpg")):
+        if path.is_dir():
+            raise CliError(f"--out {out}: {path} is a folder; name the MP4 to write, "
+                           f"e.g. {out / 'clip.mp4'}")
+    folder = out.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CliError(f"--out {out}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK):
+        raise CliError(f"--out {out}: the folder {folder} cannot be written")

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.cli_args import CliError
 from storage.db import sqlite_path
+from videobot.cli_args import CliError
 from videobot.config import Config
 
 

@@ -1,0 +1,21 @@
+"""A clip as a numpy array of RGB frames, and an MP4 read back into one (the generator's and
+the tests' side: the bot never holds frames)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+#: A clip: uint8 array of shape (frames, height, width, 3), RGB.
+Frames = npt.NDArray[np.uint8]
+
+
+def read_frames(path: Path) -> Frames:
+    """Decode an MP4 back into RGB uint8 frames (frames, height, width, 3)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
+    return np.stack(frames)
