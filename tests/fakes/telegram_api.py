@@ -6,11 +6,20 @@ non-string values as JSON text, `{"ok": ..., "result": ...}` replies), keeps the
 bot sent so that edits and deletions behave, records every call for assertions, lets a test
 push updates (served by long-polling `getUpdates`), inject errors (`fail_next`) and run code
 between handling a call and answering it (`before_answer`: the window a crash can fall in).
+
+Photos: `sendPhoto` takes the file as its `photo` part; `editMessageMedia` takes an
+`InputMedia` whose `media` is `attach://<part>`, and the message becomes a photo message
+(`photo` sizes, `caption`). Its refusals are worded as the Bot API words them: "there is no
+media in the message to edit" (from a Bot API older than 10.0, which cannot add a photo to a
+text message: `FakeTelegram(adds_media_to_text=False)`), "there is no text in the message to
+edit" (`editMessageText` of a photo), "there is no caption in the message to edit", and
+"message is not modified".
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import json
 import time
@@ -21,6 +30,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.web_request import FileField
+from PIL import Image
 
 from tests.fakes import LISTEN_BACKLOG
 
@@ -53,8 +63,12 @@ class FakeTelegram:
     """The fake Bot API. Use as `async with FakeTelegram() as api:`; `api.base_url` is what
     the bot's `api_base_url` must be."""
 
-    def __init__(self, *, token: str = TOKEN, username: str = BOT_USERNAME) -> None:
+    def __init__(self, *, token: str = TOKEN, username: str = BOT_USERNAME,
+                 adds_media_to_text: bool = True) -> None:
+        """`adds_media_to_text`: whether `editMessageMedia` may turn a text message into a
+        photo (Bot API 10.0) or refuses (older Bot API servers)."""
         self.token = token
+        self.adds_media_to_text = adds_media_to_text
         self.me = {"id": BOT_ID, "is_bot": True, "first_name": "Video", "username": username,
                    "can_join_groups": True, "can_read_all_group_messages": False,
                    "supports_inline_queries": False}
@@ -238,20 +252,70 @@ class FakeTelegram:
                  "file_size": len(files["video"])}
         return self._bot_message(params, video=video, caption=params.get("caption", ""))
 
+    async def _api_sendphoto(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        if "photo" not in files:
+            return _error(400, "Bad Request: there is no photo in the request")
+        sizes = _photo_sizes(files["photo"], len(self.calls))
+        if sizes is None:
+            return _error(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        content: dict[str, Any] = {"photo": sizes}
+        if params.get("caption"):
+            content["caption"] = params["caption"]
+        return self._bot_message(params, **content)
+
     async def _api_editmessagetext(self, params: dict[str, Any], _files: Any) -> Any:
+        message = self._message_to_edit(params)
+        if isinstance(message, web.Response):
+            return message
+        if "text" not in message:
+            return _error(400, "Bad Request: there is no text in the message to edit")
+        markup = params.get("reply_markup")
+        if message.get("text") == params["text"] and message.get("reply_markup") == markup:
+            return _not_modified()
+        message["text"] = params["text"]
+        return _edited(message, markup)
+
+    async def _api_editmessagecaption(self, params: dict[str, Any], _files: Any) -> Any:
+        message = self._message_to_edit(params)
+        if isinstance(message, web.Response):
+            return message
+        if not _MEDIA_KINDS & message.keys():
+            return _error(400, "Bad Request: there is no caption in the message to edit")
+        caption, markup = params.get("caption") or "", params.get("reply_markup")
+        if message.get("caption", "") == caption and message.get("reply_markup") == markup:
+            return _not_modified()
+        _set_caption(message, caption)
+        return _edited(message, markup)
+
+    async def _api_editmessagemedia(self, params: dict[str, Any],
+                                    files: dict[str, bytes]) -> Any:
+        message = self._message_to_edit(params)
+        if isinstance(message, web.Response):
+            return message
+        media = params.get("media")
+        if not isinstance(media, dict) or media.get("type") != "photo":
+            return _error(400, "Bad Request: can't parse InputMedia: media type is not "
+                               "supported here")
+        reference = str(media.get("media", ""))
+        data = files.get(reference.removeprefix("attach://"))
+        if not reference.startswith("attach://") or data is None:
+            return _error(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        if not _MEDIA_KINDS & message.keys() and not self.adds_media_to_text:
+            return _error(400, "Bad Request: there is no media in the message to edit")
+        sizes = _photo_sizes(data, len(self.calls))
+        if sizes is None:
+            return _error(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        for kind in (*_MEDIA_KINDS, "text", "entities"):
+            message.pop(kind, None)
+        message["photo"] = sizes
+        _set_caption(message, media.get("caption") or "")
+        return _edited(message, params.get("reply_markup"))
+
+    def _message_to_edit(self, params: dict[str, Any]) -> dict[str, Any] | web.Response:
         key = (int(params["chat_id"]), int(params["message_id"]))
         message = self.messages.get(key)
         if message is None:
             return _error(400, "Bad Request: message to edit not found")
-        markup = params.get("reply_markup")
-        if message.get("text") == params["text"] and message.get("reply_markup") == markup:
-            return _error(400, "Bad Request: message is not modified: specified new message "
-                               "content and reply markup are exactly the same")
-        message["text"] = params["text"]
-        message.pop("reply_markup", None)
-        if markup:
-            message["reply_markup"] = markup
-        message["edit_date"] = int(time.time())
         return message
 
     async def _api_deletemessage(self, params: dict[str, Any], _files: Any) -> Any:
@@ -273,6 +337,42 @@ class FakeTelegram:
             message["reply_markup"] = params["reply_markup"]
         self.messages[(chat_id, message_id)] = message
         return message
+
+
+#: What a message holds that `editMessageMedia` replaces and a caption can go with.
+_MEDIA_KINDS = frozenset({"photo", "video", "animation", "document", "audio"})
+
+
+def _photo_sizes(data: bytes, serial: int) -> list[dict[str, Any]] | None:
+    """The `PhotoSize` Telegram makes of an uploaded image, or None when it is none."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (OSError, ValueError):
+        return None
+    return [{"file_id": f"p{serial}", "file_unique_id": f"pu{serial}", "width": width,
+             "height": height, "file_size": len(data)}]
+
+
+def _set_caption(message: dict[str, Any], caption: str) -> None:
+    message.pop("caption", None)
+    if caption:
+        message["caption"] = caption
+
+
+def _edited(message: dict[str, Any], markup: Any) -> dict[str, Any]:
+    """An edit without `reply_markup` removes the buttons, as on Telegram."""
+    message.pop("reply_markup", None)
+    if markup:
+        message["reply_markup"] = markup
+    message["edit_date"] = int(time.time())
+    return message
+
+
+def _not_modified() -> web.Response:
+    return _error(400, "Bad Request: message is not modified: specified new message content "
+                       "and reply markup are exactly the same as a current content and reply "
+                       "markup of the message")
 
 
 def message_update(message: dict[str, Any], update_id: int = 1) -> dict[str, Any]:
