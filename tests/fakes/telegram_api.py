@@ -19,7 +19,6 @@ edit" (`editMessageText` of a photo), "there is no caption in the message to edi
 from __future__ import annotations
 
 import asyncio
-import io
 import itertools
 import json
 import time
@@ -30,9 +29,10 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.web_request import FileField
-from PIL import Image
 
 from tests.fakes import LISTEN_BACKLOG
+from tests.fakes import telegram_media as media
+from tests.fakes.telegram_media import edited, error, not_modified
 
 TOKEN = "123456:AAH-fake-token-for-tests_0123456789"
 BOT_ID = 123456
@@ -192,17 +192,17 @@ class FakeTelegram:
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
-            return _error(401, "Unauthorized")
+            return error(401, "Unauthorized")
         method = request.match_info["method"]
         params, files = await _read_body(request)
         self.calls.append(Call(method, params, files, dict(request.headers)))
         failure = self._failures.get(method)
         if failure is not None and failure.times > 0:
             failure.times -= 1
-            return _error(failure.status, failure.description, failure.retry_after)
+            return error(failure.status, failure.description, failure.retry_after)
         handler = getattr(self, f"_api_{method.lower()}", None)
         if handler is None:
-            return _error(404, "Not Found: method not found")
+            return error(404, "Not Found: method not found")
         result = await handler(params, files)
         if isinstance(result, web.Response):
             return result
@@ -245,7 +245,7 @@ class FakeTelegram:
 
     async def _api_sendvideo(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         if "video" not in files:
-            return _error(400, "Bad Request: there is no video in the request")
+            return error(400, "Bad Request: there is no video in the request")
         video = {"file_id": f"v{len(self.calls)}", "file_unique_id": f"u{len(self.calls)}",
                  "width": params.get("width", 0), "height": params.get("height", 0),
                  "duration": params.get("duration", 0), "mime_type": "video/mp4",
@@ -253,75 +253,47 @@ class FakeTelegram:
         return self._bot_message(params, video=video, caption=params.get("caption", ""))
 
     async def _api_sendphoto(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
-        if "photo" not in files:
-            return _error(400, "Bad Request: there is no photo in the request")
-        sizes = _photo_sizes(files["photo"], len(self.calls))
-        if sizes is None:
-            return _error(400, "Bad Request: IMAGE_PROCESS_FAILED")
-        content: dict[str, Any] = {"photo": sizes}
-        if params.get("caption"):
-            content["caption"] = params["caption"]
-        return self._bot_message(params, **content)
+        content = media.photo_content(params, files, len(self.calls))
+        return content if isinstance(content, web.Response) else self._bot_message(
+            params, **content)
 
     async def _api_editmessagetext(self, params: dict[str, Any], _files: Any) -> Any:
         message = self._message_to_edit(params)
         if isinstance(message, web.Response):
             return message
         if "text" not in message:
-            return _error(400, "Bad Request: there is no text in the message to edit")
+            return error(400, "Bad Request: there is no text in the message to edit")
         markup = params.get("reply_markup")
         if message.get("text") == params["text"] and message.get("reply_markup") == markup:
-            return _not_modified()
+            return not_modified()
         message["text"] = params["text"]
-        return _edited(message, markup)
+        return edited(message, markup)
 
     async def _api_editmessagecaption(self, params: dict[str, Any], _files: Any) -> Any:
         message = self._message_to_edit(params)
         if isinstance(message, web.Response):
             return message
-        if not _MEDIA_KINDS & message.keys():
-            return _error(400, "Bad Request: there is no caption in the message to edit")
-        caption, markup = params.get("caption") or "", params.get("reply_markup")
-        if message.get("caption", "") == caption and message.get("reply_markup") == markup:
-            return _not_modified()
-        _set_caption(message, caption)
-        return _edited(message, markup)
+        return media.edit_caption(message, params)
 
     async def _api_editmessagemedia(self, params: dict[str, Any],
                                     files: dict[str, bytes]) -> Any:
         message = self._message_to_edit(params)
         if isinstance(message, web.Response):
             return message
-        media = params.get("media")
-        if not isinstance(media, dict) or media.get("type") != "photo":
-            return _error(400, "Bad Request: can't parse InputMedia: media type is not "
-                               "supported here")
-        reference = str(media.get("media", ""))
-        data = files.get(reference.removeprefix("attach://"))
-        if not reference.startswith("attach://") or data is None:
-            return _error(400, "Bad Request: wrong file identifier/HTTP URL specified")
-        if not _MEDIA_KINDS & message.keys() and not self.adds_media_to_text:
-            return _error(400, "Bad Request: there is no media in the message to edit")
-        sizes = _photo_sizes(data, len(self.calls))
-        if sizes is None:
-            return _error(400, "Bad Request: IMAGE_PROCESS_FAILED")
-        for kind in (*_MEDIA_KINDS, "text", "entities"):
-            message.pop(kind, None)
-        message["photo"] = sizes
-        _set_caption(message, media.get("caption") or "")
-        return _edited(message, params.get("reply_markup"))
+        return media.edit_media(message, params, files, serial=len(self.calls),
+                                adds_media_to_text=self.adds_media_to_text)
 
     def _message_to_edit(self, params: dict[str, Any]) -> dict[str, Any] | web.Response:
         key = (int(params["chat_id"]), int(params["message_id"]))
         message = self.messages.get(key)
         if message is None:
-            return _error(400, "Bad Request: message to edit not found")
+            return error(400, "Bad Request: message to edit not found")
         return message
 
     async def _api_deletemessage(self, params: dict[str, Any], _files: Any) -> Any:
         key = (int(params["chat_id"]), int(params["message_id"]))
         if self.messages.pop(key, None) is None:
-            return _error(400, "Bad Request: message to delete not found")
+            return error(400, "Bad Request: message to delete not found")
         return True
 
     def _bot_message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
@@ -337,42 +309,6 @@ class FakeTelegram:
             message["reply_markup"] = params["reply_markup"]
         self.messages[(chat_id, message_id)] = message
         return message
-
-
-#: What a message holds that `editMessageMedia` replaces and a caption can go with.
-_MEDIA_KINDS = frozenset({"photo", "video", "animation", "document", "audio"})
-
-
-def _photo_sizes(data: bytes, serial: int) -> list[dict[str, Any]] | None:
-    """The `PhotoSize` Telegram makes of an uploaded image, or None when it is none."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-    except (OSError, ValueError):
-        return None
-    return [{"file_id": f"p{serial}", "file_unique_id": f"pu{serial}", "width": width,
-             "height": height, "file_size": len(data)}]
-
-
-def _set_caption(message: dict[str, Any], caption: str) -> None:
-    message.pop("caption", None)
-    if caption:
-        message["caption"] = caption
-
-
-def _edited(message: dict[str, Any], markup: Any) -> dict[str, Any]:
-    """An edit without `reply_markup` removes the buttons, as on Telegram."""
-    message.pop("reply_markup", None)
-    if markup:
-        message["reply_markup"] = markup
-    message["edit_date"] = int(time.time())
-    return message
-
-
-def _not_modified() -> web.Response:
-    return _error(400, "Bad Request: message is not modified: specified new message content "
-                       "and reply markup are exactly the same as a current content and reply "
-                       "markup of the message")
 
 
 def message_update(message: dict[str, Any], update_id: int = 1) -> dict[str, Any]:
@@ -406,10 +342,3 @@ def _maybe_json(value: str) -> Any:
         return json.loads(value)
     except ValueError:
         return value
-
-
-def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
-    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
-    if retry_after is not None:
-        body["parameters"] = {"retry_after": retry_after}
-    return web.json_response(body, status=status)
