@@ -108,7 +108,7 @@ async def started_chat(api: FakeTelegram, store: JobStore,
 
 @pytest.fixture
 async def chat(store: JobStore, config: Config) -> AsyncIterator[Chat]:
-    """Against the Bot API as it is (10.0: a text message can take a photo)."""
+    """Against the Bot API as it is (a text message can take a photo)."""
     async with FakeTelegram() as api:
         async with started_chat(api, store, config) as started:
             yield started

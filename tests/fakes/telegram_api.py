@@ -10,8 +10,8 @@ between handling a call and answering it (`before_answer`: the window a crash ca
 Photos: `sendPhoto` takes the file as its `photo` part; `editMessageMedia` takes an
 `InputMedia` whose `media` is `attach://<part>`, and the message becomes a photo message
 (`photo` sizes, `caption`). Its refusals are worded as the Bot API words them: "there is no
-media in the message to edit" (from a Bot API older than 10.0, which cannot add a photo to a
-text message: `FakeTelegram(adds_media_to_text=False)`), "there is no text in the message to
+media in the message to edit" (from a Bot API server too old to add a photo to a text
+message: `FakeTelegram(adds_media_to_text=False)`), "there is no text in the message to
 edit" (`editMessageText` of a photo), "there is no caption in the message to edit", and
 "message is not modified".
 """
@@ -66,7 +66,8 @@ class FakeTelegram:
     def __init__(self, *, token: str = TOKEN, username: str = BOT_USERNAME,
                  adds_media_to_text: bool = True) -> None:
         """`adds_media_to_text`: whether `editMessageMedia` may turn a text message into a
-        photo (Bot API 10.0) or refuses (older Bot API servers)."""
+        photo (the Bot API as python-telegram-bot 22.8 documents it) or refuses (older
+        Bot API servers)."""
         self.token = token
         self.adds_media_to_text = adds_media_to_text
         self.me = {"id": BOT_ID, "is_bot": True, "first_name": "Video", "username": username,

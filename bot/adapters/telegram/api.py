@@ -71,7 +71,7 @@ def gone(exc: Exception) -> bool:
 
 
 def no_media(exc: Exception) -> bool:
-    """Telegram's refusal to edit the media of a text message (it cannot become a photo)."""
+    """An older Bot API server's refusal to add media to a text message."""
     return isinstance(exc, BadRequest) and "no media in the message" in exc.message.lower()
 
 

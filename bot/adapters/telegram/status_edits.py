@@ -1,13 +1,13 @@
 """The Telegram calls that change a status message: a text message, or, once a preview came, a
 photo of it with the progress as its caption.
 
-A preview goes in with `editMessageMedia` (multipart, the JPEG as an `attach://` part).
-Telegram lets that add a photo to a text message (Bot API 10.0); an older Bot API server
-refuses ("there is no media in the message to edit"), and then the status is posted anew as
-a photo through the shared edit-or-repost, and the text message removed. Progress between
-pictures edits the caption; Telegram refuses to edit the text of a photo message ("there is
-no text in the message to edit"), which is how a restarted bot, which no longer knows, learns
-that the message is a photo.
+A preview goes in with `editMessageMedia` (multipart, the JPEG as an `attach://` part). The
+Bot API lets that add a photo to a text message (as python-telegram-bot 22.8 documents it,
+Bot API 10.0); an older Bot API server refuses ("there is no media in the message to edit"),
+and then the status is posted anew as a photo through the shared edit-or-repost, and the text
+message removed. Progress between pictures edits the caption; Telegram refuses to edit the
+text of a photo message ("there is no text in the message to edit"), which is how a restarted
+bot, which no longer knows, learns that the message is a photo.
 """
 
 from __future__ import annotations
