@@ -10,7 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.backends.base import Frames, GenerationStopped, OnStep, ShouldStop
+from generator.backends.base import (
+    Frames,
+    GenerationStopped,
+    Image,
+    OnPreview,
+    OnStep,
+    ShouldStop,
+)
 from generator.backends.loader import ResidentBackend
 from generator.finishing import Encoder, encode
 from generator.worker import Worker
@@ -58,3 +65,20 @@ def stand_in_worker(store: Store, config: Config, backend: StripesBackend, *,
                                loader=lambda _preset: backend)
     return Worker(store=store, config=config, backends=resident, worker_id=worker_id,
                   clips_dir=clips_dir or config.data_dir / "clips", encoder=encoder)
+
+
+class PreviewingStripes(StripesBackend):
+    """`StripesBackend` showing the clip forming: a preview after every step but the last,
+    two small frames of a grey that brightens as the steps go."""
+
+    renders_previews = True
+
+    def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop,
+                 image: Image | None = None, on_preview: OnPreview | None = None) -> Frames:
+        def step(done: int, total: int) -> None:
+            on_step(done, total)
+            if on_preview is not None and done < total:
+                shade = 255 * done // total
+                on_preview(done, total, np.full((2, 16, 24, 3), shade, np.uint8))
+
+        return super().generate(request, step, should_stop)

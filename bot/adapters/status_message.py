@@ -7,10 +7,12 @@ Every adapter does this the same way, through `edit_or_repost`; what "gone" look
 platform's own (Telegram: "message to edit not found"; Discord: Unknown Message).
 
 What a status message shows travels as a `StatusUpdate`, through the progress throttle to the
-adapter's `edit` and `post`; a preview picture would be one more field of it, and the
-platform's `edit` would show it its own way (Telegram: edit the message's media to a photo;
-Discord: edit with an attachment), with `is_gone` also saying when a message cannot take the
-new content in place (a Telegram text message cannot become a photo), so that it is posted anew.
+adapter's `edit` and `post`. The preview picture, when one is due, is picked when the edit is
+sent, not when the progress is offered (`bot.adapters.status_previews`), and the platform's
+`edit` shows it its own way (Telegram: the message's media replaced by a photo; Discord: the
+attachment replaced), with `is_gone` also saying when a message cannot take the new content in
+place (an older Telegram Bot API cannot add a photo to a text message), so that it is posted
+anew.
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@ injects errors (a 429 with `Via` and `retry_after`, or any 4xx) on chosen routes
 the answer to chosen requests (the message created, the answer not yet sent: the window a
 crash can fall in). Creating a channel message honours `nonce` with `enforce_nonce` as Discord
 does: the same nonce from the same author within a few minutes returns the message already
-created instead of a new one.
+created instead of a new one. Editing a message (PATCH, JSON or multipart with `payload_json`
+and `files[n]`) treats `attachments` as Discord's API v10 does: the list is what the message
+holds afterwards, existing attachments named by their id and new ones by the index of their
+`files[n]` part; an attachment left out is removed, and an edit without the key keeps them.
 """
 
 from __future__ import annotations
@@ -327,10 +330,34 @@ class FakeDiscord:
         if method == "DELETE":
             del self.messages[int(message["id"])]
             return web.Response(status=204)
+        body = body or {}
+        if "attachments" in body:
+            attachments = self._attachments_after_edit(message, body["attachments"], files)
+            if attachments is None:
+                return _json({"message": "Invalid Form Body", "code": 50035}, 400)
+            message["attachments"] = attachments
         for key in ("content", "components", "embeds"):
-            if key in (body or {}):
+            if key in body:
                 message[key] = body[key]
+        message["edited_timestamp"] = "2026-01-01T00:00:01+00:00"
         return _json(message)
+
+    def _attachments_after_edit(self, message: dict[str, Any], listed: list[dict[str, Any]],
+                                files: dict[str, tuple[str, bytes]]) -> list[dict[str, Any]] | None:
+        """The message's attachments after an edit listing `listed`; None when one names
+        neither an attachment of the message nor an uploaded part."""
+        kept = {attachment["id"]: attachment for attachment in message["attachments"]}
+        after = []
+        for entry in listed:
+            reference = str(entry.get("id"))
+            if reference in kept:
+                after.append(kept[reference])
+            elif f"files[{reference}]" in files:
+                name, data = files[f"files[{reference}]"]
+                after.append(self._attachment(entry.get("filename") or name, data))
+            else:
+                return None
+        return after
 
     def _original(self, token: str) -> int | None:
         for interaction in self.interactions.values():
@@ -357,10 +384,7 @@ class FakeDiscord:
     def _new_message(self, body: dict[str, Any],
                      files: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
         message_id = self._snowflake()
-        attachments = [{"id": str(self._snowflake()), "filename": name, "size": len(data),
-                        "url": f"{self.api_base_url}/files/{name}",
-                        "proxy_url": f"{self.api_base_url}/files/{name}"}
-                       for name, data in files.values()]
+        attachments = [self._attachment(name, data) for name, data in files.values()]
         message = {
             "id": str(message_id), "channel_id": str(CHANNEL_ID), "type": 0,
             "content": body.get("content") or "", "author": {**self._bot(), "bot": True},
@@ -373,6 +397,12 @@ class FakeDiscord:
             message["message_reference"] = body["message_reference"]
         self.messages[message_id] = message
         return message
+
+    def _attachment(self, name: str, data: bytes) -> dict[str, Any]:
+        attachment_id = str(self._snowflake())
+        url = f"{self.api_base_url}/files/{attachment_id}/{name}"
+        return {"id": attachment_id, "filename": name, "size": len(data), "url": url,
+                "proxy_url": url}
 
     def _take_failure(self, method: str, path: str) -> _Failure | None:
         for failure in self._failures:

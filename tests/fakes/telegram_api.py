@@ -6,6 +6,14 @@ non-string values as JSON text, `{"ok": ..., "result": ...}` replies), keeps the
 bot sent so that edits and deletions behave, records every call for assertions, lets a test
 push updates (served by long-polling `getUpdates`), inject errors (`fail_next`) and run code
 between handling a call and answering it (`before_answer`: the window a crash can fall in).
+
+Photos: `sendPhoto` takes the file as its `photo` part; `editMessageMedia` takes an
+`InputMedia` whose `media` is `attach://<part>`, and the message becomes a photo message
+(`photo` sizes, `caption`). Its refusals are worded as the Bot API words them: "there is no
+media in the message to edit" (from a Bot API server too old to add a photo to a text
+message: `FakeTelegram(adds_media_to_text=False)`), "there is no text in the message to
+edit" (`editMessageText` of a photo), "there is no caption in the message to edit", and
+"message is not modified".
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 
 from tests.fakes import LISTEN_BACKLOG
+from tests.fakes import telegram_media as media
+from tests.fakes.telegram_media import edited, error, not_modified
 
 TOKEN = "123456:AAH-fake-token-for-tests_0123456789"
 BOT_ID = 123456
@@ -53,8 +63,13 @@ class FakeTelegram:
     """The fake Bot API. Use as `async with FakeTelegram() as api:`; `api.base_url` is what
     the bot's `api_base_url` must be."""
 
-    def __init__(self, *, token: str = TOKEN, username: str = BOT_USERNAME) -> None:
+    def __init__(self, *, token: str = TOKEN, username: str = BOT_USERNAME,
+                 adds_media_to_text: bool = True) -> None:
+        """`adds_media_to_text`: whether `editMessageMedia` may turn a text message into a
+        photo (the Bot API as python-telegram-bot 22.8 documents it) or refuses (older
+        Bot API servers)."""
         self.token = token
+        self.adds_media_to_text = adds_media_to_text
         self.me = {"id": BOT_ID, "is_bot": True, "first_name": "Video", "username": username,
                    "can_join_groups": True, "can_read_all_group_messages": False,
                    "supports_inline_queries": False}
@@ -178,17 +193,17 @@ class FakeTelegram:
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
-            return _error(401, "Unauthorized")
+            return error(401, "Unauthorized")
         method = request.match_info["method"]
         params, files = await _read_body(request)
         self.calls.append(Call(method, params, files, dict(request.headers)))
         failure = self._failures.get(method)
         if failure is not None and failure.times > 0:
             failure.times -= 1
-            return _error(failure.status, failure.description, failure.retry_after)
+            return error(failure.status, failure.description, failure.retry_after)
         handler = getattr(self, f"_api_{method.lower()}", None)
         if handler is None:
-            return _error(404, "Not Found: method not found")
+            return error(404, "Not Found: method not found")
         result = await handler(params, files)
         if isinstance(result, web.Response):
             return result
@@ -231,33 +246,55 @@ class FakeTelegram:
 
     async def _api_sendvideo(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         if "video" not in files:
-            return _error(400, "Bad Request: there is no video in the request")
+            return error(400, "Bad Request: there is no video in the request")
         video = {"file_id": f"v{len(self.calls)}", "file_unique_id": f"u{len(self.calls)}",
                  "width": params.get("width", 0), "height": params.get("height", 0),
                  "duration": params.get("duration", 0), "mime_type": "video/mp4",
                  "file_size": len(files["video"])}
         return self._bot_message(params, video=video, caption=params.get("caption", ""))
 
+    async def _api_sendphoto(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        content = media.photo_content(params, files, len(self.calls))
+        return content if isinstance(content, web.Response) else self._bot_message(
+            params, **content)
+
     async def _api_editmessagetext(self, params: dict[str, Any], _files: Any) -> Any:
+        message = self._message_to_edit(params)
+        if isinstance(message, web.Response):
+            return message
+        if "text" not in message:
+            return error(400, "Bad Request: there is no text in the message to edit")
+        markup = params.get("reply_markup")
+        if message.get("text") == params["text"] and message.get("reply_markup") == markup:
+            return not_modified()
+        message["text"] = params["text"]
+        return edited(message, markup)
+
+    async def _api_editmessagecaption(self, params: dict[str, Any], _files: Any) -> Any:
+        message = self._message_to_edit(params)
+        if isinstance(message, web.Response):
+            return message
+        return media.edit_caption(message, params)
+
+    async def _api_editmessagemedia(self, params: dict[str, Any],
+                                    files: dict[str, bytes]) -> Any:
+        message = self._message_to_edit(params)
+        if isinstance(message, web.Response):
+            return message
+        return media.edit_media(message, params, files, serial=len(self.calls),
+                                adds_media_to_text=self.adds_media_to_text)
+
+    def _message_to_edit(self, params: dict[str, Any]) -> dict[str, Any] | web.Response:
         key = (int(params["chat_id"]), int(params["message_id"]))
         message = self.messages.get(key)
         if message is None:
-            return _error(400, "Bad Request: message to edit not found")
-        markup = params.get("reply_markup")
-        if message.get("text") == params["text"] and message.get("reply_markup") == markup:
-            return _error(400, "Bad Request: message is not modified: specified new message "
-                               "content and reply markup are exactly the same")
-        message["text"] = params["text"]
-        message.pop("reply_markup", None)
-        if markup:
-            message["reply_markup"] = markup
-        message["edit_date"] = int(time.time())
+            return error(400, "Bad Request: message to edit not found")
         return message
 
     async def _api_deletemessage(self, params: dict[str, Any], _files: Any) -> Any:
         key = (int(params["chat_id"]), int(params["message_id"]))
         if self.messages.pop(key, None) is None:
-            return _error(400, "Bad Request: message to delete not found")
+            return error(400, "Bad Request: message to delete not found")
         return True
 
     def _bot_message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
@@ -306,10 +343,3 @@ def _maybe_json(value: str) -> Any:
         return json.loads(value)
     except ValueError:
         return value
-
-
-def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
-    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
-    if retry_after is not None:
-        body["parameters"] = {"retry_after": retry_after}
-    return web.json_response(body, status=status)

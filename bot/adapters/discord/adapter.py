@@ -20,11 +20,13 @@ from bot.adapters.discord.delivery import DiscordDelivery
 from bot.adapters.discord.startup import log_gateway_end, start_error, until_ready
 from bot.adapters.discord.status import Acknowledgements
 from bot.adapters.discord.tree import build_tree
+from bot.adapters.status_previews import MEDIA_EDIT_EVERY_S, StatusPreviews
 from bot.core import replies
 from bot.core.commands import Core, Reply
 from bot.core.errors import INTERNAL_ERROR
 from bot.core.parsing import VideoOptions
 from bot.posted import PostedJournal
+from storage.previews import PreviewStore
 from storage.records import JobRecord
 from storage.store import Store
 from videobot.config import DiscordConfig
@@ -52,9 +54,11 @@ class DiscordAdapter:
     def __init__(self, *, core: Core, store: Store, config: DiscordConfig, work_dir: Path,
                  guild_ready_timeout: float = 2.0,
                  clock: Callable[[], float] = time.time,
-                 journal: PostedJournal | None = None) -> None:
+                 journal: PostedJournal | None = None,
+                 preview_every_s: float = MEDIA_EDIT_EVERY_S) -> None:
         """`journal`: where a posted clip's message id is written the moment Discord answers
-        (the delivery loop's; none: in memory only)."""
+        (the delivery loop's; none: in memory only); `preview_every_s`: the fewest seconds
+        between two pictures of an acknowledgement."""
         self.core = core
         self.store = store
         self.config = config
@@ -66,8 +70,10 @@ class DiscordAdapter:
         self.gateway_task: asyncio.Task[None] | None = None
         self.journal = journal if journal is not None else PostedJournal(None)
         self._redactor = SecretRedactor(config.token, patterns=INTERACTION_TOKENS)
+        previews = StatusPreviews(PreviewStore.of(store.context, core.config),
+                                  every_s=preview_every_s)
         self.acknowledgements = Acknowledgements(client=self._client, store=store,
-                                                 config=config, clock=clock)
+                                                 config=config, clock=clock, previews=previews)
         self.delivery = DiscordDelivery(client=self._client,
                                         acknowledgements=self.acknowledgements,
                                         work_dir=work_dir, journal=self.journal)

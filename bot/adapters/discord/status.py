@@ -2,6 +2,12 @@
 interaction's token while it lives, posted again (as the interaction's follow-up) when someone
 deleted it, and given its final words once the job is delivered.
 
+While a clip renders with previews, a progress edit carries the latest one as the message's
+one attachment (replaced, never added to), at most once every `preview_every_s` per job
+(`bot.adapters.status_previews`); edits between pictures change the text and keep it. Once
+the clip is posted, closing the acknowledgement removes the picture (the clip replaced it); a
+failed or cancelled job keeps its last one beside the final words.
+
 Interaction tokens are credentials for 15 minutes: they live in this process's memory only
 (`LiveInteraction`), never in the database or the logs. A restarted bot, which has lost the
 tokens, no longer edits old acknowledgements but still delivers.
@@ -9,17 +15,21 @@ tokens, no longer edits old acknowledgements but still delivers.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 
 from bot.adapters.discord.buttons import job_buttons
 from bot.adapters.progress import ProgressThrottle
 from bot.adapters.status_message import StatusUpdate, edit_or_repost
+from bot.adapters.status_previews import StatusPreviews
 from bot.core import replies
-from storage.records import JobRecord
+from storage.models import JobStatus
+from storage.records import JobRecord, PreviewRecord
 from storage.store import Store
 from videobot.config import DiscordConfig
 
@@ -54,11 +64,14 @@ class Acknowledgements:
     """Each job's acknowledgement: its interaction, its progress edits, its final words."""
 
     def __init__(self, *, client: Callable[[], discord.Client], store: Store,
-                 config: DiscordConfig, clock: Callable[[], float]) -> None:
+                 config: DiscordConfig, clock: Callable[[], float],
+                 previews: StatusPreviews) -> None:
+        """`previews`: which preview each acknowledgement shows, and when."""
         self.client = client
         self.store = store
         self.config = config
         self.clock = clock
+        self.previews = previews
         self._interactions: dict[int, LiveInteraction] = {}
         #: Acknowledgements posted again, by job: the job's reply target may still be older.
         self._reposted: dict[int, int] = {}
@@ -91,13 +104,20 @@ class Acknowledgements:
         if live is None or message_id is None:
             return 0.0
         webhook = self.webhook(live)
+        preview = await self.previews.due(job)
 
         async def edit(acknowledgement: int) -> None:
-            await webhook.edit_message(acknowledgement, content=update.text)
+            if preview is None:  # the text only: the picture it has stays
+                await webhook.edit_message(acknowledgement, content=update.text)
+            else:
+                await webhook.edit_message(acknowledgement, content=update.text,
+                                           attachments=[_picture(preview)])
 
         async def post() -> int:  # someone deleted it: a follow-up, with the Cancel button
+            picture = preview or self.previews.last_shown(job.id)
+            extra: dict[str, Any] = {"file": _picture(picture)} if picture else {}
             message = await webhook.send(update.text, wait=True,
-                                         view=job_buttons(job.id, "cancel"))
+                                         view=job_buttons(job.id, "cancel"), **extra)
             return message.id
 
         async def remember(acknowledgement: int) -> None:
@@ -109,6 +129,9 @@ class Acknowledgements:
                                  remember=remember)
         except discord.HTTPException:
             log.warning("progress edit for job %s failed", job.id, exc_info=True)
+            return self._throttle.interval
+        if preview is not None:
+            self.previews.shown(preview)
         return self._throttle.interval
 
     # -- the end ----------------------------------------------------------------------------
@@ -117,13 +140,18 @@ class Acknowledgements:
         """Best effort: the acknowledgement's final words, without its Cancel button; then
         the job's interaction is forgotten."""
         live, message_id = self.live(job.id), self.message_id(job)
+        pictured = self.previews.last_shown(job.id) is not None
         self._interactions.pop(job.id, None)
         self._reposted.pop(job.id, None)
+        self.previews.forget(job.id)
         if live is None or message_id is None:
             return
         text = replies.status(job, None, self.store.clock())
+        extra: dict[str, Any] = {}
+        if pictured and job.status == JobStatus.SUCCEEDED:
+            extra["attachments"] = []  # the clip, posted below it, replaced the preview
         try:
-            await self.webhook(live).edit_message(message_id, content=text, view=None)
+            await self.webhook(live).edit_message(message_id, content=text, view=None, **extra)
         except discord.HTTPException:
             log.warning("closing the acknowledgement of job %s failed", job.id, exc_info=True)
 
@@ -144,6 +172,12 @@ class Acknowledgements:
     def webhook(self, live: LiveInteraction) -> discord.Webhook:
         """The interaction's webhook: edits and follow-ups through its token."""
         return discord.Webhook.partial(live.application_id, live.token, client=self.client())
+
+
+def _picture(preview: PreviewRecord) -> discord.File:
+    """The preview as the acknowledgement's attachment (a file object is read once)."""
+    return discord.File(io.BytesIO(preview.jpeg), filename=f"preview-{preview.job_id}.jpg",
+                        description=f"step {preview.step} of {preview.total}")
 
 
 def _gone(exc: Exception) -> bool:

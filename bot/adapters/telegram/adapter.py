@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 
 from bot.adapters.base import AdapterStartError
+from bot.adapters.status_previews import MEDIA_EDIT_EVERY_S, StatusPreviews
 from bot.adapters.telegram.aiohttp_request import AiohttpRequest
 from bot.adapters.telegram.api import call
 from bot.adapters.telegram.commands import MENU_COMMANDS, PLATFORM, TelegramCommands
@@ -32,6 +33,7 @@ from bot.adapters.telegram.webhook import ALLOWED_UPDATES, WebhookServer
 from bot.core import replies
 from bot.core.commands import Core
 from bot.posted import PostedJournal
+from storage.previews import PreviewStore
 from storage.records import JobRecord
 from storage.store import Store
 from videobot.config import TelegramConfig
@@ -98,9 +100,11 @@ class TelegramAdapter:
     platform = PLATFORM
 
     def __init__(self, *, core: Core, store: Store, config: TelegramConfig,
-                 work_dir: Path, journal: PostedJournal | None = None) -> None:
+                 work_dir: Path, journal: PostedJournal | None = None,
+                 preview_every_s: float = MEDIA_EDIT_EVERY_S) -> None:
         """`journal`: where a posted clip's message id is written the moment Telegram
-        answers (the delivery loop's; none: in memory only)."""
+        answers (the delivery loop's; none: in memory only); `preview_every_s`: the fewest
+        seconds between two pictures of a status message."""
         self.core = core
         self.store = store
         self.config = config
@@ -108,8 +112,11 @@ class TelegramAdapter:
         self.journal = journal if journal is not None else PostedJournal(None)
         self.upload_limit = upload_limit_bytes(config)
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        previews = StatusPreviews(PreviewStore.of(store.context, core.config),
+                                  every_s=preview_every_s)
         self._messages = StatusMessages(bot=self._bot, store=store, journal=self.journal,
-                                        interval=config.progress_interval_seconds)
+                                        interval=config.progress_interval_seconds,
+                                        previews=previews)
         self._commands = TelegramCommands(core=core, config=config, bot=self._bot,
                                           messages=self._messages)
         self._delivery = TelegramDelivery(bot=self._bot, messages=self._messages,

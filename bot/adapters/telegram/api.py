@@ -70,6 +70,16 @@ def gone(exc: Exception) -> bool:
     return isinstance(exc, BadRequest) and "not found" in exc.message.lower()
 
 
+def no_media(exc: Exception) -> bool:
+    """An older Bot API server's refusal to add media to a text message."""
+    return isinstance(exc, BadRequest) and "no media in the message" in exc.message.lower()
+
+
+def no_text(exc: BadRequest) -> bool:
+    """Telegram's refusal to edit the text of a photo message (it has a caption instead)."""
+    return "no text in the message" in exc.message.lower()
+
+
 def clip(text: str, limit: int) -> str:
     """`text`, cut to Telegram's `limit` with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

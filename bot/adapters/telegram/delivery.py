@@ -1,6 +1,6 @@
 """Delivering a Telegram job: the clip posted once (`sendVideo`, its message id journaled the
-moment Telegram answers), or the final word in the status message; then the status message
-goes."""
+moment Telegram answers), then the status message goes; or the final word in the status
+message (the caption of its last preview, when it became a photo)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from bot.adapters.telegram.api import (
     call,
     clip,
     gone,
-    not_modified,
     reply_to,
     result_keyboard,
 )
 from bot.adapters.telegram.status import JobView, StatusMessages
+from bot.adapters.telegram.status_edits import edit_words
 from bot.core import replies
 from bot.posted import POSTING
 from bot.uploads import prepare_upload
@@ -99,13 +99,8 @@ class TelegramDelivery:
             return
         bot = self._bot()
 
-        async def edit(message_id: int) -> None:
-            try:
-                await call(lambda: bot.edit_message_text(
-                    text, chat_id=view.chat_id, message_id=message_id))
-            except BadRequest as exc:
-                if not not_modified(exc):
-                    raise
+        async def edit(message_id: int) -> None:  # the text, or a preview photo's caption
+            await call(lambda: edit_words(bot, view, message_id, text, None))
 
         async def post() -> int:
             sent = await call(lambda: bot.send_message(

@@ -1,6 +1,10 @@
 """A Telegram job's messages: its status message, edited with progress through the shared
 throttle (at most once per `progress_interval_seconds` per chat, obeying `RetryAfter`) and
-posted again when the user deleted it; and the ids of its status and result messages."""
+posted again when the user deleted it; and the ids of its status and result messages.
+
+While a clip renders with previews, the status message becomes a photo of the latest one
+with the progress as its caption (`status_edits`), its picture changed at most once every
+`preview_every_s` (`bot.adapters.status_previews`), its caption at the throttle's pace."""
 
 from __future__ import annotations
 
@@ -11,19 +15,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import Forbidden, NetworkError, RetryAfter
 
 from bot.adapters.progress import ProgressThrottle
-from bot.adapters.status_message import StatusUpdate, edit_or_repost
-from bot.adapters.telegram.api import (
-    MESSAGE_LIMIT,
-    cancel_keyboard,
-    clip,
-    gone,
-    not_modified,
-    reply_to,
-    retry_after_seconds,
-)
+from bot.adapters.status_message import StatusUpdate
+from bot.adapters.status_previews import StatusPreviews
+from bot.adapters.telegram.api import MESSAGE_LIMIT, cancel_keyboard, clip, retry_after_seconds
+from bot.adapters.telegram.status_edits import StatusPost, show_picture, show_words
 from bot.core import replies
 from bot.posted import POSTING, PostedJournal
 from storage.records import JobRecord
@@ -45,16 +43,20 @@ class JobView:
     result_message_id: int | None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     delivering: bool = False
+    #: A photo of a preview (True), a text message (False), or not known (None: after a
+    #: restart, until Telegram's answer to an edit tells).
+    photo: bool | None = False
 
 
 class StatusMessages:
     """Each job's messages in a chat, and the progress shown in its status message."""
 
     def __init__(self, *, bot: Callable[[], Bot], store: Store, journal: PostedJournal,
-                 interval: float) -> None:
-        """`bot`: the started application's bot."""
+                 interval: float, previews: StatusPreviews) -> None:
+        """`bot`: the started application's bot; `previews`: which preview to show when."""
         self._bot = bot
         self.journal = journal
+        self.previews = previews
         self._views: dict[int, JobView] = {}
         #: Status message ids, saved in shared transactions (a burst posts many at once).
         self._status_ids = ReplyTargetSaver(store.context)
@@ -116,28 +118,22 @@ class StatusMessages:
                 log.warning("telegram: progress edit for job %s failed: %s", job.id, exc)
         return self._throttle.interval
 
-    async def _show_status(self, job: JobRecord, view: JobView, text: str) -> None:
-        bot = self._bot()
-
-        async def edit(message_id: int) -> None:
-            try:
-                await bot.edit_message_text(text, chat_id=view.chat_id, message_id=message_id,
-                                            reply_markup=cancel_keyboard(job.id))
-            except BadRequest as exc:
-                if not not_modified(exc):
-                    raise
-
-        async def post() -> int:  # the user deleted it, or it was never sent
-            sent = await bot.send_message(
-                view.chat_id, text, reply_markup=cancel_keyboard(job.id),
-                reply_parameters=reply_to(job.reply_target.get("message_id")))
-            return sent.message_id
+    async def _show_status(self, job: JobRecord, view: JobView, progress_line: str) -> None:
+        """The progress, with a newer preview when one is due; the picture counts as shown
+        once Telegram took it."""
+        text = _status_text(job, progress_line)
 
         async def remember(message_id: int) -> None:
             await self.remember_status(job, view.chat_id, message_id)
 
-        await edit_or_repost(view.status_message_id, edit=edit, post=post, is_gone=gone,
-                             remember=remember)
+        post = StatusPost(job.reply_target.get("message_id"), cancel_keyboard(job.id), remember)
+        preview = await self.previews.due(job)
+        if preview is None:
+            last = self.previews.last_shown(job.id)
+            await show_words(self._bot(), view, text, post, last.jpeg if last else None)
+            return
+        await show_picture(self._bot(), view, text, post, preview.jpeg)
+        self.previews.shown(preview)
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -149,8 +145,10 @@ class StatusMessages:
             if not isinstance(target.get("chat_id"), int):
                 return None
             recorded = self.journal.get(job.id)
+            # After a restart the status message may be a photo or a text message.
             view = JobView(target["chat_id"], target.get("status_message_id"),
-                           target.get("result_message_id") or recorded.get("result_message_id"))
+                           target.get("result_message_id") or recorded.get("result_message_id"),
+                           photo=None)
             if recorded.get(POSTING) and view.result_message_id is None:
                 log.warning("telegram: the bot stopped while posting job %s, before Telegram "
                             "answered; posting it again (it may appear twice)", job.id)
@@ -160,6 +158,7 @@ class StatusMessages:
     def forget(self, job: JobRecord) -> None:
         """The job is delivered: nothing more to know of its messages."""
         self._views.pop(job.id, None)
+        self.previews.forget(job.id)
 
     async def remember_status(self, job: JobRecord, chat_id: int, message_id: int) -> None:
         """`message_id` is the job's status message now, in memory and in the database."""
