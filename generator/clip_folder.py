@@ -13,6 +13,7 @@ import asyncio
 import errno
 import logging
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -26,6 +27,29 @@ STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCE
                             errno.EPERM, errno.EFBIG})
 #: The size of the test write that decides whether the folder takes clips again.
 PROBE_BYTES = 1 << 20
+#: A scratch file of a job's attempt (clip, poster or preview), written then renamed.
+_SCRATCH = re.compile(r"^\.job-(\d+)-a(\d+)[.-].*\.part$")
+
+
+def sweep_earlier_attempts(folder: Path, job_id: int, attempt: int) -> int:
+    """Remove the scratch files an earlier attempt of the job left when its worker was killed
+    mid-write (SIGKILL runs no cleanup). Safe with several workers on one folder: a job is
+    claimed again only once its earlier attempt's lease is dead, so nobody writes those files
+    any more. Returns how many were removed."""
+    removed = 0
+    try:
+        entries = list(folder.glob(f".job-{job_id}-a*.part"))
+    except OSError:
+        return 0
+    for entry in entries:
+        match = _SCRATCH.match(entry.name)
+        if match and int(match.group(1)) == job_id and int(match.group(2)) < attempt:
+            try:
+                entry.unlink(missing_ok=True)
+                removed += 1
+            except OSError as exc:
+                log.warning("could not remove the stale scratch file %s: %s", entry, exc)
+    return removed
 
 
 def is_storage_error(exc: BaseException) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator.backends.base import Frames
-from generator.clip_folder import ClipFolder, is_storage_error
+from generator.clip_folder import ClipFolder, is_storage_error, sweep_earlier_attempts
 from generator.lease import RenderState
 from storage.db import DATABASE_UNAVAILABLE, is_unavailable
 from storage.errors import LeaseLost
@@ -116,6 +116,8 @@ class Finisher:
         # The attempt is in the name: a stale attempt can never overwrite the current one's.
         stem = self.folder.path / f"job-{job.id}-a{job.attempt}"
         self.folder.path.mkdir(parents=True, exist_ok=True)
+        if job.attempt > 1:
+            sweep_earlier_attempts(self.folder.path, job.id, job.attempt)
         encoded = self.encoder(frames, job.request.fps, stem.with_suffix(".mp4"),
                                stem.with_suffix(".jpg"), speed)
         return replace(encoded, in_database=self.clips_in_database)
