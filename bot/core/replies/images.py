@@ -25,5 +25,5 @@ def image_file_unreadable(path: str, reason: str) -> str:
 
 def image_not_downloaded(platform: str, reason: str = "") -> str:
     """The picture could not be fetched from the chat platform."""
-    why = f" ({reason})" if reason else ""
-    return f"the picture could not be downloaded from {platform}{why}; send it again"
+    why = f": {reason}" if reason else ""
+    return f"the picture could not be downloaded from {platform}{why}"
