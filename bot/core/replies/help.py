@@ -100,6 +100,7 @@ VIDEO_OPTION_DESCRIPTIONS = {
     "guidance": "How closely to follow the prompt",
     "seed": "Random seed (the same seed renders the same clip)",
     "preset": "Model preset",
+    "image": "A picture to animate (PNG, JPEG or WebP)",
 }
 
 
