@@ -21,6 +21,7 @@ from storage.jobs import JobStore
 from tests.backends import StripesBackend
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_files import push_document, push_photo
+from tests.test_images import png_header
 from tests.test_telegram import ALICE, SMALL, Bot, answer_to, started_bot
 from videobot.config import Config, config_from_dict
 from videobot.users import UserRef
@@ -132,6 +133,8 @@ BAD_FILES = [
      "the image could not be read: the JPEG file is damaged or cut short"),
     ("a 1x1 PNG", encoded(Image.new("RGB", (1, 1))), "dot.png", "image/png",
      "the image is only 1x1 pixels; send one at least 8 pixels on each side"),
+    ("a 60-megapixel PNG", png_header(10000, 6000), "big.png", "image/png",
+     "the image has more than 40 megapixels (10000x6000); send a smaller one"),
     ("a 30 MB file", b"\x89PNG" + bytes(30_000_000), "huge.png", "image/png",
      "the image is 30.0 MB; the limit is 20 MB"),
 ]
@@ -157,6 +160,16 @@ async def test_a_file_the_bot_api_will_not_hand_over_is_named(bot: Bot) -> None:
                             mime_type="image/png", caption=f"/video a red ball {SMALL}")
     answer = await answer_to(bot.api, message)
     assert answer == f"Sorry: {replies.image_not_downloaded('Telegram', 'File is too big')}."
+    assert await bot.store.jobs_of(USER) == []
+
+
+async def test_a_failed_download_is_told_without_the_url(bot: Bot) -> None:
+    photo = push_photo(bot.api, chat_id=ALICE, user_id=ALICE, picture=red_square((64, 64)))
+    bot.api.user_files.gone.add(photo["photo"][-1]["file_id"])
+    message = bot.api.push_message(chat_id=ALICE, user_id=ALICE, reply_to=photo,
+                                   text=f"/video it spins {SMALL}")
+    answer = await answer_to(bot.api, message)
+    assert answer == f"Sorry: {replies.image_not_downloaded('Telegram')}."
     assert await bot.store.jobs_of(USER) == []
 
 

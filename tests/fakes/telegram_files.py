@@ -32,6 +32,8 @@ class UserFiles:
     _data: dict[str, bytes] = field(default_factory=dict)
     _paths: dict[str, str] = field(default_factory=dict)
     downloads: list[str] = field(default_factory=list)
+    #: Files whose download answers 404 (gone from the file server after `getFile`).
+    gone: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def add(self, data: bytes, suffix: str) -> dict[str, Any]:
@@ -56,7 +58,7 @@ class UserFiles:
     def download(self, request: web.Request, token: str) -> web.Response:
         """`GET /file/bot<token>/<file_path>`."""
         file_id = self._paths.get(request.match_info["path"])
-        if request.match_info["token"] != token or file_id is None:
+        if request.match_info["token"] != token or file_id is None or file_id in self.gone:
             return web.Response(status=404, text="Not Found")
         self.downloads.append(file_id)
         return web.Response(body=self._data[file_id], content_type="application/octet-stream")

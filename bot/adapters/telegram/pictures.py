@@ -8,7 +8,7 @@ import logging
 from functools import partial
 
 from telegram import Document, Message, PhotoSize
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot.adapters.telegram.api import call
 from bot.core import replies
@@ -50,7 +50,9 @@ async def _download(file: PhotoSize | Document) -> bytes:
         found = await call(file.get_file)
         return bytes(await call(found.download_as_bytearray))
     except TelegramError as exc:
-        # A Bot API refusal (e.g. "file is too big": bots download at most 20 MB) is worth
-        # telling; the log has the rest.
+        # The Bot API's own refusal (e.g. "file is too big": bots download at most 20 MB) is
+        # worth telling; nothing else is (a network error may quote the URL, which holds the
+        # token): the log has it, redacted.
         log.warning("telegram: downloading a picture failed: %s", exc.message)
-        raise CommandError(replies.image_not_downloaded(PLATFORM_NAME, exc.message)) from None
+        reason = exc.message if isinstance(exc, BadRequest) else ""
+        raise CommandError(replies.image_not_downloaded(PLATFORM_NAME, reason)) from None
