@@ -26,15 +26,6 @@ class AttachedImage:
 OpenImageFile = Callable[[str], AttachedImage]
 
 
-def image_in_memory(data: bytes) -> AttachedImage:
-    """A picture already received whole (an upload to the HTTP API)."""
-
-    async def fetch() -> bytes:
-        return data
-
-    return AttachedImage(fetch, len(data))
-
-
 async def fetched(image: AttachedImage, *, max_mb: float) -> bytes:
     """The picture's bytes, its announced size checked first (nothing over `max_mb` is
     downloaded); `InputTooLarge` with the reason when it is over."""
