@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.base import AdapterStartError
+from bot.adapters.local_image import open_image_file
 from bot.core import replies
 from bot.core.errors import CommandError
 from bot.core.parsing import VideoOptions
@@ -109,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     submit = commands.add_parser("submit", parents=[common], help="queue a job, print its id")
     submit.add_argument("prompt")
     submit.add_argument("--user", default="console:local", help="<platform>:<id>")
+    submit.add_argument("--image", action=_Once, metavar="PATH",
+                        help="a PNG, JPEG or WebP picture to animate")
     _add_video_flags(submit)
     submit.set_defaults(handler=_submit)
 
@@ -195,12 +198,14 @@ def _submit(args: argparse.Namespace, config: Config) -> int:
 
     user = parse_user(args.user)
     build_request(_video_options(args), config)  # a refusal before anything is created
+    image = open_image_file(args.image) if args.image is not None else None
     data_folder.prepare(config)
 
     async def submit() -> Any:
         async with _store(config) as store:
             core = Core(store=store, config=config)
-            return await core.video_request(user, _video_options(args), {"nsfw_allowed": True})
+            return await core.video_request(user, _video_options(args), {"nsfw_allowed": True},
+                                            image=image)
 
     reply = asyncio.run(submit())
     if reply.job is None:

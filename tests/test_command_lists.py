@@ -21,7 +21,7 @@ from videobot.config import Config, DiscordConfig, TelegramConfig
 from videobot.users import UserRef
 
 #: Discord's option type numbers (application command option types).
-INTEGER, STRING, NUMBER = 4, 3, 10
+INTEGER, STRING, NUMBER, ATTACHMENT = 4, 3, 10, 11
 #: The platforms' admin entry points, beside the user commands.
 ADMIN_ENTRIES = {"videoadmin"}
 
@@ -89,7 +89,8 @@ async def test_every_platform_offers_the_cores_user_commands(store: Store,
     video = {o["name"]: o["type"] for o in discord["video"]["options"]}  # type: ignore[attr-defined]
     assert video == {"prompt": STRING, "negative_prompt": STRING, "frames": INTEGER,
                      "fps": INTEGER, "width": INTEGER, "height": INTEGER, "steps": INTEGER,
-                     "guidance": NUMBER, "seed": INTEGER, "preset": STRING}
+                     "guidance": NUMBER, "seed": INTEGER, "preset": STRING,
+                     "image": ATTACHMENT}
 
 
 def test_the_help_text_is_the_same_list() -> None:

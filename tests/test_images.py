@@ -10,7 +10,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from videobot.images import BadImage, ImageTooLarge, fit_image
+from videobot.images import BadImage, ImageTooLarge, check_image_size, fit_image
 
 
 def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
@@ -51,6 +51,21 @@ def test_size_and_pixel_limits_are_named() -> None:
         fit_image(png_header(8000, 6000), width=8, height=8, max_mb=1)
     with pytest.raises(BadImage, match="more than 40 megapixels"):  # PIL's bomb check first
         fit_image(png_header(20000, 20000), width=8, height=8, max_mb=1)
+
+
+def test_a_picture_too_small_to_show_anything_is_refused() -> None:
+    dot = encoded(Image.new("RGB", (1, 1), (255, 0, 0)), "PNG")
+    with pytest.raises(BadImage, match=r"^the image is only 1x1 pixels; send one at least 8 "
+                                       r"pixels on each side$"):
+        fit_image(dot, width=64, height=64, max_mb=1)
+    assert fit_image(encoded(Image.new("RGB", (8, 8)), "PNG"), width=64, height=64,
+                     max_mb=1).width == 64
+
+
+def test_the_size_is_checked_before_the_file_is_fetched() -> None:
+    check_image_size(1_000_000, max_mb=1)
+    with pytest.raises(ImageTooLarge, match=r"^the image is 30\.0 MB; the limit is 20 MB$"):
+        check_image_size(30_000_000, max_mb=20)
 
 
 def test_exif_orientation_is_applied_then_the_image_is_centre_cropped() -> None:

@@ -1,4 +1,4 @@
-"""Images sent with a request (the API's `input_reference`; chat attachments next): checked by
+"""Images sent with a request (the API's `input_reference`, a chat's picture): checked by
 their content, turned upright, made RGB and fitted to the clip's size.
 
 PIL only (no numpy): the bot process runs this before a job is queued, and the generator
@@ -17,6 +17,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 FORMATS = ("PNG", "JPEG", "WEBP")
 FORMAT_WORDS = "PNG, JPEG or WebP"
 MAX_MEGAPIXELS = 40
+#: A smaller picture has nothing to animate (a 1x1 "image" is a colour, not a picture).
+MIN_SIDE = 8
 _BACKGROUND = (255, 255, 255)
 
 
@@ -42,9 +44,7 @@ def fit_image(data: bytes, *, width: int, height: int, max_mb: float) -> FittedI
     """Check `data` (PNG, JPEG or WebP, by content; at most `max_mb` and 40 megapixels), turn
     it upright by its EXIF orientation, make it RGB, and centre-crop it to the aspect ratio of
     `width` x `height`, then resize it to that size."""
-    if len(data) > max_mb * 1_000_000:
-        raise ImageTooLarge(f"the image is {len(data) / 1_000_000:.1f} MB; the limit is "
-                            f"{max_mb:g} MB")
+    check_image_size(len(data), max_mb=max_mb)
     image = _open(data)
     upright = _rgb(ImageOps.exif_transpose(image))
     fitted = ImageOps.fit(upright, (width, height), Image.Resampling.LANCZOS)
@@ -54,6 +54,14 @@ def fit_image(data: bytes, *, width: int, height: int, max_mb: float) -> FittedI
         f"the image ({upright.width}x{upright.height}) was centre-cropped to the clip's "
         f"shape and resized to {width}x{height}")
     return FittedImage(out.getvalue(), width, height, note)
+
+
+def check_image_size(size: int, *, max_mb: float) -> None:
+    """`ImageTooLarge` when a file of `size` bytes is over `max_mb`: front doors that learn the
+    size before fetching the file (a chat attachment) check it first."""
+    if size > max_mb * 1_000_000:
+        raise ImageTooLarge(f"the image is {size / 1_000_000:.1f} MB; the limit is "
+                            f"{max_mb:g} MB")
 
 
 def _open(data: bytes) -> Image.Image:
@@ -69,6 +77,9 @@ def _open(data: bytes) -> Image.Image:
         raise BadImage(_too_many_pixels()) from None
     if image.width * image.height > MAX_MEGAPIXELS * 1_000_000:
         raise BadImage(_too_many_pixels(image.width, image.height))
+    if min(image.size) < MIN_SIDE:
+        raise BadImage(f"the image is only {image.width}x{image.height} pixels; send one at "
+                       f"least {MIN_SIDE} pixels on each side")
     try:
         image.load()
     except (OSError, SyntaxError, ValueError):

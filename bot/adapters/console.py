@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot.adapters.console_previews import PREVIEW_EVERY_S, ConsolePreviews
+from bot.adapters.local_image import open_image_file
 from bot.core import replies
 from bot.core.commands import Core
 from bot.core.parsing import parse_command
@@ -92,10 +93,11 @@ class ConsoleAdapter:
         await self.wait_until_delivered()
 
     async def _answer(self, line: str, command: str) -> None:
-        # The local console is the operator's own terminal: every preset is allowed, and
-        # nobody else reads it (an API key may be shown).
+        # The local console is the operator's own terminal: every preset is allowed, nobody
+        # else reads it (an API key may be shown), and `--image` may name any file it can.
         reply = await self.core.handle(
-            self.user, line, {"chat": PLATFORM, "nsfw_allowed": True, "private": True})
+            self.user, line, {"chat": PLATFORM, "nsfw_allowed": True, "private": True},
+            open_file=open_image_file)
         if command == "cancel" and reply.job is not None and (
                 reply.job.status == JobStatus.CANCELLED):
             self._told_cancelled.add(reply.job.id)

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.core import replies
 from bot.core.admin import AdminCommands, is_admin
+from bot.core.attachments import AttachedImage, OpenImageFile, fetched, picture_of
 from bot.core.describe import describe_job
 from bot.core.errors import INTERNAL_ERROR, CommandError, InputTooLarge
 from bot.core.image_rules import check_picture
@@ -99,11 +100,15 @@ class Core:
 
     async def handle(self, user: UserRef, text: str,
                      reply_target: dict[str, Any] | None = None, *,
-                     replied_to: UserRef | None = None, admin: bool = False) -> Reply:
+                     replied_to: UserRef | None = None, admin: bool = False,
+                     image: AttachedImage | None = None,
+                     open_file: OpenImageFile | None = None) -> Reply:
         """Answer one line of chat. Never raises: a `CommandError` or refusal becomes its
         reason; anything else is logged and answered with one fixed sentence. `replied_to`:
         the author of the message this one replies to (an admin command's default user);
-        `admin`: the adapter knows the user is an admin (else the config's lists decide)."""
+        `admin`: the adapter knows the user is an admin (else the config's lists decide).
+        `image`: a picture sent with the message (a `/video` animates it); `open_file`: how
+        this front door reads `--image PATH` (none: it may not)."""
         user = with_printable_names(user)
         replied_to = with_printable_names(replied_to) if replied_to is not None else None
         try:
@@ -118,27 +123,34 @@ class Core:
             return Reply(replies.unknown_command(command.name))
         if command.name == "admin":
             handler = partial(self.admin_command, replied_to=replied_to, admin=admin)
+        elif command.name == "video":
+            handler = partial(self.video, image=image, open_file=open_file)
         target = reply_target or {}
         return await self._guarded(
             f"command /{command.name}", user, lambda: self._remembered(
                 user, handler(user, command.args, target), command.name == "video")
         )
 
-    async def video(self, user: UserRef, args: str, reply_target: dict[str, Any]) -> Reply:
-        return await self._video(user, parse_video_options(args), reply_target)
+    async def video(self, user: UserRef, args: str, reply_target: dict[str, Any], *,
+                    image: AttachedImage | None = None,
+                    open_file: OpenImageFile | None = None) -> Reply:
+        options = parse_video_options(args)
+        return await self._video(user, options, reply_target,
+                                 image=picture_of(options, image, open_file))
 
     async def video_request(self, user: UserRef, options: VideoOptions,
-                            reply_target: dict[str, Any] | None = None) -> Reply:
+                            reply_target: dict[str, Any] | None = None, *,
+                            image: AttachedImage | None = None) -> Reply:
         """Queue a `/video` whose options came already typed (e.g. Discord slash options)
-        rather than as text; never raises, like `handle`."""
+        rather than as text, with the picture sent with it; never raises, like `handle`."""
         user = with_printable_names(user)
-        return await self._guarded(
-            "command /video", user, lambda: self._video(user, options, reply_target or {})
-        )
+        return await self._guarded("command /video", user, lambda: self._video(
+            user, options, reply_target or {}, image=image))
 
     async def submit_video(self, user: UserRef, options: VideoOptions, *,
                            reply_target: dict[str, Any] | None = None,
-                           image: bytes | None = None, api: ApiOrigin | None = None,
+                           image: bytes | AttachedImage | None = None,
+                           api: ApiOrigin | None = None,
                            notes: Sequence[str] = ()) -> Submission:
         """Queue a typed request through every rule a chat `/video` obeys (caps, rounding,
         moderation, served presets, credits, bans, the queue limits); raises `CommandError` or
@@ -150,6 +162,8 @@ class Core:
                       served=await self.served.presets())
         notes = [*notes, *rounded]
         stored: StoredInput | None = None
+        if isinstance(image, AttachedImage):  # fetched once the request's options passed
+            image = await fetched(image, max_mb=self.config.limits.max_image_mb)
         if image is not None:
             stored, fitting = await self._stored_image(image, request)
             notes += fitting
@@ -274,8 +288,10 @@ class Core:
         return await self._video(user, rerun_options(job, new_seed=new_seed), reply_target, api)
 
     async def _video(self, user: UserRef, options: VideoOptions,
-                     reply_target: dict[str, Any], api: ApiOrigin | None = None) -> Reply:
-        submitted = await self.submit_video(user, options, reply_target=reply_target, api=api)
+                     reply_target: dict[str, Any], api: ApiOrigin | None = None, *,
+                     image: AttachedImage | None = None) -> Reply:
+        submitted = await self.submit_video(user, options, reply_target=reply_target, api=api,
+                                            image=image)
         return submitted.acknowledgement()
 
     async def _stored_image(self, image: bytes,

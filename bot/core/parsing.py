@@ -15,6 +15,10 @@ _DASHES = re.compile(r"^(?:--|\u2014|\u2013)(?=[a-z])")
 _TOKENS = re.compile(r'"([^"]*)"|\u201c([^\u201d]*)\u201d|(\S+)')
 
 
+#: The `--image` option's field: a path on the bot's computer, not part of the request.
+IMAGE_PATH = "image_path"
+
+
 @dataclass(frozen=True)
 class Option:
     """A `--name value` flag: the request field it sets and how to read its value."""
@@ -34,6 +38,8 @@ VIDEO_OPTIONS: dict[str, Option] = {
     "guidance": Option("guidance", float, "a number"),
     "negative": Option("negative_prompt", str, "some text"),
     "preset": Option("preset", str, "a preset name"),
+    # Not a request field: the picture to animate, read only by the console and the shell.
+    "image": Option(IMAGE_PATH, str, "a file path"),
 }
 
 
@@ -48,10 +54,12 @@ class Command:
 
 @dataclass(frozen=True)
 class VideoOptions:
-    """A `/video` request as typed: the prompt and the options the user set."""
+    """A `/video` request as typed: the prompt, the options the user set, and `--image PATH`
+    (a picture on the bot's computer: only the console and the shell may read it)."""
 
     prompt: str
     overrides: dict[str, Any] = field(default_factory=dict)
+    image_path: str = ""
 
 
 def parse_command(text: str) -> Command | None:
@@ -95,7 +103,8 @@ def parse_video_options(args: str) -> VideoOptions:
             index += 1
         overrides[option.field] = _convert(name, option, value)
         index += 1
-    return VideoOptions(" ".join(words), overrides)
+    image_path = overrides.pop(IMAGE_PATH, "")
+    return VideoOptions(" ".join(words), overrides, image_path)
 
 
 def _convert(name: str, option: Option, value: str) -> Any:

@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from tests.fakes import LISTEN_BACKLOG
+from tests.fakes.discord_files import Attachments, FakeAttachment, attachment_option
 
 TOKEN = "fake.bot-token.0123456789"
 APP_ID = 700000000000000001
@@ -113,6 +114,8 @@ class FakeDiscord:
         self._changed = asyncio.Event()
         #: Set once a client has identified on the gateway (it is ready for interactions).
         self.identified = asyncio.Event()
+        #: Files users attach to commands (tests/fakes/discord_files.py).
+        self.attachments = Attachments()
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -121,6 +124,7 @@ class FakeDiscord:
     async def start(self) -> None:
         app = web.Application(client_max_size=200 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{id:\\d+}/{filename}", self._attachment)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -173,9 +177,25 @@ class FakeDiscord:
         if picked:
             # A user option carries the id; the user itself comes in `resolved`.
             data["resolved"] = {"users": {str(u.id): u.payload() for u in picked}}
+        self._resolve_attachments(data, options or {})
         if not dm:
             data["guild_id"] = str(GUILD_ID)
         return await self._interact(user, 2, data, dm, attachment_size_limit)
+
+    def attach(self, data: bytes, filename: str, content_type: str) -> FakeAttachment:
+        """A file a user attaches to a command: pass it as the value of its option."""
+        return self.attachments.add(data, filename, content_type)
+
+    def _resolve_attachments(self, data: dict[str, Any], options: dict[str, Any]) -> None:
+        """An attachment option carries the id; the attachment comes in `resolved`."""
+        attached = [value for value in options.values() if isinstance(value, FakeAttachment)]
+        if attached:
+            data.setdefault("resolved", {})["attachments"] = {
+                str(a.id): self.attachments.resolved(a, f"http://127.0.0.1:{self.port}")
+                for a in attached}
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        return self.attachments.download(request)
 
     async def press(self, user: FakeUser, custom_id: str, message_id: int,
                     *, attachment_size_limit: int = DEFAULT_LIMIT) -> str:
@@ -426,6 +446,8 @@ class FakeDiscord:
 
 
 def _option(name: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, FakeAttachment):
+        return attachment_option(name, value)
     if isinstance(value, FakeUser):
         return {"name": name, "type": 6, "value": str(value.id)}
     kind = 4 if isinstance(value, int) else 10 if isinstance(value, float) else 3

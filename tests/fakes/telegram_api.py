@@ -32,6 +32,7 @@ from aiohttp.web_request import FileField
 
 from tests.fakes import LISTEN_BACKLOG
 from tests.fakes import telegram_media as media
+from tests.fakes.telegram_files import UserFiles
 from tests.fakes.telegram_media import edited, error, not_modified
 
 TOKEN = "123456:AAH-fake-token-for-tests_0123456789"
@@ -77,6 +78,8 @@ class FakeTelegram:
         #: (chat id, message id) -> the message as the API would return it now.
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.webhook: dict[str, Any] = {}
+        #: Photos and documents users sent (tests/fakes/telegram_files.py).
+        self.user_files = UserFiles()
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: defaultdict[int, itertools.count[int]] = defaultdict(
@@ -97,6 +100,7 @@ class FakeTelegram:
         # Uploads are bigger than aiohttp's 1 MiB default body limit.
         app = web.Application(client_max_size=64 * 2**20)
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=LISTEN_BACKLOG)
@@ -211,6 +215,12 @@ class FakeTelegram:
         if hook is not None:
             await hook()
         return web.json_response({"ok": True, "result": result})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        return self.user_files.download(request, self.token)
+
+    async def _api_getfile(self, params: dict[str, Any], _files: Any) -> Any:
+        return self.user_files.get_file(params)
 
     async def _api_getme(self, _params: dict[str, Any], _files: Any) -> Any:
         return self.me

@@ -17,6 +17,7 @@ from discord import app_commands
 
 from bot.adapters.discord.buttons import AdapterClient, JobButton, job_buttons
 from bot.adapters.discord.delivery import DiscordDelivery
+from bot.adapters.discord.pictures import attached_picture
 from bot.adapters.discord.startup import log_gateway_end, start_error, until_ready
 from bot.adapters.discord.status import Acknowledgements
 from bot.adapters.discord.tree import build_tree
@@ -125,12 +126,15 @@ class DiscordAdapter:
 
     # -- commands ---------------------------------------------------------------------------
 
-    async def video(self, interaction: discord.Interaction, options: VideoOptions) -> None:
-        """`/video` with typed options: queue through the core, acknowledge with Cancel."""
+    async def video(self, interaction: discord.Interaction, options: VideoOptions,
+                    image: discord.Attachment | None = None) -> None:
+        """`/video` with typed options (and a picture): queue through the core, acknowledge
+        with Cancel."""
         if await self._refused_here(interaction):
             return
         await self._queue(interaction, self.core.video_request(
-            _user(interaction), options, self._target(interaction)))
+            _user(interaction), options, self._target(interaction),
+            image=attached_picture(image)))
 
     async def text_command(self, interaction: discord.Interaction, line: str) -> None:
         """`/status`, `/cancel`, `/queue`, `/quota`, `/history`, `/describe`, `/help`: the

@@ -17,8 +17,9 @@ class CommandHandlers(Protocol):
     core: Core
     config: DiscordConfig
 
-    async def video(self, interaction: discord.Interaction, options: VideoOptions) -> None:
-        """`/video` with typed options."""
+    async def video(self, interaction: discord.Interaction, options: VideoOptions,
+                    image: discord.Attachment | None = None) -> None:
+        """`/video` with typed options, and the picture of its `image` option."""
         ...
 
     async def text_command(self, interaction: discord.Interaction, line: str) -> None:

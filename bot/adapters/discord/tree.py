@@ -60,12 +60,13 @@ def _video_command(adapter: CommandHandlers) -> app_commands.Command[Any, Any, A
         guidance: app_commands.Range[float, 0.0, MAX_GUIDANCE] | None = None,
         seed: app_commands.Range[int, 0, MAX_SEED] | None = None,
         preset: str | None = None,
+        image: discord.Attachment | None = None,
     ) -> None:
         typed = {"negative_prompt": negative_prompt, "frames": frames, "fps": fps,
                  "width": width, "height": height, "steps": steps, "guidance": guidance,
                  "seed": seed, "preset": preset}
         overrides = {key: value for key, value in typed.items() if value is not None}
-        await adapter.video(interaction, VideoOptions(prompt, overrides))
+        await adapter.video(interaction, VideoOptions(prompt, overrides), image)
 
     app_commands.describe(**replies.VIDEO_OPTION_DESCRIPTIONS)(video)
     _preset_choices(list(presets))(video)

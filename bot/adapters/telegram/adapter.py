@@ -62,6 +62,13 @@ def upload_limit_bytes(config: TelegramConfig) -> int:
     return megabytes * 1_000_000
 
 
+def file_base_url(api_base_url: str) -> str:
+    """Where the Bot API serves files: `https://host/file/bot<token>/<path>` beside
+    `https://host/bot<token>/<method>`."""
+    head, found, tail = api_base_url.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if found else f"{api_base_url.rstrip('/')}/file/bot"
+
+
 class _ChatOrder(BaseUpdateProcessor):
     """Handles updates of different chats at once, and each chat's in the order they came:
     a user's second command is answered after their first."""
@@ -202,13 +209,15 @@ class TelegramAdapter:
                            polls: AiohttpRequest) -> Application[Any, Any, Any, Any, Any, Any]:
         builder = (ApplicationBuilder().token(self.config.token)
                    .base_url(self.config.api_base_url)
+                   .base_file_url(file_base_url(self.config.api_base_url))
                    .request(calls).get_updates_request(polls)
                    .concurrent_updates(_ChatOrder(CONCURRENT_UPDATES)))
         if self.config.mode == "webhook":
             builder = builder.updater(None)
         app = builder.build()
-        app.add_handler(MessageHandler(filters.TEXT & ~filters.UpdateType.EDITED,
-                                       self._commands.on_message))
+        # A caption: a picture sent with `/video …` under it.
+        app.add_handler(MessageHandler((filters.TEXT | filters.CAPTION)
+                                       & ~filters.UpdateType.EDITED, self._commands.on_message))
         app.add_handler(CallbackQueryHandler(self._commands.on_button))
         app.add_error_handler(self._commands.on_error)
         return app

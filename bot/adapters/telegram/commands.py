@@ -28,6 +28,7 @@ from bot.adapters.telegram.api import (
     clip,
     reply_to,
 )
+from bot.adapters.telegram.pictures import attached_picture
 from bot.adapters.telegram.status import StatusMessages
 from bot.core.commands import USER_COMMANDS, Core, Reply
 from videobot.config import TelegramConfig
@@ -51,6 +52,7 @@ class TelegramCommands:
         self.config = config
         self._bot = bot
         self.messages = messages
+        self._max_image_bytes = int(core.config.limits.max_image_mb * 1_000_000)
 
     async def on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command (or, in a private chat, a prompt): the core's answer, posted back."""
@@ -60,11 +62,13 @@ class TelegramCommands:
         text = self._command_text(message)
         if text is None:
             return
+        picture = attached_picture(message, max_bytes=self._max_image_bytes)
         async with self.messages.answering(message.chat_id, message.message_id):
             reply = await self.core.handle(_user(sender, message.chat_id), text,
                                            self._reply_target(message),
                                            replied_to=_replied_to(message),
-                                           admin=sender.id in self.config.admins)
+                                           admin=sender.id in self.config.admins,
+                                           image=picture)
             await self._post_reply(message.chat_id, message.message_id, reply)
 
     async def on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -87,10 +91,12 @@ class TelegramCommands:
         log.error("telegram: handling an update failed", exc_info=context.error)
 
     def _command_text(self, message: Message) -> str | None:
-        """The text for the core, or None when the message is not for this bot."""
-        text = message.text or ""
+        """The text for the core (a picture's caption too), or None when the message is not
+        for this bot."""
+        text = message.text or message.caption or ""
         private = message.chat.type == ChatType.PRIVATE
-        command = next((e for e in message.entities
+        entities = message.entities or message.caption_entities
+        command = next((e for e in entities
                         if e.type == MessageEntityType.BOT_COMMAND and e.offset == 0), None)
         if command is None:
             return f"/video {text}" if private else None

@@ -86,6 +86,14 @@ from bot.core.replies.help import (
     console_goodbye,
     console_preview,
 )
+from bot.core.replies.images import (
+    IMAGE_FILE_MISSING,
+    IMAGE_FILE_NO_PERMISSION,
+    IMAGE_PATH_CONSOLE_ONLY,
+    IMAGE_PATH_IS_FOLDER,
+    image_file_unreadable,
+    image_not_downloaded,
+)
 from bot.core.replies.jobs import (
     BAR_WIDTH,
     acknowledgement,
@@ -136,7 +144,8 @@ __all__ = [
     "API_KEY_UNKNOWN", "API_SECONDS_AND_FRAMES", "BAR_WIDTH", "BUTTON_LABELS", "CHART_EMPTY",
     "COMMAND_DESCRIPTIONS", "CONSOLE_HELP", "CONSOLE_READY", "DASHBOARD_FORM_EXPIRED",
     "DASHBOARD_INTERNAL", "DASHBOARD_KEY_MISSING", "DASHBOARD_NO_PAGE", "DASHBOARD_SIGNED_OUT",
-    "DASHBOARD_SIGNIN_HINT", "DMS_OFF", "HELP", "JOB_OPTION_DESCRIPTION", "METRICS_REFUSED",
+    "DASHBOARD_SIGNIN_HINT", "DMS_OFF", "HELP", "IMAGE_FILE_MISSING", "IMAGE_FILE_NO_PERMISSION",
+    "IMAGE_PATH_CONSOLE_ONLY", "IMAGE_PATH_IS_FOLDER", "JOB_OPTION_DESCRIPTION", "METRICS_REFUSED",
     "NOT_A_COMMAND", "NO_AUDIT", "NO_CLIPS", "NO_JOBS", "NO_USERS", "NO_WORKERS", "PROMPT_REFUSED",
     "QUEUE_EMPTY", "QUEUE_PAUSED", "QUEUE_RESUMED", "VIDEO_OPTION_DESCRIPTIONS", "acknowledgement",
     "admin_queue_listing", "api_bad_form", "api_bad_json", "api_bad_value", "api_clip_gone",
@@ -147,9 +156,10 @@ __all__ = [
     "console_closed", "console_goodbye", "console_preview", "credits", "dashboard_deleted",
     "dashboard_preview", "dashboard_signin_wait", "demo_unknown_words", "description",
     "duration_too_long", "duration_words", "finished", "form_one_word", "gib", "history_listing",
-    "not_your_job", "nsfw_only", "nul_refused", "option_given_twice", "options_ignored",
-    "parameters_line", "picture_not_taken", "picture_required", "preset_not_served", "progress",
-    "queue_listing", "queue_summary", "quota_default_set", "quota_reset", "quota_set",
-    "quota_summary", "stats_report", "status", "store_refusal", "unbanned", "unknown_command",
-    "upload_caption", "webhook_secret_made", "workers_listing"
+    "image_file_unreadable", "image_not_downloaded", "not_your_job", "nsfw_only", "nul_refused",
+    "option_given_twice", "options_ignored", "parameters_line", "picture_not_taken",
+    "picture_required", "preset_not_served", "progress", "queue_listing", "queue_summary",
+    "quota_default_set", "quota_reset", "quota_set", "quota_summary", "stats_report", "status",
+    "store_refusal", "unbanned", "unknown_command", "upload_caption", "webhook_secret_made",
+    "workers_listing"
 ]

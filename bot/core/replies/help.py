@@ -13,6 +13,9 @@ videobot turns text into short video clips.
 /video <prompt> [options]  queue a clip, e.g. /video a red ball bouncing --frames 16 --seed 7
     options: --frames N  --fps N  --width N  --height N  --steps N  --guidance X
              --seed N  --negative "text to avoid"  --preset NAME
+    a picture to animate (PNG, JPEG or WebP): on Telegram send it with /video as its
+    caption, or reply /video to it; on Discord use /video's image option; in the console
+    add --image FILE
 /status [job]   where a job is (default: your latest)
 /cancel [job]   cancel a job (default: your latest waiting or rendering one)
 /queue          what is waiting and rendering
@@ -97,6 +100,7 @@ VIDEO_OPTION_DESCRIPTIONS = {
     "guidance": "How closely to follow the prompt",
     "seed": "Random seed (the same seed renders the same clip)",
     "preset": "Model preset",
+    "image": "A picture to animate (PNG, JPEG or WebP)",
 }
 
 
