@@ -16,8 +16,20 @@ from bot.core import replies
 from bot.core.commands import Core
 from storage.inputs import input_image
 from storage.store import Store
-from videobot.config import Config
+from videobot.config import Config, config_from_dict
 from videobot.users import UserRef
+
+#: The demo model at the tiny preset's size, so that the fitting notes read the same.
+DEMO_64 = {"demo": {"backend": "demo", "model": "builtin:demo", "family": "demo", "width": 64,
+                   "height": 64}}
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Config:
+    """The demo preset: it animates a picture (the tiny text-to-video preset refuses one)."""
+    return config_from_dict({"data_dir": str(tmp_path / "data"), "default_preset": "demo",
+                             "database": {"url": database_url}, "presets": DEMO_64})
+
 
 CONSOLE_USER = UserRef("console", "alice", "alice")
 
@@ -98,12 +110,12 @@ def test_videobot_submit_queues_the_picture_with_the_job(
     monkeypatch.delenv("VIDEOBOT_DATABASE_URL", raising=False)
     picture(tmp_path / "cat.png", (64, 64))
     data = tmp_path / "D"
-    assert main(["submit", "a cat wakes up", "--image", "cat.png", "--preset", "tiny",
+    assert main(["submit", "a cat wakes up", "--image", "cat.png", "--preset", "demo",
                  "--data-dir", str(data)]) == 0
     assert capsys.readouterr().out.strip() == "1"
     [stored] = list((data / "inputs").glob("input-*.png"))
-    with Image.open(stored) as image:
-        assert image.size == (64, 64)
+    with Image.open(stored) as image:  # fitted to the demo preset's size
+        assert image.size == (256, 256)
 
 
 def test_videobot_submit_names_a_missing_picture_and_creates_nothing(

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 from PIL import Image
@@ -17,6 +19,7 @@ from storage.store import Store
 from tests.fakes.discord_api import FakeDiscord
 from tests.test_discord import ALICE, SMALL, Bot, ack, make_config, running_bot
 from videobot.config import Config
+from videobot.config.presets import DEMO_PRESET
 from videobot.users import UserRef
 
 EPHEMERAL = 64
@@ -33,7 +36,10 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 @pytest.fixture
 def config(tmp_path: Path, fake: FakeDiscord) -> Config:
-    return make_config(tmp_path, fake)
+    # The demo preset: it animates a picture (the tiny text-to-video preset refuses one).
+    demo = replace(DEMO_PRESET, width=64, height=64)
+    return replace(make_config(tmp_path, fake), default_preset="demo",
+                   presets=MappingProxyType({"demo": demo}))
 
 
 @pytest.fixture

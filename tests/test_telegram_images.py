@@ -35,11 +35,16 @@ def _local_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
+#: The demo model (it animates a picture) at the tiny preset's size.
+DEMO_64 = {"demo": {"backend": "demo", "model": "builtin:demo", "family": "demo", "width": 64,
+                   "height": 64}}
+
+
 @pytest.fixture
 def config(tmp_path: Path, request: pytest.FixtureRequest) -> Config:
     limits = {"max_queued_per_user": 10, **getattr(request, "param", {})}
-    return config_from_dict({"data_dir": str(tmp_path / "data"), "default_preset": "tiny",
-                             "limits": limits})
+    return config_from_dict({"data_dir": str(tmp_path / "data"), "default_preset": "demo",
+                             "limits": limits, "presets": DEMO_64})
 
 
 @pytest.fixture

@@ -124,7 +124,7 @@ class FakeDiscord:
     async def start(self) -> None:
         app = web.Application(client_max_size=200 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
-        app.router.add_get("/attachments/{id:\\d+}/{filename}", self._attachment)
+        app.router.add_get("/attachments/{id:\\d+}/{filename}", self._serve_attachment)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -194,7 +194,7 @@ class FakeDiscord:
                 str(a.id): self.attachments.resolved(a, f"http://127.0.0.1:{self.port}")
                 for a in attached}
 
-    async def _attachment(self, request: web.Request) -> web.Response:
+    async def _serve_attachment(self, request: web.Request) -> web.Response:
         return self.attachments.download(request)
 
     async def press(self, user: FakeUser, custom_id: str, message_id: int,
