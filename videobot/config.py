@@ -238,6 +238,8 @@ class QuotasConfig:
     max_queue_length: int = 0
     min_interval_seconds: float = 0.0
     refund_cancel_mid_render: bool = False
+    #: What a `/describe` costs (a caption is cheap next to a clip).
+    describe_credits: float = 0.1
     #: `[quotas.tiers.NAME]` tables.
     tiers: Mapping[str, TierConfig] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -536,6 +538,7 @@ def _validate_quotas(quotas: QuotasConfig) -> None:
     _not_negative(quotas.max_running_per_user, "quotas.max_running_per_user")
     _not_negative(quotas.max_queue_length, "quotas.max_queue_length")
     _not_negative(quotas.min_interval_seconds, "quotas.min_interval_seconds")
+    _not_negative(quotas.describe_credits, "quotas.describe_credits")
     for tier in quotas.tiers.values():
         where = f"quotas.tiers.{tier.name}"
         _not_negative(tier.credits, f"{where}.credits")
