@@ -14,6 +14,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy.exc import DBAPIError
 
 from generator.lease import LeaseKeeper, RenderState
 from storage.errors import LeaseLost
@@ -32,6 +33,11 @@ Captioner = Callable[[Frames], str]
 #: The one sentence a user sees when captioning breaks for a reason we did not foresee; the
 #: traceback goes to the worker's log.
 DESCRIBE_FAILED = "the captioner failed on this clip; the operator can find why in the log"
+
+
+#: The log line of a describe job the database failed: another attempt takes it up.
+LEFT_TO_THE_LEASE = ("job %s attempt %s: the database failed while describing; the job "
+                     "returns to the queue when its lease expires")
 
 
 class CannotDescribe(Exception):
@@ -69,6 +75,9 @@ async def describe_claimed(store: Store, config: Config, job: ClaimedJob, *,
     keeper.start()
     try:
         record = await _outcome(store, config, job)
+    except DBAPIError:
+        log.exception(LEFT_TO_THE_LEASE, job.id, job.attempt)
+        return
     finally:
         await keeper.stop()
     await _record(job, record)
@@ -82,6 +91,8 @@ async def _outcome(store: Store, config: Config,
         text = await _caption(store, config, job)
     except CannotDescribe as exc:
         return partial(leases.finish_failed, job.id, job.attempt, exc.reason)
+    except DBAPIError:
+        raise  # the database, not the clip: not the user's failure
     except Exception:
         log.exception("job %s attempt %s: describing failed", job.id, job.attempt)
         return partial(leases.finish_failed, job.id, job.attempt, DESCRIBE_FAILED)
@@ -96,6 +107,8 @@ async def _record(job: ClaimedJob, record: Callable[[], Awaitable[None]]) -> Non
     except LeaseLost:
         log.warning("job %s attempt %s: lease lost before the caption was recorded",
                     job.id, job.attempt)
+    except DBAPIError:
+        log.exception(LEFT_TO_THE_LEASE, job.id, job.attempt)
 
 
 async def _caption(store: Store, config: Config, job: ClaimedJob) -> str:
