@@ -30,6 +30,7 @@ from generator.backends.base import (
 )
 from generator.backends.loader import ResidentBackend
 from generator.clip_folder import ClipFolder
+from generator.describing import captioning_presets, describe_claimed
 from generator.finishing import (
     RENDER_FAILED,
     STORAGE_FAILED,
@@ -45,6 +46,7 @@ from generator.job_image import decode_job_image, read_job_image
 from generator.lease import LeaseKeeper, RenderState
 from storage.db import DATABASE_UNAVAILABLE, is_unavailable
 from storage.inputs import JobImage
+from storage.models import JobKind
 from storage.previews import PreviewStore
 from storage.records import ClaimedJob
 from storage.store import Store
@@ -105,6 +107,10 @@ class Worker:
         """The presets whose jobs this worker takes now: all it serves if it may switch
         models, else only its resident one."""
         return self.config.worker.claimable(self.config, self.backends.preset)
+
+    def describing_presets(self) -> tuple[str, ...]:
+        """The presets whose describe jobs this worker takes: those it takes that caption."""
+        return captioning_presets(self.config, self.claimable_presets())
 
     def _affinity(self) -> dict[str, Any]:
         """How a worker that may switch models favours the one it has loaded (see
@@ -174,7 +180,8 @@ class Worker:
             return None
         try:
             job = await self.store.leases.claim_next_job(
-                self.worker_id, self.claimable_presets(), **self._affinity())
+                self.worker_id, self.claimable_presets(), describes=self.describing_presets(),
+                **self._affinity())
         except DATABASE_UNAVAILABLE as exc:
             if not is_unavailable(exc):
                 raise
@@ -190,6 +197,9 @@ class Worker:
         """Render one claimed job, then hand it to the finish stage and return: the next job
         renders while this one is encoded. Its lease is kept until its outcome is recorded."""
         log.info("job %s attempt %s: claimed by %s", job.id, job.attempt, self.worker_id)
+        if job.kind == JobKind.DESCRIBE:  # a caption, not a render: answered in a moment
+            await describe_claimed(self.store, self.config, job, previews=self.previews)
+            return
         state = RenderState(total=job.request.steps)
         keeper = LeaseKeeper(self.store, job, state, previews=self.previews,
                              heartbeat_seconds=self.config.queue.heartbeat_seconds)

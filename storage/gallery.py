@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 from storage.context import StoreContext
 from storage.db import read_transaction
 from storage.job_rows import job_query, job_record
-from storage.models import Job, JobStatus, User
+from storage.models import Job, JobKind, JobStatus, User
 from storage.videos import Page
 from videobot.users import UserRef
 
@@ -75,7 +75,8 @@ class Gallery:
 
 
 def _finished(query: _Select, owner: UserRef | None) -> _Select:
-    query = query.where(Job.status.in_(JobStatus.FINAL), Job.deleted_at.is_(None))
+    query = query.where(Job.status.in_(JobStatus.FINAL), Job.deleted_at.is_(None),
+                        Job.kind == JobKind.VIDEO)
     return query.where(*_identity(owner)) if owner is not None else query
 
 

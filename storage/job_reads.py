@@ -36,12 +36,14 @@ class JobReads:
             raise JobNotFound(job_id)
         return job
 
-    async def jobs_of(self, user: UserRef, *, active_only: bool = False,
-                      limit: int = 10) -> list[JobRecord]:
-        """A user's newest jobs first."""
+    async def jobs_of(self, user: UserRef, *, active_only: bool = False, limit: int = 10,
+                      kind: str | None = None) -> list[JobRecord]:
+        """A user's newest jobs first (of `kind` only, when given)."""
         query = job_query().where(*identity(user))
         if active_only:
             query = query.where(Job.status.in_(ACTIVE))
+        if kind is not None:
+            query = query.where(Job.kind == kind)
         return await self._records(query.order_by(Job.id.desc()).limit(limit))
 
     async def active_jobs(self, platforms: Collection[str] | None = None) -> list[JobRecord]:

@@ -90,6 +90,9 @@ def job_record(row: Mapping[Any, Any]) -> JobRecord:
         api_key_id=row["api_key_id"],
         remixed_from=row["remixed_from_id"],
         deleted_at=row["deleted_at"],
+        kind=row["kind"],
+        source_job_id=row["source_job_id"],
+        result_text=row["result_text"],
     )
 
 

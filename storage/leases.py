@@ -9,7 +9,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, case, false, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import outbox, quotas
@@ -18,7 +18,7 @@ from storage.db import write_transaction
 from storage.errors import LeaseLost
 from storage.fairness import claim_order, running_of_owner
 from storage.job_rows import REQUEST_COLUMNS, request_of
-from storage.models import Clip, Job, JobStatus
+from storage.models import Clip, Job, JobKind, JobStatus
 from storage.records import ClaimedJob
 from storage.settings import is_paused
 from storage.wakeup import EVENTS, JOBS
@@ -39,20 +39,24 @@ class Leases:
     async def claim_next_job(
         self, worker_id: str, presets: Collection[str] | None = None, *,
         loaded: str | None = None, switch_after: timedelta | None = None,
+        describes: Collection[str] | None = (),
     ) -> ClaimedJob | None:
-        """Atomically take the next claimable job (queued, or running with an expired lease)
-        of `presets` (None: any). A worker with the preset `loaded` in memory, which may load
-        another, passes `switch_after`: the loaded preset's jobs then go first, and a job for
-        another preset only once it has waited that long (then it takes its turn among them),
-        so that a mixed queue does not make the worker swap models for every job."""
+        """Atomically take the next claimable job (queued, or running with an expired lease):
+        a video job of `presets` (None: any), or a describe job of `describes` (the presets
+        whose clips this worker can caption; None: any; by default none, so that a worker
+        without a captioner never takes one). A worker with the preset `loaded` in memory,
+        which may load another, passes `switch_after`: the loaded preset's jobs then go
+        first, and a job for another preset only once it has waited that long (then it takes
+        its turn among them), so that a mixed queue does not make the worker swap models for
+        every job."""
         now, lease = self.context.clock(), self.context.lease
         order = claim_order()
         if loaded is not None and switch_after is not None:
-            not_yet = and_(Job.preset != loaded, Job.created_at > now - switch_after)
+            not_yet = and_(Job.kind == JobKind.VIDEO, Job.preset != loaded,
+                           Job.created_at > now - switch_after)
             order = (case((not_yet, 1), else_=0), *order)
-        candidates = select(Job.id).where(_claimable(now)).order_by(*order).limit(1)
-        if presets is not None:
-            candidates = candidates.where(Job.preset.in_(list(presets)))
+        candidates = (select(Job.id).where(_claimable(now), _of_kinds(presets, describes))
+                      .order_by(*order).limit(1))
         running_limit = self.context.quotas.max_running_per_user
         if running_limit:
             candidates = candidates.where(running_of_owner() < running_limit)
@@ -72,7 +76,7 @@ class Leases:
                 started_at=func.coalesce(Job.started_at, now),
                 progress_step=0,
             )
-            .returning(Job.id, Job.attempts, *REQUEST_COLUMNS)
+            .returning(Job.id, Job.attempts, Job.kind, Job.source_job_id, *REQUEST_COLUMNS)
         )
         async with write_transaction(self.context.engine) as conn:
             await self._expire_leases(conn, now)
@@ -80,7 +84,8 @@ class Leases:
             row = None if paused else (await conn.execute(claim)).mappings().first()
         if row is None:
             return None
-        return ClaimedJob(row["id"], row["attempts"], request_of(row), now + lease)
+        return ClaimedJob(row["id"], row["attempts"], request_of(row), now + lease,
+                          kind=row["kind"], source_job_id=row["source_job_id"])
 
     async def renew_lease(
         self, job_id: int, attempt: int, *, step: int | None = None, total: int | None = None
@@ -120,6 +125,14 @@ class Leases:
                     poster_data=poster_data, **columns,
                 )
             )
+        await self.context.signals.notify(EVENTS)
+
+    async def finish_described(self, job_id: int, attempt: int, text: str) -> None:
+        """Keep a describe job's caption and mark it succeeded, in one fenced write."""
+        now = self.context.clock()
+        async with write_transaction(self.context.engine) as conn:
+            await self._finish(conn, job_id, attempt, status=JobStatus.SUCCEEDED, now=now,
+                               progress_step=Job.progress_total, result_text=text)
         await self.context.signals.notify(EVENTS)
 
     async def finish_failed(self, job_id: int, attempt: int, error: str) -> None:
@@ -202,6 +215,17 @@ def _claimable(now: datetime) -> Any:
         Job.cancel_requested.is_(False),
     )
     return or_(queued, lease_expired)
+
+
+def _of_kinds(presets: Collection[str] | None, describes: Collection[str] | None) -> Any:
+    """Video jobs of `presets` and describe jobs of `describes` (None: any preset)."""
+    kinds = []
+    for kind, names in ((JobKind.VIDEO, presets), (JobKind.DESCRIBE, describes)):
+        if names is None:
+            kinds.append(Job.kind == kind)
+        elif names:
+            kinds.append(and_(Job.kind == kind, Job.preset.in_(list(names))))
+    return or_(*kinds) if kinds else false()
 
 
 def _fenced(job_id: int, attempt: int) -> Any:

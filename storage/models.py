@@ -65,6 +65,14 @@ class JobStatus:
     ALL = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
 
 
+class JobKind:
+    """What a job makes: a clip (`video`), or the caption of another job's clip (`describe`),
+    kept as the job's text and delivered to the chat as a message."""
+
+    VIDEO = "video"
+    DESCRIBE = "describe"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -139,6 +147,11 @@ class Job(Base):
     #: How long its clip took to render, kept with the job (the clip row goes with retention)
     #: for the statistics and the metrics; None until it succeeds.
     render_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: A `JobKind`; a describe job names the job whose clip it captions, and keeps the caption.
+    kind: Mapped[str] = mapped_column(String(16), default=JobKind.VIDEO,
+                                      server_default=JobKind.VIDEO)
+    source_job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    result_text: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Clip(Base):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.models import JobStatus
+from storage.models import JobKind, JobStatus
 from videobot.media.clip import EncodedClip
 from videobot.params import RenderRequest
 from videobot.users import UserRef
@@ -45,10 +45,19 @@ class JobRecord:
     api_key_id: int | None = None
     remixed_from: int | None = None
     deleted_at: datetime | None = None
+    #: A `JobKind`; a describe job's source job, and the caption once it succeeded.
+    kind: str = JobKind.VIDEO
+    source_job_id: int | None = None
+    result_text: str | None = None
 
     @property
     def is_final(self) -> bool:
         return self.status in JobStatus.FINAL
+
+    @property
+    def describes(self) -> bool:
+        """Whether the job captions another job's clip rather than making one."""
+        return self.kind == JobKind.DESCRIBE
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,9 @@ class ClaimedJob:
     attempt: int
     request: RenderRequest
     lease_expires_at: datetime
+    #: A `JobKind`, and for a describe job the job whose clip it captions.
+    kind: str = JobKind.VIDEO
+    source_job_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from storage.db import read_transaction, write_transaction
 from storage.errors import JobAlreadyFinished, JobNotFound
 from storage.fairness import positions_query
 from storage.job_rows import job_query, job_record, read_job
-from storage.models import Clip, Job, JobInput, JobStatus, User
+from storage.models import Clip, Job, JobInput, JobKind, JobStatus, User
 from storage.records import JobRecord
 from videobot.users import UserRef
 
@@ -42,7 +42,7 @@ class Videos:
         the same for another user's job as for none (its existence is not revealed)."""
         async with read_transaction(self.engine) as conn:
             job = await read_job(conn, job_id)
-        if job is None or job.deleted_at is not None or (
+        if job is None or job.deleted_at is not None or job.describes or (
                 owner is not None and job.user.key != owner.key):
             raise JobNotFound(job_id)
         return job
@@ -51,7 +51,7 @@ class Videos:
                    newest_first: bool) -> Page:
         """Up to `limit` jobs of `owner` (None: everyone's) after the job `after` in the
         order asked, deleted ones left out."""
-        query = job_query().where(Job.deleted_at.is_(None))
+        query = job_query().where(Job.deleted_at.is_(None), Job.kind == JobKind.VIDEO)
         if owner is not None:
             query = query.where(User.platform == owner.platform,
                                 User.platform_user_id == owner.platform_user_id)

@@ -84,6 +84,7 @@ BOUNDS: dict[str, dict[str, Bound]] = {
         "credits": Bound(1e9), "window_hours": Bound(MAX_WINDOW_HOURS, " h"),
         "reset_hour_utc": Bound(23), "max_running_per_user": Bound(10_000),
         "max_queue_length": Bound(1_000_000), "min_interval_seconds": Bound(DAY_S, " s"),
+        "describe_credits": Bound(1e9),
     },
     "TierConfig": {
         "credits": Bound(1e9), "priority": Bound(100),

@@ -12,7 +12,7 @@ from typing import Any
 from bot.core import replies
 from bot.core.admin import AdminCommands, is_admin
 from bot.core.attachments import AttachedImage, OpenImageFile, fetched, picture_of
-from bot.core.describe import describe_job
+from bot.core.describe import submit_description
 from bot.core.errors import INTERNAL_ERROR, CommandError, InputTooLarge
 from bot.core.image_rules import check_picture
 from bot.core.moderation import Blocklist
@@ -21,6 +21,7 @@ from bot.core.requests import build_request
 from bot.core.serving import ServedPresets
 from storage.errors import StoreError
 from storage.inputs import StoredInput, discard_input, prepare_input
+from storage.models import JobKind
 from storage.records import ApiOrigin, JobRecord
 from storage.store import Store
 from storage.users import NO_TIER, Tier
@@ -180,10 +181,16 @@ class Core:
         steps = counts_steps(self.config.presets, job.request.preset)
         return Reply(replies.status(job, position, self.store.clock(), counts_steps=steps), job)
 
-    async def describe(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
-        """Video to text: what the demo model's captioner sees in a finished clip."""
-        job = await self._job_of(user, args, "describe", active_only=False)
-        return Reply(replies.description(job, await describe_job(self.store, job)), job)
+    async def describe(self, user: UserRef, args: str, target: dict[str, Any]) -> Reply:
+        """Video to text: queue a describe job for a finished clip (the user's latest by
+        default); a worker with a captioner answers it, delivered like a clip."""
+        source = await self._job_of(user, args, "describe", active_only=False,
+                                    kind=JobKind.VIDEO)
+        submitted = await submit_description(self.store, self.config, self.served, user,
+                                             source, reply_target=target,
+                                             tier=self._tier(user, False))
+        return Reply(replies.describe_acknowledgement(
+            submitted.job, submitted.position, submitted.credits_left), submitted.job)
 
     async def cancel(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         job = await self._job_of(user, args, "cancel", active_only=True)
@@ -353,8 +360,8 @@ class Core:
                 raise CommandError(replies.PROMPT_REFUSED)
 
     async def _job_of(self, user: UserRef, args: str, command: str, *,
-                      active_only: bool) -> JobRecord:
-        """The job `args` names (`12` or `#12`), or the user's latest one."""
+                      active_only: bool, kind: str | None = None) -> JobRecord:
+        """The job `args` names (`12` or `#12`), or the user's latest one (of `kind`)."""
         text = args.strip().removeprefix("#")
         if text:
             if not text.isdecimal() or len(text) > 18:
@@ -365,7 +372,7 @@ class Core:
             if job.user.key != user.key:
                 raise CommandError(f"job #{job.id} belongs to someone else")
             return job
-        jobs = await self.store.jobs.jobs_of(user, active_only=active_only, limit=1)
+        jobs = await self.store.jobs.jobs_of(user, active_only=active_only, limit=1, kind=kind)
         if not jobs:
             if active_only:
                 raise CommandError("you have no waiting or rendering job to cancel")

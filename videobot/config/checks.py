@@ -110,6 +110,7 @@ def _validate_quotas(quotas: QuotasConfig) -> None:
     not_negative(quotas.max_running_per_user, "quotas.max_running_per_user")
     not_negative(quotas.max_queue_length, "quotas.max_queue_length")
     not_negative(quotas.min_interval_seconds, "quotas.min_interval_seconds")
+    not_negative(quotas.describe_credits, "quotas.describe_credits")
     for tier in quotas.tiers.values():
         where = f"quotas.tiers.{tier.name}"
         not_negative(tier.credits, f"{where}.credits")

@@ -37,6 +37,8 @@ class QuotasConfig:
     max_queue_length: int = 0
     min_interval_seconds: float = 0.0
     refund_cancel_mid_render: bool = False
+    #: What a `/describe` costs (a caption is cheap next to a clip).
+    describe_credits: float = 0.1
     #: `[quotas.tiers.NAME]` tables.
     tiers: Mapping[str, TierConfig] = field(default_factory=lambda: MappingProxyType({}))
 

@@ -4,6 +4,7 @@ the tests' side: the bot never holds frames)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -13,9 +14,10 @@ import numpy.typing as npt
 Frames = npt.NDArray[np.uint8]
 
 
-def read_frames(path: Path) -> Frames:
-    """Decode an MP4 back into RGB uint8 frames (frames, height, width, 3)."""
-    with av.open(str(path)) as container:
+def read_frames(source: Path | BinaryIO) -> Frames:
+    """Decode an MP4 (a path, or its bytes in a file object) back into RGB uint8 frames
+    (frames, height, width, 3)."""
+    with av.open(str(source) if isinstance(source, Path) else source, "r") as container:
         stream = container.streams.video[0]
         frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
     return np.stack(frames)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.core.replies.jobs import what_it_is
 from bot.core.replies.words import credits, gib, hours, plural, utc_moment
 from storage.admin import AuditRecord, Stats
 from storage.records import JobRecord
@@ -53,7 +54,7 @@ def admin_queue_listing(jobs: Sequence[JobRecord]) -> str:
     if not jobs:
         return "The queue is empty."
     lines = [f"{plural(len(jobs), 'job')} waiting or rendering:"]
-    lines += [f"  job #{job.id} {job.status} for {job.user.key}: {job.request.prompt[:60]}"
+    lines += [f"  job #{job.id} {job.status} for {job.user.key}: {what_it_is(job)[:60]}"
               for job in jobs]
     return "\n".join(lines)
 

@@ -35,11 +35,20 @@ def acknowledgement(job: JobRecord, position: int | None,
     return "\n".join(lines)
 
 
+def describe_acknowledgement(job: JobRecord, position: int | None,
+                             credits_left: float) -> str:
+    """/describe: the describe job queued, and what it cost."""
+    return (f"Job #{job.id} queued{_position_words(position)}: describing job "
+            f"#{job.source_job_id}.\nCost: {credits(job.cost)}; {credits(credits_left)} left.")
+
+
 def progress(job: JobRecord, position: int | None, now: datetime, *,
              counts_steps: bool = True) -> str:
     """One line on where a waiting or rendering job is (a model without steps: a bar only)."""
     if job.status == JobStatus.QUEUED:
         return f"Job #{job.id}: waiting{_position_words(position)}."
+    if job.describes:
+        return f"Job #{job.id}: describing job #{job.source_job_id}…"
     step, total = job.progress_step, max(job.progress_total, 1)
     if step <= 0:
         return f"Job #{job.id}: rendering…"
@@ -58,7 +67,16 @@ def status(job: JobRecord, position: int | None, now: datetime, *,
         head = f"Job #{job.id}: done" + (" and delivered." if job.delivered_at else ".")
     else:
         head = finished(job)
+    if job.describes:
+        return f"{head}\n{what_it_is(job)}"
     return f"{head}\nPrompt: {job.request.prompt}\n{parameters_line(job.request)}"
+
+
+def what_it_is(job: JobRecord) -> str:
+    """A job in a few words, for listings: its prompt, or what it describes."""
+    if job.describes:
+        return f"a description of job #{job.source_job_id}"
+    return job.request.prompt
 
 
 def caption(job: JobRecord) -> str:
@@ -75,6 +93,8 @@ def upload_caption(job: JobRecord, upload_note: str = "") -> str:
 
 def finished(job: JobRecord) -> str:
     """The final word on a job that did not produce a clip (or the console's result line)."""
+    if job.status == JobStatus.SUCCEEDED and job.describes:
+        return description(job.source_job_id or 0, job.result_text or "")
     if job.status == JobStatus.SUCCEEDED and job.clip is not None:
         return (f"Job #{job.id} done: {job.clip.video_path}\n"
                 f"Poster: {job.clip.poster_path}\n{caption(job)}")
@@ -95,9 +115,9 @@ def clip_too_large(job: JobRecord) -> str:
             "in this chat.")
 
 
-def description(job: JobRecord, sentence: str) -> str:
-    """/describe: what the captioner sees in a clip."""
-    return f"Job #{job.id} looks like: {sentence}."
+def description(job_id: int, sentence: str) -> str:
+    """/describe's answer: what the captioner sees in job `job_id`'s clip."""
+    return f"Job #{job_id} looks like: {sentence}."
 
 
 def demo_unknown_words(unknown: Sequence[str]) -> str:

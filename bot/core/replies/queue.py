@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.core.replies.jobs import what_it_is
 from bot.core.replies.words import credits, utc_moment
 from storage.models import JobStatus
 from storage.quotas import QuotaState
@@ -46,7 +47,7 @@ def history_listing(jobs: Sequence[JobRecord]) -> str:
         return "You have no jobs yet; try /video a red ball bouncing"
     lines = ["Your last job:" if len(jobs) == 1 else f"Your last {len(jobs)} jobs:"]
     for job in jobs:
-        lines.append(f"  #{job.id} {job.status}, {_job_cost(job)}: {job.request.prompt[:50]}")
+        lines.append(f"  #{job.id} {job.status}, {_job_cost(job)}: {what_it_is(job)[:50]}")
     return "\n".join(lines)
 
 

@@ -44,6 +44,21 @@ def nsfw_only(preset: str) -> str:
             "choose another preset")
 
 
+#: /describe when no preset the workers take has a captioner.
+NO_DESCRIBER = ("no worker here can describe clips: none of the presets they take has a "
+                "captioner (the demo model's has)")
+
+
+def no_clip_to_describe(job_id: int, status: str) -> str:
+    """/describe of a job that has no clip (yet, or any more)."""
+    return f"job #{job_id} has no clip to describe (it is {status})"
+
+
+def describes_a_description(job_id: int) -> str:
+    """/describe of a describe job."""
+    return f"job #{job_id} is a description, not a clip; name the job of the clip"
+
+
 def preset_not_served(preset: str, served: Collection[str]) -> str:
     available = ", ".join(sorted(served)) or "none"
     return (f"no running worker takes the preset {preset} (they take: {available}); "
