@@ -90,6 +90,7 @@ def job_record(row: Mapping[Any, Any]) -> JobRecord:
         api_key_id=row["api_key_id"],
         remixed_from=row["remixed_from_id"],
         deleted_at=row["deleted_at"],
+        extends=row.get("extends_job_id"),
     )
 
 

@@ -72,7 +72,7 @@ class Leases:
                 started_at=func.coalesce(Job.started_at, now),
                 progress_step=0,
             )
-            .returning(Job.id, Job.attempts, *REQUEST_COLUMNS)
+            .returning(Job.id, Job.attempts, Job.extends_job_id, *REQUEST_COLUMNS)
         )
         async with write_transaction(self.context.engine) as conn:
             await self._expire_leases(conn, now)
@@ -80,7 +80,8 @@ class Leases:
             row = None if paused else (await conn.execute(claim)).mappings().first()
         if row is None:
             return None
-        return ClaimedJob(row["id"], row["attempts"], request_of(row), now + lease)
+        return ClaimedJob(row["id"], row["attempts"], request_of(row), now + lease,
+                          extends=row["extends_job_id"])
 
     async def renew_lease(
         self, job_id: int, attempt: int, *, step: int | None = None, total: int | None = None

@@ -45,6 +45,8 @@ class JobRecord:
     api_key_id: int | None = None
     remixed_from: int | None = None
     deleted_at: datetime | None = None
+    #: The job whose clip this one extends (/extend), or None.
+    extends: int | None = None
 
     @property
     def is_final(self) -> bool:
@@ -68,6 +70,8 @@ class ClaimedJob:
     attempt: int
     request: RenderRequest
     lease_expires_at: datetime
+    #: The job whose clip this one continues (/extend), or None.
+    extends: int | None = None
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,7 @@ class Submissions:
         tier: Tier | None = NO_TIER,
         api: ApiOrigin | None = None,
         input_image: StoredInput | None = None,
+        extends: int | None = None,
     ) -> Submitted:
         """`enqueue`, returning with the job its queue position and the credits left, from the
         one transaction (a burst of commands then costs one round of the write lock each, of a
@@ -92,7 +93,8 @@ class Submissions:
         limit is checked there too. The user's `tier` (name, priority) is recorded with it:
         it sets their allowance and their place among users the round-robin serves equally
         (None keeps the one recorded). `api`: the job comes through the HTTP API;
-        `input_image`: an image sent with it, recorded with it."""
+        `input_image`: an image sent with it, recorded with it; `extends`: the job whose clip
+        it continues (/extend)."""
         now = self.context.clock()
 
         def insert_and_charge(conn: Connection) -> _Inserted:
@@ -106,6 +108,7 @@ class Submissions:
                 "progress_total": request.steps, "cancel_requested": False, "created_at": now,
                 "api_key_id": api.api_key_id if api else None,
                 "remixed_from_id": api.remixed_from if api else None, "deleted_at": None,
+                "extends_job_id": extends,
             }).mappings().one()
             if cost > 0:
                 quotas.charge(conn, job_id=row["id"], user_id=owner.id, credits=cost, now=now)

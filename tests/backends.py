@@ -28,7 +28,10 @@ class StripesBackend:
         self.started = threading.Event()
         self.calls = 0
 
-    def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop) -> Frames:
+    def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop,
+                 image: Frames | None = None) -> Frames:
+        """The bar; with `image` (a picture, or a clip's last frame to extend), the clip
+        opens on that picture."""
         self.calls += 1
         self.started.set()
         for step in range(1, request.steps + 1):
@@ -44,6 +47,8 @@ class StripesBackend:
         for index in range(request.frames):
             x = index * request.width // max(request.frames, 1)
             frames[index, :, x : x + 4] = colour
+        if image is not None:
+            frames[0] = image
         return frames
 
     def close(self) -> None:
