@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -63,3 +64,11 @@ def stand_in_worker(store: Store, config: Config, backend: StripesBackend, *,
                                loader=lambda _preset: backend)
     return Worker(store=store, config=config, backends=resident, worker_id=worker_id,
                   clips_dir=clips_dir or config.data_dir / "clips", encoder=encoder)
+
+
+async def render_every_preset(store: Store, config: Config) -> int:
+    """Drain the queue whatever the jobs' presets (a worker that may switch between them),
+    with a fast `StripesBackend`; returns how many jobs it took."""
+    switching = replace(config, worker=replace(config.worker, switch_presets=True,
+                                               switch_after_seconds=0))
+    return await stand_in_worker(store, switching, StripesBackend()).run(burst=True)

@@ -26,7 +26,7 @@ from bot.delivery import DeliveryLoop
 from storage.models import JobStatus
 from storage.records import JobRecord
 from storage.store import Store
-from tests.backends import StripesBackend, stand_in_worker
+from tests.backends import StripesBackend, render_every_preset, stand_in_worker
 from tests.fakes.telegram_api import BOT_USERNAME, Call, FakeTelegram, message_update
 from videobot.config import Config, TelegramConfig, config_from_dict
 from videobot.media.encode import encode_clip
@@ -574,21 +574,13 @@ async def test_admins_name_users_by_username_or_by_replying_to_them(bot: Bot) ->
 EXTENDABLE = "/video a kite --frames 8 --width 64 --height 64 --preset demo"
 
 
-async def render_any_preset(store: Store, config: Config) -> None:
-    """Render every queued job, whatever its preset (the demo preset's too), with the fast
-    stand-in model."""
-    switching = replace(config, worker=replace(config.worker, switch_presets=True,
-                                               switch_after_seconds=0))
-    await stand_in_worker(store, switching, StripesBackend()).run(burst=True)
-
-
 async def test_the_extend_button_queues_the_clip_continued_for_its_owner_only(
         bot: Bot) -> None:
     api = bot.api
     message = api.push_message(chat_id=GROUP, user_id=ALICE, chat_type="group",
                                text=EXTENDABLE)
     _, job_id = await bot.ack_of(message)
-    await render_any_preset(bot.store, bot.config)
+    await render_every_preset(bot.store, bot.config)
     await bot.delivered(job_id)
     [clip_message] = posted_videos(api)
 
@@ -606,7 +598,7 @@ async def test_the_extend_button_queues_the_clip_continued_for_its_owner_only(
     extension_id = int(acks[1].params["text"].split("#")[1].split(" ")[0])
     assert replies.extends_line(job_id) in acks[1].params["text"]
     await bot.status_message_id(extension_id)
-    await render_any_preset(bot.store, bot.config)
+    await render_every_preset(bot.store, bot.config)
     extension = await bot.delivered(extension_id)
     assert extension.extends == job_id and extension.user == (await bot.job(job_id)).user
     _, video = video_calls(api)
@@ -624,7 +616,7 @@ async def test_the_extend_button_works_after_a_restart_and_on_a_job_that_is_gone
     finally:
         await first.stop()
     job_id = int(ack.params["text"].split("#")[1].split(" ")[0])
-    await render_any_preset(store, config)
+    await render_every_preset(store, config)
     # The buttons' data names the job: any message of the chat will do to press them on.
     under = next(m for m in api.messages.values() if m.get("text", "").startswith("Job #"))
 
