@@ -584,3 +584,7 @@ async def test_extend_takes_a_job_and_a_new_prompt(bot: Bot) -> None:
     refused = await ack(bot, await bot.fake.command(BOB, "extend", {"job": job_id}))
     assert refused.body["data"]["flags"] & 64
     assert refused.body["data"]["content"] == f"Sorry: job #{job_id} belongs to someone else."
+    # Without a job: the latest clip, whatever the prompt starts with.
+    await ack(bot, await bot.fake.command(ALICE, "extend", {"prompt": "3 more bounces"}))
+    latest = max(await bot.store.jobs.active_jobs(), key=lambda job: job.id)
+    assert (latest.extends, latest.request.prompt) == (job_id, "3 more bounces")

@@ -171,18 +171,17 @@ class Core:
         """`/extend [job] [prompt]`: continue a finished clip into one longer clip."""
         return (await self.extensions.command(user, args, target)).acknowledgement()
 
-    async def extend_job(self, user: UserRef, job_id: int, *,
+    async def extend_job(self, user: UserRef, job_id: int | None, *, prompt: str = "",
                          reply_target: dict[str, Any] | None = None,
                          admin: bool = False) -> Reply:
-        """The Extend button: its owner, or an admin, may; never raises, like `handle`."""
+        """`/extend` with typed options (`job_id` None: the latest clip), or the Extend button
+        (`admin`: an admin may extend anyone's clip); never raises, like `handle`."""
         user = with_printable_names(user)
-        return await self._guarded("extend", user, lambda: self._extend_button(
-            user, job_id, reply_target or {}, admin))
+        return await self._guarded("extend", user, lambda: self._acknowledged(
+            self.extensions.typed(user, job_id, prompt, admin=admin, target=reply_target or {})))
 
-    async def _extend_button(self, user: UserRef, job_id: int, target: dict[str, Any],
-                             admin: bool) -> Reply:
-        submitted = await self.extensions.button(user, job_id, admin=admin, target=target)
-        return submitted.acknowledgement()
+    async def _acknowledged(self, submitted: Awaitable[Submission]) -> Reply:
+        return (await submitted).acknowledgement()
 
     async def status(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         job = await self._job_of(user, args, "status", active_only=False)

@@ -117,17 +117,17 @@ class Extensions(Generic[S]):
     async def command(self, user: UserRef, args: str, target: dict[str, Any]) -> S:
         """`/extend [job] [prompt]`: the user's own job, or their latest clip."""
         asked = parse_extend(args)
-        if asked.job_id is None:
+        return await self.typed(user, asked.job_id, asked.prompt, admin=False, target=target)
+
+    async def typed(self, user: UserRef, job_id: int | None, prompt: str, *, admin: bool,
+                    target: dict[str, Any]) -> S:
+        """Extend job `job_id` (None: the user's latest clip), which `user` owns or, as an
+        `admin` (pressing the Extend button), anyone's; `prompt` "": the source's own."""
+        if job_id is None:
             source = await latest_clip(self.store, user)
         else:
-            source = await owned_job(self.store, user, asked.job_id, admin=False)
-        return await self.queue(user, source, asked.prompt, target)
-
-    async def button(self, user: UserRef, job_id: int, *, admin: bool,
-                     target: dict[str, Any]) -> S:
-        """The Extend button: its owner or an admin may press it; the source's prompt."""
-        source = await owned_job(self.store, user, job_id, admin=admin)
-        return await self.queue(user, source, "", target)
+            source = await owned_job(self.store, user, job_id, admin=admin)
+        return await self.queue(user, source, prompt.strip(), target)
 
     async def queue(self, user: UserRef, source: JobRecord, prompt: str,
                     target: dict[str, Any]) -> S:

@@ -139,9 +139,8 @@ class DiscordAdapter:
         """`/extend [job] [prompt]`: queue through the core, acknowledge with Cancel."""
         if await self._refused_here(interaction):
             return
-        line = " ".join(str(part) for part in ("/extend", job or "", prompt or "") if part)
-        await self._queue(interaction, self.core.handle(_user(interaction), line,
-                                                        self._target(interaction)))
+        await self._queue(interaction, self.core.extend_job(
+            _user(interaction), job, prompt=prompt or "", reply_target=self._target(interaction)))
 
     async def admin_queue(self, interaction: discord.Interaction) -> None:
         """`/videoadmin queue`: every active job; only for the config's admins."""
