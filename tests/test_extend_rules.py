@@ -19,7 +19,7 @@ from storage.models import JobStatus
 from storage.records import JobRecord
 from storage.store import Store
 from tests.backends import StripesBackend, stand_in_worker
-from videobot.config import Config, config_from_dict
+from videobot.config import Config, ConfigError, config_from_dict
 from videobot.media.frames import read_frames
 from videobot.users import parse_user
 
@@ -153,3 +153,15 @@ async def test_the_worker_fails_an_extension_whose_clip_went_missing(
     await render(core.store, config)
     failed = await core.store.jobs.require(job.id)
     assert (failed.status, failed.error) == (JobStatus.FAILED, source_gone(source.id))
+
+
+@pytest.mark.parametrize("value", [-1.0, 1.5, 2.0])
+def test_a_max_seconds_no_clip_could_grow_to_is_refused_naming_the_key(
+    tmp_path: Path, value: float
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        config_from_dict({"data_dir": str(tmp_path), "default_preset": "demo",
+                          "presets": {"demo": {**DEMO, "max_seconds": value}}})
+    assert str(refused.value) == (
+        "presets.demo.max_seconds: must be 0 (four times the clip) or longer than the "
+        f"preset's clip (2 s), not {value:g}")
