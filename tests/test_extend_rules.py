@@ -165,3 +165,19 @@ def test_a_max_seconds_no_clip_could_grow_to_is_refused_naming_the_key(
     assert str(refused.value) == (
         "presets.demo.max_seconds: must be 0 (four times the clip) or longer than the "
         f"preset's clip (2 s), not {value:g}")
+
+
+async def test_reroll_and_same_seed_on_an_extension_extend_its_source_again(
+    core: Core, config: Config
+) -> None:
+    source = await finished(core, config, "/video a red ball moving right --seed 4")
+    extension = await finished(core, config, f"/extend {source.id} now faster")
+    for new_seed in (False, True):
+        reply = await core.rerun(ALICE, extension.id, new_seed=new_seed)
+        assert reply.job is not None, reply.text
+        again = reply.job
+        assert (again.extends, again.request.prompt) == (source.id, "now faster")
+        assert (again.request.seed == 4) is not new_seed
+        assert again.request.replace(seed=4) == extension.request
+    assert (await core.rerun(BOB, extension.id, new_seed=True)).text == (
+        f"Sorry: job #{extension.id} belongs to someone else.")

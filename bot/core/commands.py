@@ -292,6 +292,9 @@ class Core:
     async def _rerun(self, user: UserRef, job_id: int, new_seed: bool,
                      reply_target: dict[str, Any], admin: bool, api: ApiOrigin | None) -> Reply:
         job = await owned_job(self.store, user, job_id, admin=admin)
+        if job.extends is not None and api is None:  # the source extended again
+            return await self._acknowledged(self.extensions.again(
+                user, job, job.extends, new_seed=new_seed, target=reply_target))
         return await self._video(user, rerun_options(job, new_seed=new_seed), reply_target, api)
 
     async def _video(self, user: UserRef, options: VideoOptions,
