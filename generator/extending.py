@@ -76,7 +76,7 @@ async def read_source(store: Store, job_id: int) -> Frames:
                 raise GenerationFailed(source_gone(job_id))
             return await asyncio.to_thread(decode_frames, stored[0])
         return await asyncio.to_thread(_read_file, source.clip.video_path, job_id)
-    except av.error.FFmpegError:
+    except (av.error.FFmpegError, ValueError):  # damaged, or no frame in it
         raise GenerationFailed(source_unreadable(job_id)) from None
 
 

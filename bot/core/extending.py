@@ -27,8 +27,6 @@ from videobot.users import UserRef
 
 #: How far back `/extend` without a job number looks for the user's latest clip.
 LATEST_JOBS = 20
-#: The seed of an extension rerun with a new one (Reroll).
-NEW_SEED = -1
 
 
 @dataclass(frozen=True)
@@ -61,16 +59,16 @@ async def latest_clip(store: Store, user: UserRef) -> JobRecord:
     raise CommandError(replies.NO_CLIP_TO_EXTEND)
 
 
-def extension_options(source: JobRecord, prompt: str = "",
-                      seed: int | None = None) -> VideoOptions:
-    """The source's settings and seed (or `seed`; -1: a new one), its prompt unless a new one
-    is given, and the preset's frame count (the length added)."""
+def extension_options(source: JobRecord, prompt: str = "", *, seed: int | None = None,
+                      new_seed: bool = False) -> VideoOptions:
+    """The source's settings and seed (or `seed`, or with `new_seed` a random one), its
+    prompt unless a new one is given, and the preset's frame count (the length added)."""
     options = {**source.request.to_dict()}
     old_prompt = options.pop("prompt")
     options.pop("frames")
     if seed is not None:
         options["seed"] = seed
-    if seed == NEW_SEED:
+    if new_seed:
         options.pop("seed")
     return VideoOptions(prompt or old_prompt, options)
 
@@ -134,20 +132,21 @@ class Extensions(Generic[S]):
             source = await latest_clip(self.store, user)
         else:
             source = await owned_job(self.store, user, job_id, admin=admin)
-        return await self.queue(user, source, prompt.strip(), target)
+        return await self.queue(user, source, extension_options(source, prompt.strip()), target)
 
     async def again(self, user: UserRef, extension: JobRecord, source_id: int, *,
                     new_seed: bool, target: dict[str, Any]) -> S:
         """Reroll or Same seed on an extension (of job `source_id`): the source extended
         again, with the extension's prompt and a new seed or its own."""
         source = await self.store.jobs.require(source_id)
-        seed = NEW_SEED if new_seed else extension.request.seed
-        return await self.queue(user, source, extension.request.prompt, target, seed)
+        options = extension_options(source, extension.request.prompt,
+                                    seed=extension.request.seed, new_seed=new_seed)
+        return await self.queue(user, source, options, target)
 
-    async def queue(self, user: UserRef, source: JobRecord, prompt: str,
-                    target: dict[str, Any], seed: int | None = None) -> S:
-        """Check and queue the extension of `source` (`seed`: see `extension_options`)."""
-        options = extension_options(source, prompt, seed)
+    async def queue(self, user: UserRef, source: JobRecord, options: VideoOptions,
+                    target: dict[str, Any]) -> S:
+        """Check and queue the extension of `source` asked by `options`
+        (`extension_options`)."""
         request, _ = build_request(options, self.config)
         await check_extendable(source, request, self.config)
         return await self.submit(user, options, reply_target=target, extends=source.id)
