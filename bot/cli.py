@@ -26,7 +26,7 @@ from videobot.cli_exit import EXIT_INTERRUPTED, fail, refuse, refuse_and_log
 from videobot.config import DEFAULT_DATA_DIR, Config, ConfigError, load_config
 from videobot.logs import setup_logging
 from videobot.text import printable
-from videobot.users import BadUserName, parse_user
+from videobot.users import BadUserName, UserRef, parse_user
 
 #: The generator's commands that `main` hands over as they are (`generate` is checked here).
 HANDED_OVER = frozenset(GENERATOR_COMMANDS) - {"generate"}
@@ -108,10 +108,14 @@ def _parser() -> argparse.ArgumentParser:
     generate.set_defaults(handler=_generate)
 
     submit = commands.add_parser("submit", parents=[common], help="queue a job, print its id")
-    submit.add_argument("prompt")
+    submit.add_argument("prompt", nargs="?", default="",
+                        help="what to render (with --extend: what happens next; default: the "
+                             "clip's own prompt)")
     submit.add_argument("--user", default="console:local", help="<platform>:<id>")
     submit.add_argument("--image", action=_Once, metavar="PATH",
                         help="a PNG, JPEG or WebP picture to animate")
+    submit.add_argument("--extend", type=int, metavar="JOB", action=_Once,
+                        help="continue job JOB's clip into one longer clip, with its settings")
     _add_video_flags(submit)
     submit.set_defaults(handler=_submit)
 
@@ -197,6 +201,10 @@ def _submit(args: argparse.Namespace, config: Config) -> int:
     from bot.core.commands import Core
 
     user = parse_user(args.user)
+    if args.extend is not None:
+        return _submit_extension(args, config, user)
+    if not args.prompt.strip():
+        raise CliError("give a prompt (or --extend JOB to continue a clip)")
     build_request(_video_options(args), config)  # a refusal before anything is created
     image = open_image_file(args.image) if args.image is not None else None
     data_folder.prepare(config)
@@ -206,6 +214,31 @@ def _submit(args: argparse.Namespace, config: Config) -> int:
             core = Core(store=store, config=config)
             return await core.video_request(user, _video_options(args), {"nsfw_allowed": True},
                                             image=image)
+
+    reply = asyncio.run(submit())
+    if reply.job is None:
+        raise CliError(reply.text.removeprefix("Sorry: ").removesuffix("."))
+    print(reply.job.id)
+    return 0
+
+
+def _submit_extension(args: argparse.Namespace, config: Config, user: UserRef) -> int:
+    """`submit --extend JOB [prompt]`: the operator's shell may extend anyone's clip."""
+    from bot.core.commands import Core
+
+    given = [name for name in ("seed", "frames", "fps", "width", "height", "steps",
+                               "guidance", "negative_prompt", "preset")
+             if getattr(args, name) is not None]
+    if given:
+        flag = "--negative" if given[0] == "negative_prompt" else f"--{given[0]}"
+        raise CliError(f"--extend keeps the settings of the clip it continues; drop {flag}")
+    data_folder.require_existing(config)
+
+    async def submit() -> Any:
+        async with _store(config) as store:
+            core = Core(store=store, config=config)
+            return await core.extend_job(user, args.extend, prompt=args.prompt,
+                                         reply_target={"nsfw_allowed": True}, admin=True)
 
     reply = asyncio.run(submit())
     if reply.job is None:

@@ -31,6 +31,7 @@ from generator.backends.base import (
 from generator.backends.loader import ResidentBackend
 from generator.clip_folder import ClipFolder
 from generator.describing import captioning_presets, describe_claimed
+from generator.extending import read_source, render_extension
 from generator.finishing import (
     RENDER_FAILED,
     STORAGE_FAILED,
@@ -246,13 +247,17 @@ class Worker:
             return Failed(str(exc))
         try:
             image = await read_job_image(self.store.engine, job.id)
+            # An extension (/extend) renders on from the clip it extends.
+            source = None if job.extends is None else await read_source(self.store,
+                                                                         job.extends)
         except GenerationFailed as exc:
             return Failed(exc.reason)
         started = time.monotonic()
         limit = asyncio.get_running_loop().call_later(preset.time_limit_seconds,
                                                       state.time_out)
         try:
-            frames = await asyncio.to_thread(self._render_blocking, job, state, preset, image)
+            frames = await asyncio.to_thread(self._render_blocking, job, state, preset, image,
+                                             source)
         except GenerationStopped:
             if state.timed_out:
                 return Failed(f"rendering took longer than the {preset.time_limit_seconds:g} s "
@@ -270,7 +275,7 @@ class Worker:
         return Rendered(frames, seconds)
 
     def _render_blocking(self, job: ClaimedJob, state: RenderState, preset: PresetConfig,
-                         image: JobImage | None) -> Frames:
+                         image: JobImage | None, source: Frames | None) -> Frames:
         backend = self.backends.get(preset)
         # Only a job sent with a picture passes `image` (a backend may predate pictures).
         extra: dict[str, Any] = {}
@@ -278,7 +283,11 @@ class Worker:
             extra["image"] = decode_job_image(image, job.request)
         if preset.preview_every_steps and renders_previews(backend):
             extra["on_preview"] = state.on_preview
-        frames = backend.generate(job.request, state.on_step, state.stop.is_set, **extra)
+        if source is not None:
+            frames = render_extension(backend, job.request, source, state.on_step,
+                                      state.stop.is_set, **extra)
+        else:
+            frames = backend.generate(job.request, state.on_step, state.stop.is_set, **extra)
         if state.stop.is_set():
             raise GenerationStopped
         return frames

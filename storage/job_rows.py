@@ -93,6 +93,7 @@ def job_record(row: Mapping[Any, Any]) -> JobRecord:
         kind=row["kind"],
         source_job_id=row["source_job_id"],
         result_text=row["result_text"],
+        extends=row.get("extends_job_id"),
     )
 
 

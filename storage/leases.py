@@ -76,7 +76,8 @@ class Leases:
                 started_at=func.coalesce(Job.started_at, now),
                 progress_step=0,
             )
-            .returning(Job.id, Job.attempts, Job.kind, Job.source_job_id, *REQUEST_COLUMNS)
+            .returning(Job.id, Job.attempts, Job.kind, Job.source_job_id, Job.extends_job_id,
+                       *REQUEST_COLUMNS)
         )
         async with write_transaction(self.context.engine) as conn:
             await self._expire_leases(conn, now)
@@ -85,7 +86,8 @@ class Leases:
         if row is None:
             return None
         return ClaimedJob(row["id"], row["attempts"], request_of(row), now + lease,
-                          kind=row["kind"], source_job_id=row["source_job_id"])
+                          kind=row["kind"], source_job_id=row["source_job_id"],
+                          extends=row["extends_job_id"])
 
     async def renew_lease(
         self, job_id: int, attempt: int, *, step: int | None = None, total: int | None = None

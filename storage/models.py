@@ -142,6 +142,9 @@ class Job(Base):
     api_key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: The job whose settings and seed this one reuses with a new prompt (an API remix).
     remixed_from_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The job whose clip this one continues (/extend): its clip is the source's followed by
+    #: the continuation. No foreign key: retention may remove the source first.
+    extends_job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: When its owner deleted it through the API: hidden there from then on, clip removed.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     #: How long its clip took to render, kept with the job (the clip row goes with retention)

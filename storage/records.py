@@ -49,6 +49,8 @@ class JobRecord:
     kind: str = JobKind.VIDEO
     source_job_id: int | None = None
     result_text: str | None = None
+    #: The job whose clip this one extends (/extend), or None.
+    extends: int | None = None
 
     @property
     def is_final(self) -> bool:
@@ -80,6 +82,8 @@ class ClaimedJob:
     #: A `JobKind`, and for a describe job the job whose clip it captions.
     kind: str = JobKind.VIDEO
     source_job_id: int | None = None
+    #: The job whose clip this one continues (/extend), or None.
+    extends: int | None = None
 
 
 @dataclass(frozen=True)

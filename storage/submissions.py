@@ -86,6 +86,7 @@ class Submissions:
         api: ApiOrigin | None = None,
         input_image: StoredInput | None = None,
         describes: int | None = None,
+        extends: int | None = None,
     ) -> Submitted:
         """`enqueue`, returning with the job its queue position and the credits left, from the
         one transaction (a burst of commands then costs one round of the write lock each, of a
@@ -95,7 +96,7 @@ class Submissions:
         (None keeps the one recorded). `api`: the job comes through the HTTP API;
         `input_image`: an image sent with it, recorded with it. `describes`: the job is a
         describe job, captioning that job's clip (`request` is the clip's, for the preset
-        whose worker captions it)."""
+        whose worker captions it). `extends`: the job whose clip it continues (/extend)."""
         now = self.context.clock()
 
         def insert_and_charge(conn: Connection) -> _Inserted:
@@ -110,7 +111,7 @@ class Submissions:
                 "api_key_id": api.api_key_id if api else None,
                 "remixed_from_id": api.remixed_from if api else None, "deleted_at": None,
                 "kind": JobKind.VIDEO if describes is None else JobKind.DESCRIBE,
-                "source_job_id": describes, "result_text": None,
+                "source_job_id": describes, "result_text": None, "extends_job_id": extends,
             }).mappings().one()
             if cost > 0:
                 quotas.charge(conn, job_id=row["id"], user_id=owner.id, credits=cost, now=now)

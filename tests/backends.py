@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,10 @@ class StripesBackend:
         self.started = threading.Event()
         self.calls = 0
 
-    def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop) -> Frames:
+    def generate(self, request: RenderRequest, on_step: OnStep, should_stop: ShouldStop,
+                 image: Frames | None = None) -> Frames:
+        """The bar; with `image` (a picture, or a clip's last frame to extend), the clip
+        opens on that picture."""
         self.calls += 1
         self.started.set()
         for step in range(1, request.steps + 1):
@@ -51,6 +55,8 @@ class StripesBackend:
         for index in range(request.frames):
             x = index * request.width // max(request.frames, 1)
             frames[index, :, x : x + 4] = colour
+        if image is not None:
+            frames[0] = image
         return frames
 
     def close(self) -> None:
@@ -82,3 +88,11 @@ class PreviewingStripes(StripesBackend):
                 on_preview(done, total, np.full((2, 16, 24, 3), shade, np.uint8))
 
         return super().generate(request, step, should_stop)
+
+
+async def render_every_preset(store: Store, config: Config) -> int:
+    """Drain the queue whatever the jobs' presets (a worker that may switch between them),
+    with a fast `StripesBackend`; returns how many jobs it took."""
+    switching = replace(config, worker=replace(config.worker, switch_presets=True,
+                                               switch_after_seconds=0))
+    return await stand_in_worker(store, switching, StripesBackend()).run(burst=True)

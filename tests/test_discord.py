@@ -28,7 +28,7 @@ from bot.delivery import DeliveryLoop
 from storage.db import read_transaction
 from storage.models import Job, JobStatus
 from storage.store import Store
-from tests.backends import StripesBackend, stand_in_worker
+from tests.backends import StripesBackend, render_every_preset, stand_in_worker
 from tests.fakes.discord_api import (
     ADMIN_ROLE_ID,
     CHANNEL_ID,
@@ -198,7 +198,7 @@ async def test_video_end_to_end(bot: Bot) -> None:
     acknowledgement = (await bot.store.jobs.require(job.id)).reply_target["message_id"]
     assert int(result.body["message_reference"]["message_id"]) == acknowledgement
     labels = [b["label"] for b in result.body["components"][0]["components"]]
-    assert labels == ["Reroll", "Same seed", "Delete"]
+    assert labels == ["Reroll", "Same seed", "Extend", "Delete"]
     with mp4_of(result) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
@@ -212,8 +212,11 @@ async def test_video_end_to_end(bot: Bot) -> None:
 async def test_commands_are_synced_with_the_config_caps(bot: Bot) -> None:
     [sync] = bot.fake.sent("PUT", rf"^/applications/\d+/guilds/{GUILD_ID}/commands$")
     commands = {command["name"]: command for command in sync.body}
-    assert set(commands) == {"video", "status", "cancel", "queue", "quota", "history",
-                             "describe", "apikey", "help", "videoadmin"}
+    assert set(commands) == {"video", "extend", "status", "cancel", "queue", "quota",
+                             "history", "describe", "apikey", "help", "videoadmin"}
+    extend = {option["name"]: option for option in commands["extend"]["options"]}
+    assert not extend["job"]["required"] and not extend["prompt"]["required"]
+    assert extend["prompt"]["max_length"] == 500
     options = {option["name"]: option for option in commands["video"]["options"]}
     preset = bot.config.preset()
     assert options["frames"]["max_value"] == preset.max_frames
@@ -511,3 +514,77 @@ async def test_videoadmin_typed_commands_pick_users_and_say_what_the_admin_words
     assert quota.body["data"]["content"] == f"discord:{ALICE.id} now has 50 credits per 168 h."
     audit = await ack(bot, await bot.fake.command(ADMIN, "videoadmin", subcommand="audit"))
     assert "spamming" in audit.body["data"]["content"]
+
+
+# -- the Extend button -------------------------------------------------------------------------
+
+EXTENDABLE = {**SMALL, "preset": "demo"}
+
+
+async def test_the_extend_button_queues_the_clip_continued_for_its_owner_only(
+        bot: Bot) -> None:
+    job_id = await video(bot, **EXTENDABLE)
+    await render_every_preset(bot.store, bot.config)
+    await bot.until(lambda: bot.delivered(job_id))
+    message_id = int((await bot.store.jobs.require(job_id)).reply_target["result_message_id"])
+
+    refused = await ack(bot, await bot.fake.press(BOB, f"vb:extend:{job_id}", message_id))
+    assert refused.body["data"]["flags"] & 64
+    assert refused.body["data"]["content"] == replies.not_your_job(job_id)
+    assert await bot.store.jobs.active_jobs() == []
+
+    callback = await ack(bot, await bot.fake.press(ALICE, f"vb:extend:{job_id}", message_id))
+    assert not callback.body["data"].get("flags", 0) & 64
+    assert replies.extends_line(job_id) in callback.body["data"]["content"]
+    [extension] = await bot.store.jobs.active_jobs()
+    assert extension.extends == job_id and extension.request.seed == 7
+    await render_every_preset(bot.store, bot.config)
+    await bot.until(lambda: bot.delivered(extension.id))
+    result = bot.results()[-1]
+    assert replies.extends_line(job_id) in result.body["content"]
+    with mp4_of(result) as container:
+        frames = sum(1 for _ in container.decode(container.streams.video[0]))
+    assert frames == 8 + 16 - 1
+
+
+async def test_the_extend_button_works_after_a_restart_and_says_when_the_clip_is_gone(
+        fake: FakeDiscord, config: Config, store: Store) -> None:
+    async with running_bot(fake, config, store) as first:
+        job_id = await video(first, **EXTENDABLE)
+        other_id = await video(first, **EXTENDABLE)
+        await render_every_preset(store, config)
+        await first.until(lambda: first.delivered(job_id))
+        await first.until(lambda: first.delivered(other_id))
+    messages = {}
+    for job in (await store.jobs.require(job_id), await store.jobs.require(other_id)):
+        messages[job.id] = int(job.reply_target["result_message_id"])
+        if job.id == other_id:
+            assert job.clip is not None
+            job.clip.video_path.unlink()  # removed by hand, or by retention
+    async with running_bot(fake, config, store) as second:
+        again = await ack(second, await fake.press(ALICE, f"vb:extend:{job_id}",
+                                                   messages[job_id]))
+        assert again.body["data"]["content"].startswith(f"Job #{other_id + 1} queued")
+        gone = await ack(second, await fake.press(ALICE, f"vb:extend:{other_id}",
+                                                  messages[other_id]))
+        assert gone.body["data"]["flags"] & 64
+        assert gone.body["data"]["content"] == f"Sorry: {replies.clip_gone(other_id)}."
+    assert (await store.jobs.require(other_id + 1)).extends == job_id
+    assert len(await store.jobs.active_jobs()) == 1
+
+
+async def test_extend_takes_a_job_and_a_new_prompt(bot: Bot) -> None:
+    job_id = await video(bot, **EXTENDABLE)
+    await render_every_preset(bot.store, bot.config)
+    callback = await ack(bot, await bot.fake.command(
+        ALICE, "extend", {"job": job_id, "prompt": "now it falls"}))
+    assert not callback.body["data"].get("flags", 0) & 64
+    [extension] = await bot.store.jobs.active_jobs()
+    assert (extension.extends, extension.request.prompt) == (job_id, "now it falls")
+    refused = await ack(bot, await bot.fake.command(BOB, "extend", {"job": job_id}))
+    assert refused.body["data"]["flags"] & 64
+    assert refused.body["data"]["content"] == f"Sorry: job #{job_id} belongs to someone else."
+    # Without a job: the latest clip, whatever the prompt starts with.
+    await ack(bot, await bot.fake.command(ALICE, "extend", {"prompt": "3 more bounces"}))
+    latest = max(await bot.store.jobs.active_jobs(), key=lambda job: job.id)
+    assert (latest.extends, latest.request.prompt) == (job_id, "3 more bounces")

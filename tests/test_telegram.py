@@ -26,7 +26,7 @@ from bot.delivery import DeliveryLoop
 from storage.models import JobStatus
 from storage.records import JobRecord
 from storage.store import Store
-from tests.backends import StripesBackend, stand_in_worker
+from tests.backends import StripesBackend, render_every_preset, stand_in_worker
 from tests.fakes.telegram_api import BOT_USERNAME, Call, FakeTelegram, message_update
 from videobot.config import Config, TelegramConfig, config_from_dict
 from videobot.media.encode import encode_clip
@@ -184,7 +184,8 @@ async def test_private_video_end_to_end(bot: Bot) -> None:
     assert thumbnail.startswith("attach://") and video.files[thumbnail.removeprefix("attach://")]
     assert video.params["reply_parameters"]["message_id"] == message["message_id"]
     buttons = video.params["reply_markup"]["inline_keyboard"][0]
-    assert [b["callback_data"] for b in buttons] == [f"reroll:{job_id}", f"same:{job_id}"]
+    assert [b["callback_data"] for b in buttons] == [f"reroll:{job_id}", f"same:{job_id}",
+                                                     f"extend:{job_id}"]
     assert (ALICE, status_id) not in api.messages  # the status message is removed
     assert job.reply_target["result_message_id"] == posted_videos(api)[0]["message_id"]
 
@@ -566,3 +567,69 @@ async def test_admins_name_users_by_username_or_by_replying_to_them(bot: Bot) ->
     with pytest.raises(AssertionError, match="no answer"):
         await answer_to(api, bare, tries=5)
     assert (await bot.store.submissions.quota(UserRef("telegram", str(BOB)))).credits == 50
+
+
+# -- the Extend button -------------------------------------------------------------------------
+
+EXTENDABLE = "/video a kite --frames 8 --width 64 --height 64 --preset demo"
+
+
+async def test_the_extend_button_queues_the_clip_continued_for_its_owner_only(
+        bot: Bot) -> None:
+    api = bot.api
+    message = api.push_message(chat_id=GROUP, user_id=ALICE, chat_type="group",
+                               text=EXTENDABLE)
+    _, job_id = await bot.ack_of(message)
+    await render_every_preset(bot.store, bot.config)
+    await bot.delivered(job_id)
+    [clip_message] = posted_videos(api)
+
+    api.push_callback(user_id=BOB, first_name="Bob", message=clip_message,
+                      data=f"extend:{job_id}")
+    [refusal] = await api.wait_for("answerCallbackQuery")
+    assert refusal.params["show_alert"] is True
+    assert refusal.params["text"] == f"Sorry: job #{job_id} belongs to someone else."
+    assert await bot.store.jobs.active_jobs() == []
+
+    api.push_callback(user_id=ALICE, message=clip_message, data=f"extend:{job_id}")
+    await api.wait_for("answerCallbackQuery", count=2)
+    acks = await api.wait_for("sendMessage", count=2)
+    assert acks[1].params["reply_parameters"]["message_id"] == clip_message["message_id"]
+    extension_id = int(acks[1].params["text"].split("#")[1].split(" ")[0])
+    assert replies.extends_line(job_id) in acks[1].params["text"]
+    await bot.status_message_id(extension_id)
+    await render_every_preset(bot.store, bot.config)
+    extension = await bot.delivered(extension_id)
+    assert extension.extends == job_id and extension.user == (await bot.job(job_id)).user
+    _, video = video_calls(api)
+    assert video.params["caption"] == replies.caption(extension)
+    assert replies.extends_line(job_id) in video.params["caption"]
+    assert decode(video.files["video"]) == ("h264", 64, 64, 8 + 16 - 1)
+
+
+async def test_the_extend_button_works_after_a_restart_and_on_a_job_that_is_gone(
+        api: FakeTelegram, store: Store, config: Config) -> None:
+    first = await started_bot(api, store, config)
+    try:
+        api.push_message(chat_id=ALICE, user_id=ALICE, text=EXTENDABLE)
+        [ack] = await api.wait_for("sendMessage")
+    finally:
+        await first.stop()
+    job_id = int(ack.params["text"].split("#")[1].split(" ")[0])
+    await render_every_preset(store, config)
+    # The buttons' data names the job: any message of the chat will do to press them on.
+    under = next(m for m in api.messages.values() if m.get("text", "").startswith("Job #"))
+
+    second = await started_bot(api, store, config)
+    try:
+        api.push_callback(user_id=ALICE, message=under, data="extend:999")
+        [gone] = await api.wait_for("answerCallbackQuery")
+        assert gone.params["show_alert"] is True
+        assert gone.params["text"] == "Sorry: there is no job #999."
+        api.push_callback(user_id=ALICE, message=under, data=f"extend:{job_id}")
+        await api.wait_for("answerCallbackQuery", count=2)
+        again = (await api.wait_for("sendMessage", count=2))[1]
+    finally:
+        await second.stop()
+    assert again.params["text"].startswith(f"Job #{job_id + 1} queued")
+    assert (await store.jobs.require(job_id + 1)).extends == job_id

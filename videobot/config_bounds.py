@@ -62,6 +62,7 @@ BOUNDS: dict[str, dict[str, Bound]] = {
         "guidance": Bound(30), "cost_factor": Bound(1_000_000),
         "group_offload_blocks": Bound(1000), "cache_threshold": Bound(1),
         "time_limit_seconds": Bound(7 * DAY_S, " s"),
+        "max_seconds": Bound(HOUR_S, " s"),
         # 1:16 is already a strip a few pixels wide at any size a model renders.
         "max_aspect_ratio": Bound(16),
         "preview_every_steps": Bound(10_000),

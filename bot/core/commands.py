@@ -14,6 +14,7 @@ from bot.core.admin import AdminCommands, is_admin
 from bot.core.attachments import AttachedImage, OpenImageFile, fetched, picture_of
 from bot.core.describe import submit_description
 from bot.core.errors import INTERNAL_ERROR, CommandError, InputTooLarge
+from bot.core.extending import Extensions, owned_job
 from bot.core.image_rules import check_picture
 from bot.core.moderation import Blocklist
 from bot.core.parsing import VideoOptions, parse_command, parse_video_options
@@ -38,8 +39,8 @@ log = logging.getLogger(__name__)
 
 #: The commands every platform offers its users, in the order menus show them: the source of
 #: the console's, Telegram's and Discord's command lists (tests hold them to it).
-USER_COMMANDS = ("video", "status", "cancel", "queue", "quota", "history", "describe", "apikey",
-                 "help")
+USER_COMMANDS = ("video", "extend", "status", "cancel", "queue", "quota", "history", "describe",
+                 "apikey", "help")
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,10 @@ class Core:
                                     local=local_presets)
         #: Usernames recorded by this process, by user key: each is written once.
         self._usernames: dict[str, str] = {}
+        self.extensions = Extensions(store=store, config=config, submit=self.submit_video)
         self._handlers: dict[str, Handler] = {
             "video": self.video,
+            "extend": self.extend,
             "status": self.status,
             "cancel": self.cancel,
             "queue": self.queue,
@@ -129,7 +132,7 @@ class Core:
         target = reply_target or {}
         return await self._guarded(
             f"command /{command.name}", user, lambda: self._remembered(
-                user, handler(user, command.args, target), command.name == "video")
+                user, handler(user, command.args, target), command.name in ("video", "extend"))
         )
 
     async def video(self, user: UserRef, args: str, reply_target: dict[str, Any], *,
@@ -152,14 +155,17 @@ class Core:
                            reply_target: dict[str, Any] | None = None,
                            image: bytes | AttachedImage | None = None,
                            api: ApiOrigin | None = None,
-                           notes: Sequence[str] = ()) -> Submission:
+                           notes: Sequence[str] = (), extends: int | None = None) -> Submission:
         """Queue a typed request through every rule a chat `/video` obeys (caps, rounding,
         moderation, served presets, credits, bans, the queue limits); raises `CommandError` or
         a `StoreError` with the reason. `image`: a picture sent with it, checked and fitted to
         the clip's size and stored with the job. `api`: it came through the HTTP API.
-        `notes`: what the front door changed in the request, said before the roundings."""
+        `notes`: what the front door changed in the request, said before the roundings.
+        `extends`: the job whose clip it continues (checked by `Extensions`), whose last
+        frame is its picture."""
         request, rounded = build_request(options, self.config)
-        check_picture(self.config, request.preset, with_picture=image is not None,
+        check_picture(self.config, request.preset,
+                      with_picture=image is not None or extends is not None,
                       served=await self.served.presets())
         notes = [*notes, *rounded]
         stored: StoredInput | None = None
@@ -169,11 +175,28 @@ class Core:
             stored, fitting = await self._stored_image(image, request)
             notes += fitting
         try:
-            return await self._submit(user, request, notes, reply_target or {}, api, stored)
+            return await self._submit(user, request, notes, reply_target or {}, api, stored,
+                                      extends)
         except BaseException:
             if stored is not None:  # refused: the image has no job to belong to
                 discard_input(stored)
             raise
+
+    async def extend(self, user: UserRef, args: str, target: dict[str, Any]) -> Reply:
+        """`/extend [job] [prompt]`: continue a finished clip into one longer clip."""
+        return (await self.extensions.command(user, args, target)).acknowledgement()
+
+    async def extend_job(self, user: UserRef, job_id: int | None, *, prompt: str = "",
+                         reply_target: dict[str, Any] | None = None,
+                         admin: bool = False) -> Reply:
+        """`/extend` with typed options (`job_id` None: the latest clip), or the Extend button
+        (`admin`: an admin may extend anyone's clip); never raises, like `handle`."""
+        user = with_printable_names(user)
+        return await self._guarded("extend", user, lambda: self._acknowledged(
+            self.extensions.typed(user, job_id, prompt, admin=admin, target=reply_target or {})))
+
+    async def _acknowledged(self, submitted: Awaitable[Submission]) -> Reply:
+        return (await submitted).acknowledgement()
 
     async def status(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
         job = await self._job_of(user, args, "status", active_only=False)
@@ -289,9 +312,10 @@ class Core:
 
     async def _rerun(self, user: UserRef, job_id: int, new_seed: bool,
                      reply_target: dict[str, Any], admin: bool, api: ApiOrigin | None) -> Reply:
-        job = await self.store.jobs.require(job_id)
-        if not admin and job.user.key != user.key:
-            raise CommandError(f"job #{job_id} belongs to someone else")
+        job = await owned_job(self.store, user, job_id, admin=admin)
+        if job.extends is not None and api is None:  # the source extended again
+            return await self._acknowledged(self.extensions.again(
+                user, job, job.extends, new_seed=new_seed, target=reply_target))
         return await self._video(user, rerun_options(job, new_seed=new_seed), reply_target, api)
 
     async def _video(self, user: UserRef, options: VideoOptions,
@@ -324,7 +348,8 @@ class Core:
 
     async def _submit(self, user: UserRef, request: RenderRequest, notes: list[str],
                       reply_target: dict[str, Any], api: ApiOrigin | None,
-                      image: StoredInput | None = None) -> Submission:
+                      image: StoredInput | None = None,
+                      extends: int | None = None) -> Submission:
         await self._moderate(user, request)
         served = await self.served.presets()
         if served is not None and request.preset not in served:
@@ -336,7 +361,7 @@ class Core:
             user, request, notes=notes, reply_target=reply_target,
             max_queued_per_user=self.config.limits.max_queued_per_user,
             cost=credit_cost(request, preset), tier=self._tier(user, api is not None), api=api,
-            input_image=image,
+            input_image=image, extends=extends,
         )
         return Submission(submitted.job, submitted.position, submitted.credits_left,
                           preset.notice)

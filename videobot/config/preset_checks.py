@@ -62,6 +62,11 @@ def _validate_speed(preset: PresetConfig, where: str) -> None:
                               f"not {getattr(preset, key)!r}")
     positive(preset.group_offload_blocks, f"{where}.group_offload_blocks")
     positive(preset.time_limit_seconds, f"{where}.time_limit_seconds")
+    clip_seconds = preset.frames / preset.fps
+    if preset.max_seconds and not preset.max_seconds > clip_seconds:
+        raise ConfigError(f"{where}.max_seconds: must be 0 (four times the clip) or longer "
+                          f"than the preset's clip ({clip_seconds:g} s), not "
+                          f"{preset.max_seconds:g}")
     if not 0 <= preset.cache_threshold < 1:
         raise ConfigError(f"{where}.cache_threshold: must be between 0 and 1 (0: the "
                           f"published setting), not {preset.cache_threshold:g}")

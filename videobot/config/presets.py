@@ -64,6 +64,9 @@ class PresetConfig:
     #: Whether it takes a picture to animate: none, optional, required, or auto (its model
     #: family's; videobot.image_presets).
     image: str = "auto"
+    #: The longest a clip may grow by /extend, in seconds; 0: four times the preset's clip
+    #: (`frames / fps`; videobot.extending).
+    max_seconds: float = 0.0
 
 
 #: A diffusers preset as it comes: the memory and speed keys a demo preset must leave alone.

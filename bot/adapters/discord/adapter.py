@@ -144,6 +144,14 @@ class DiscordAdapter:
         reply = await self.core.handle(_user(interaction), line, self._target(interaction))
         await interaction.response.send_message(reply.text, ephemeral=True)
 
+    async def extend(self, interaction: discord.Interaction, job: int | None,
+                     prompt: str | None) -> None:
+        """`/extend [job] [prompt]`: queue through the core, acknowledge with Cancel."""
+        if await self._refused_here(interaction):
+            return
+        await self._queue(interaction, self.core.extend_job(
+            _user(interaction), job, prompt=prompt or "", reply_target=self._target(interaction)))
+
     async def admin_queue(self, interaction: discord.Interaction) -> None:
         """`/videoadmin queue`: every active job; only for the config's admins."""
         if not self.is_admin(interaction):
@@ -170,7 +178,8 @@ class DiscordAdapter:
 
     async def on_button(self, interaction: discord.Interaction, action: str,
                         job_id: int) -> None:
-        """Cancel, Reroll, Same seed or Delete: the owner or an admin may; others are told."""
+        """Cancel, Reroll, Same seed, Extend or Delete: the owner or an admin may; others are
+        told."""
         try:
             await self._press(interaction, action, job_id)
         except Exception as exc:
@@ -202,6 +211,9 @@ class DiscordAdapter:
             await interaction.response.send_message(reply.text, ephemeral=True)
         elif action == "delete":
             await self._delete(interaction, user, job_id, admin)
+        elif action == "extend":
+            await self._queue(interaction, self.core.extend_job(
+                user, job_id, reply_target=self._target(interaction), admin=admin))
         else:
             await self._queue(interaction, self.core.rerun(
                 user, job_id, new_seed=action == "reroll",

@@ -30,7 +30,7 @@ class AdapterClient(discord.Client):
 
 class JobButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"vb:(?P<action>cancel|reroll|same|delete):(?P<job_id>[0-9]{1,18})",
+    template=r"vb:(?P<action>cancel|reroll|same|extend|delete):(?P<job_id>[0-9]{1,18})",
 ):
     """A button about one job; its custom id alone says what to do, so it survives restarts."""
 

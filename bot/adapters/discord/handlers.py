@@ -22,6 +22,11 @@ class CommandHandlers(Protocol):
         """`/video` with typed options, and the picture of its `image` option."""
         ...
 
+    async def extend(self, interaction: discord.Interaction, job: int | None,
+                     prompt: str | None) -> None:
+        """`/extend` with its typed options."""
+        ...
+
     async def text_command(self, interaction: discord.Interaction, line: str) -> None:
         """A user command given as the words of its text form."""
         ...

@@ -27,7 +27,8 @@ def build_tree(client: discord.Client, adapter: CommandHandlers) -> app_commands
     """Every command, in the core's order, each allowed in DMs only when the config says."""
     tree: app_commands.CommandTree = app_commands.CommandTree(client)
     offered = {command.name: command for command in (
-        _video_command(adapter), *_text_commands(adapter), _apikey_command(adapter))}
+        _video_command(adapter), _extend_command(adapter), *_text_commands(adapter),
+        _apikey_command(adapter))}
     # In the core's order, as every platform lists them.
     commands: list[app_commands.Command[Any, Any, Any] | app_commands.Group] = [
         *(offered[name] for name in USER_COMMANDS), _admin_group(adapter)]
@@ -72,6 +73,21 @@ def _video_command(adapter: CommandHandlers) -> app_commands.Command[Any, Any, A
     _preset_choices(list(presets))(video)
     return app_commands.Command(name="video", description=replies.COMMAND_DESCRIPTIONS["video"],
                                 callback=video)
+
+
+def _extend_command(adapter: CommandHandlers) -> app_commands.Command[Any, Any, Any]:
+    """`/extend [job] [prompt]`: a finished clip continued (default: the latest, its prompt)."""
+    chars = min(MAX_OPTION_CHARS, adapter.core.config.limits.max_prompt_chars)
+
+    async def extend(interaction: discord.Interaction,
+                     job: app_commands.Range[int, 1] | None = None,
+                     prompt: app_commands.Range[str, 1, chars] | None = None) -> None:
+        await adapter.extend(interaction, job, prompt)
+
+    app_commands.describe(**replies.EXTEND_OPTION_DESCRIPTIONS)(extend)
+    return app_commands.Command(name="extend",
+                                description=replies.COMMAND_DESCRIPTIONS["extend"],
+                                callback=extend)
 
 
 def _preset_choices(presets: list[PresetConfig]) -> Callable[[Any], Any]:

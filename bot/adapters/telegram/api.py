@@ -27,7 +27,7 @@ CALL_BACKOFF_S = 0.5
 #: A longer `RetryAfter` is not waited out inline: the delivery loop tries again later.
 MAX_INLINE_WAIT_S = 10.0
 
-CANCEL, REROLL, SAME_SEED = "cancel", "reroll", "same"
+CANCEL, REROLL, SAME_SEED, EXTEND = "cancel", "reroll", "same", "extend"
 
 T = TypeVar("T")
 
@@ -99,7 +99,8 @@ def cancel_keyboard(job_id: int) -> InlineKeyboardMarkup:
 
 def result_keyboard(job_id: int) -> InlineKeyboardMarkup:
     """The clip's buttons."""
-    return InlineKeyboardMarkup([[_button(REROLL, job_id), _button(SAME_SEED, job_id)]])
+    return InlineKeyboardMarkup([[_button(REROLL, job_id), _button(SAME_SEED, job_id),
+                                  _button(EXTEND, job_id)]])
 
 
 def _button(action: str, job_id: int) -> InlineKeyboardButton:

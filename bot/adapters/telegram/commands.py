@@ -20,6 +20,7 @@ from telegram.ext import ContextTypes
 from bot.adapters.telegram.api import (
     ALERT_LIMIT,
     CANCEL,
+    EXTEND,
     MESSAGE_LIMIT,
     REROLL,
     SAME_SEED,
@@ -72,14 +73,14 @@ class TelegramCommands:
             await self._post_reply(message.chat_id, message.message_id, reply)
 
     async def on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Cancel, Reroll or Same seed: the core checks that the presser may."""
+        """Cancel, Reroll, Same seed or Extend: the core checks that the presser may."""
         query = update.callback_query
         if query is None or not isinstance(query.message, Message):
             return
         if not self._allowed(query.message):
             return
         action, _, number = (query.data or "").partition(":")
-        if not number.isdecimal() or action not in (CANCEL, REROLL, SAME_SEED):
+        if not number.isdecimal() or action not in (CANCEL, REROLL, SAME_SEED, EXTEND):
             await query.answer()
             return
         async with self.messages.answering(query.message.chat_id, query.message.message_id):
@@ -127,8 +128,15 @@ class TelegramCommands:
         admin = query.from_user.id in self.config.admins
         if action == CANCEL:
             return await self.core.cancel_job(user, job_id, admin=admin)
+        if action == EXTEND:
+            return await self._extend(user, message, job_id, admin)
         return await self.core.rerun(user, job_id, new_seed=action == REROLL,
                                      reply_target=self._reply_target(message), admin=admin)
+
+    async def _extend(self, user: UserRef, message: Message, job_id: int, admin: bool) -> Reply:
+        """The Extend button: the clip continued, as a new job answered under the clip."""
+        return await self.core.extend_job(user, job_id, reply_target=self._reply_target(message),
+                                          admin=admin)
 
     def _reply_target(self, message: Message) -> dict[str, Any]:
         """Where the replies to a job submitted by `message` (or by a button on it) go."""

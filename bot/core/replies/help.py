@@ -16,6 +16,8 @@ videobot turns text into short video clips.
     a picture to animate (PNG, JPEG or WebP): on Telegram send it with /video as its
     caption, or reply /video to it; on Discord use /video's image option; in the console
     add --image FILE
+/extend [job] [prompt]  continue a finished clip (default: your latest) into one longer
+    clip, with its prompt or a new one, e.g. /extend 12 now it turns left
 /status [job]   where a job is (default: your latest)
 /cancel [job]   cancel a job (default: your latest waiting or rendering one)
 /queue          what is waiting and rendering
@@ -44,13 +46,15 @@ Admin commands (the same in every chat and as `videobot admin ...` in the shell)
 Users: <platform>:<id>, e.g. telegram:12345, or a numeric id on this platform."""
 
 
-#: Buttons under an acknowledgement (cancel) and under a delivered clip (the other three).
-BUTTON_LABELS = {"cancel": "Cancel", "reroll": "Reroll", "same": "Same seed", "delete": "Delete"}
+#: Buttons under an acknowledgement (cancel) and under a delivered clip (the others).
+BUTTON_LABELS = {"cancel": "Cancel", "reroll": "Reroll", "same": "Same seed", "extend": "Extend",
+                 "delete": "Delete"}
 
 
 #: What a chat's command menu says about each command and `/video` option.
 COMMAND_DESCRIPTIONS = {
     "video": "Queue a clip from a text prompt",
+    "extend": "Continue a finished clip into one longer clip (default: your latest)",
     "status": "Where a job is (default: your latest)",
     "cancel": "Cancel a job (default: your latest waiting or rendering one)",
     "queue": "What is waiting and rendering",
@@ -105,6 +109,12 @@ VIDEO_OPTION_DESCRIPTIONS = {
 
 
 JOB_OPTION_DESCRIPTION = "Job number (default: your latest)"
+
+#: The options of Discord's `/extend`.
+EXTEND_OPTION_DESCRIPTIONS = {
+    "job": "Job whose clip to continue (default: your latest finished one)",
+    "prompt": "What happens next (default: the clip's own prompt)",
+}
 
 
 APIKEY_OPTION_DESCRIPTIONS = {"action": "new (the default: replaces your last one), list or "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.core.replies.extending import extends_line
 from bot.core.replies.words import credits
 from storage.models import JobStatus
 from storage.records import JobRecord
@@ -26,7 +27,7 @@ def acknowledgement(job: JobRecord, position: int | None,
                     credits_left: float | None = None, notice: str = "") -> str:
     lines = [f"Job #{job.id} queued{_position_words(position)}.",
              f"Prompt: {job.request.prompt}",
-             parameters_line(job.request)]
+             parameters_line(job.request), *_extends(job)]
     if credits_left is not None:
         lines.append(f"Cost: {credits(job.cost)}; {credits(credits_left)} left.")
     lines += [f"Note: {note}" for note in job.notes]
@@ -81,7 +82,7 @@ def what_it_is(job: JobRecord) -> str:
 
 def caption(job: JobRecord) -> str:
     """What goes with a delivered clip: the prompt and what reproduces it."""
-    lines = [job.request.prompt, parameters_line(job.request)]
+    lines = [job.request.prompt, parameters_line(job.request), *_extends(job)]
     lines += [f"Note: {note}" for note in job.notes]
     return "\n".join(lines)
 
@@ -147,3 +148,8 @@ def _eta(job: JobRecord, now: datetime) -> str:
     elapsed = (now - job.started_at).total_seconds()
     remaining = elapsed / job.progress_step * (job.progress_total - job.progress_step)
     return f", ETA {max(0, round(remaining))} s"
+
+
+def _extends(job: JobRecord) -> list[str]:
+    """The line saying which clip an extension continues; none for other jobs."""
+    return [extends_line(job.extends)] if job.extends is not None else []
