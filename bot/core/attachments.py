@@ -3,13 +3,17 @@ that its size is checked (and the command's options read) before anything is dow
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.core import replies
 from bot.core.errors import CommandError, InputTooLarge
 from bot.core.parsing import VideoOptions
-from videobot.images import ImageTooLarge, check_image_size
+from storage.inputs import StoredInput, prepare_input
+from videobot.config import Config
+from videobot.images import BadImage, ImageTooLarge, check_image_size, fit_image
+from videobot.params import RenderRequest
 
 
 @dataclass(frozen=True)
@@ -48,3 +52,21 @@ def picture_of(options: VideoOptions, attached: AttachedImage | None,
     if open_file is None:
         raise CommandError(replies.IMAGE_PATH_CONSOLE_ONLY)
     return open_file(options.image_path)
+
+
+async def stored_picture(image: bytes, request: RenderRequest,
+                         config: Config) -> tuple[StoredInput, list[str]]:
+    """The picture checked, fitted to the request's size and written where clips go (or kept
+    for the database), with the note saying how it was fitted."""
+    try:
+        fitted = await asyncio.to_thread(fit_image, image, width=request.width,
+                                         height=request.height,
+                                         max_mb=config.limits.max_image_mb)
+    except ImageTooLarge as exc:
+        raise InputTooLarge(str(exc)) from None
+    except BadImage as exc:
+        raise CommandError(str(exc)) from None
+    stored = await prepare_input(
+        fitted.png, width=fitted.width, height=fitted.height, folder=config.data_dir / "inputs",
+        in_database=config.storage.clips_in_database(config.database_url))
+    return stored, [fitted.note] if fitted.note else []

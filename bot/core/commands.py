@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -11,24 +10,29 @@ from typing import Any
 
 from bot.core import replies
 from bot.core.admin import AdminCommands, is_admin
-from bot.core.attachments import AttachedImage, OpenImageFile, fetched, picture_of
+from bot.core.attachments import (
+    AttachedImage,
+    OpenImageFile,
+    fetched,
+    picture_of,
+    stored_picture,
+)
 from bot.core.describe import submit_description
-from bot.core.errors import INTERNAL_ERROR, CommandError, InputTooLarge
+from bot.core.errors import INTERNAL_ERROR, CommandError
 from bot.core.extending import Extensions, owned_job
 from bot.core.image_rules import check_picture
 from bot.core.moderation import Blocklist
 from bot.core.parsing import VideoOptions, parse_command, parse_video_options
-from bot.core.requests import build_request
+from bot.core.requests import build_request, rerun_options
 from bot.core.serving import ServedPresets
 from storage.errors import StoreError
-from storage.inputs import StoredInput, discard_input, prepare_input
+from storage.inputs import StoredInput, discard_input
 from storage.models import JobKind
 from storage.records import ApiOrigin, JobRecord
 from storage.store import Store
 from storage.users import NO_TIER, Tier
 from videobot.config import Config
 from videobot.costs import credit_cost
-from videobot.images import BadImage, ImageTooLarge, fit_image
 from videobot.options import counts_steps
 from videobot.params import RenderRequest
 from videobot.text import UnsafeText, clean_text
@@ -172,7 +176,7 @@ class Core:
         if isinstance(image, AttachedImage):  # fetched once the request's options passed
             image = await fetched(image, max_mb=self.config.limits.max_image_mb)
         if image is not None:
-            stored, fitting = await self._stored_image(image, request)
+            stored, fitting = await stored_picture(image, request, self.config)
             notes += fitting
         try:
             return await self._submit(user, request, notes, reply_target or {}, api, stored,
@@ -325,23 +329,6 @@ class Core:
                                             image=image)
         return submitted.acknowledgement()
 
-    async def _stored_image(self, image: bytes,
-                            request: RenderRequest) -> tuple[StoredInput, list[str]]:
-        """The image checked, fitted to the request's size and written where clips go."""
-        try:
-            fitted = await asyncio.to_thread(fit_image, image, width=request.width,
-                                             height=request.height,
-                                             max_mb=self.config.limits.max_image_mb)
-        except ImageTooLarge as exc:
-            raise InputTooLarge(str(exc)) from None
-        except BadImage as exc:
-            raise CommandError(str(exc)) from None
-        stored = await prepare_input(
-            fitted.png, width=fitted.width, height=fitted.height,
-            folder=self.config.data_dir / "inputs",
-            in_database=self.config.storage.clips_in_database(self.config.database_url))
-        return stored, [fitted.note] if fitted.note else []
-
     async def _cancel_job(self, user: UserRef, job_id: int, admin: bool) -> Reply:
         job = await self.store.cancels.request(job_id, None if admin else user)
         return Reply(replies.cancel_requested(job), job)
@@ -403,14 +390,3 @@ class Core:
                 raise CommandError("you have no waiting or rendering job to cancel")
             raise CommandError(replies.NO_JOBS)
         return jobs[0]
-
-
-def rerun_options(job: JobRecord, *, new_seed: bool = False,
-                  prompt: str | None = None) -> VideoOptions:
-    """A finished job's request as options to queue again: the same settings, a new seed
-    (Reroll) or the same one, and optionally a new prompt (an API remix)."""
-    options = {**job.request.to_dict()}
-    old_prompt = options.pop("prompt")
-    if new_seed:
-        options.pop("seed")
-    return VideoOptions(old_prompt if prompt is None else prompt, options)

@@ -8,6 +8,7 @@ import math
 from bot.core import replies
 from bot.core.errors import CommandError
 from bot.core.parsing import VideoOptions
+from storage.records import JobRecord
 from videobot.config import Config, PresetConfig
 from videobot.demo_vocab import shipped_vocab
 from videobot.families import family_for_preset, round_to_family
@@ -47,6 +48,17 @@ def build_request(options: VideoOptions, config: Config) -> tuple[RenderRequest,
     if preset.backend == "demo":
         notes += _demo_notes(rounded.prompt)
     return rounded, notes
+
+
+def rerun_options(job: JobRecord, *, new_seed: bool = False,
+                  prompt: str | None = None) -> VideoOptions:
+    """A finished job's request as options to queue again: the same settings, a new seed
+    (Reroll) or the same one, and optionally a new prompt (an API remix)."""
+    options = {**job.request.to_dict()}
+    old_prompt = options.pop("prompt")
+    if new_seed:
+        options.pop("seed")
+    return VideoOptions(old_prompt if prompt is None else prompt, options)
 
 
 def _ignored(overrides: dict[str, object], preset: PresetConfig) -> list[str]:

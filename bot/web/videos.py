@@ -9,8 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.core import replies
-from bot.core.commands import Core, Submission, rerun_options
+from bot.core.commands import Core, Submission
 from bot.core.parsing import VideoOptions
+from bot.core.requests import rerun_options
 from bot.web import content
 from bot.web.auth import Caller, KeyCheck
 from bot.web.errors import ApiError, not_found, openai_errors
