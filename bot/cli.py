@@ -22,8 +22,8 @@ from bot.handover import GENERATOR_COMMANDS, hand_over, require_worker_extra
 from storage import data_folder
 from storage.connect import DatabaseDamaged, DatabaseUnreachable
 from videobot.cli_args import CliError, check_out, split_admin_words, take_global_options
-from videobot.cli_exit import EXIT_INTERRUPTED, fail, refuse, refuse_and_log
-from videobot.config import DEFAULT_DATA_DIR, Config, ConfigError, load_config
+from videobot.cli_exit import refuse, run_command
+from videobot.config import DEFAULT_DATA_DIR, Config
 from videobot.logs import setup_logging
 from videobot.text import printable
 from videobot.users import BadUserName, UserRef, parse_user
@@ -63,21 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if admin_words:
         args.words = admin_words
     args.config, args.data_dir, args.options = options.config, options.data_dir, options
-    config: Config | None = None
-    try:
-        config = load_config(args.config, data_dir=args.data_dir)
-        return int(args.handler(args, config))
-    except (CliError, ConfigError, CommandError, BadUserName) as exc:
-        return refuse(str(exc), config)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    except (DatabaseUnreachable, DatabaseDamaged, AdapterStartError) as exc:
-        assert config is not None
-        return refuse_and_log(config, f"videobot {args.command}", exc)
-    except Exception as exc:
-        if config is None:
-            raise
-        return fail(config, f"videobot {args.command}", exc)
+    return run_command(f"videobot {args.command}", lambda config: args.handler(args, config),
+                       config_path=args.config, data_dir=args.data_dir,
+                       refusals=(CliError, CommandError, BadUserName),
+                       unavailable=(DatabaseUnreachable, DatabaseDamaged, AdapterStartError))
 
 
 def _parser() -> argparse.ArgumentParser:

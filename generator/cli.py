@@ -15,8 +15,8 @@ from pathlib import Path
 from storage import data_folder
 from storage.connect import DatabaseDamaged, DatabaseUnreachable
 from videobot.cli_args import CliError, check_out, take_global_options
-from videobot.cli_exit import EXIT_INTERRUPTED, fail, refuse, refuse_and_log
-from videobot.config import DEFAULT_DATA_DIR, Config, ConfigError, load_config
+from videobot.cli_exit import refuse, run_command
+from videobot.config import DEFAULT_DATA_DIR, Config
 from videobot.devices import DEVICE_FORMS, is_device_name
 from videobot.families import family_for_preset, round_to_family
 from videobot.limits import LimitExceeded, check_request
@@ -35,21 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         return refuse(str(exc), None)
     args = _parser().parse_args(rest)
-    config: Config | None = None
-    try:
-        config = load_config(options.config, data_dir=options.data_dir)
-        return int(args.handler(args, config))
-    except (CliError, ConfigError, LimitExceeded) as exc:
-        return refuse(str(exc), config)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    except (DatabaseUnreachable, DatabaseDamaged) as exc:
-        assert config is not None
-        return refuse_and_log(config, f"videobot {args.command}", exc)
-    except Exception as exc:
-        if config is None:
-            raise
-        return fail(config, f"videobot {args.command}", exc)
+    return run_command(f"videobot {args.command}", lambda config: args.handler(args, config),
+                       config_path=options.config, data_dir=options.data_dir,
+                       refusals=(CliError, LimitExceeded),
+                       unavailable=(DatabaseUnreachable, DatabaseDamaged))
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -6,8 +6,10 @@ its traceback in the data folder's log, and exit status 1."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
-from videobot.config import Config
+from videobot.config import Config, ConfigError, load_config
 from videobot.logs import config_secrets, log_failure, redact
 from videobot.text import printable
 
@@ -37,3 +39,28 @@ def fail(config: Config, command: str, error: BaseException) -> int:
     where = log_failure(config, command, error)
     print(f"videobot: {FAILED} " + (f"(details in {where})" if where else ""), file=sys.stderr)
     return EXIT_FAILED
+
+
+def run_command(command: str, handler: Callable[[Config], int], *, config_path: Path | None,
+                data_dir: Path | None, refusals: tuple[type[BaseException], ...],
+                unavailable: tuple[type[BaseException], ...]) -> int:
+    """Load the config and run `handler` with it, ending as every videobot command line ends:
+    `refusals` (and a bad config) are one line and status 2; `unavailable` (a database away)
+    the same line with its traceback logged; Ctrl-C 130; anything else the fixed line and
+    status 1 (raised as is while no config names the log)."""
+    refused: tuple[type[BaseException], ...] = (ConfigError, *refusals)
+    config: Config | None = None
+    try:
+        config = load_config(config_path, data_dir=data_dir)
+        return int(handler(config))
+    except refused as exc:
+        return refuse(str(exc), config)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except unavailable as exc:
+        assert config is not None
+        return refuse_and_log(config, command, exc)
+    except Exception as exc:
+        if config is None:
+            raise
+        return fail(config, command, exc)
