@@ -21,9 +21,15 @@ from bot.core.requests import build_request
 from bot.handover import GENERATOR_COMMANDS, hand_over, require_worker_extra
 from storage import data_folder
 from storage.connect import DatabaseDamaged, DatabaseUnreachable
-from videobot.cli_args import CliError, check_out, split_admin_words, take_global_options
+from videobot.cli_args import (
+    CliError,
+    check_out,
+    global_options_parser,
+    split_admin_words,
+    take_global_options,
+)
 from videobot.cli_exit import refuse, run_command
-from videobot.config import DEFAULT_DATA_DIR, Config
+from videobot.config import Config
 from videobot.logs import setup_logging
 from videobot.text import printable
 from videobot.users import BadUserName, UserRef, parse_user
@@ -70,13 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    # Declared for --help only: `take_global_options` takes them off the line, wherever they
-    # stand, before argparse reads it.
-    common.add_argument("--config", type=Path, default=argparse.SUPPRESS,
-                        help="TOML config (default: embedded defaults)")
-    common.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
-                        help=f"data folder (default: ./{DEFAULT_DATA_DIR})")
+    common = global_options_parser()
     parser = argparse.ArgumentParser(prog="videobot", parents=[common],
                                      description="Self-hosted text-to-video chat bot.")
     commands = parser.add_subparsers(dest="command", required=True)

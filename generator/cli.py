@@ -14,9 +14,9 @@ from pathlib import Path
 
 from storage import data_folder
 from storage.connect import DatabaseDamaged, DatabaseUnreachable
-from videobot.cli_args import CliError, check_out, take_global_options
+from videobot.cli_args import CliError, check_out, global_options_parser, take_global_options
 from videobot.cli_exit import refuse, run_command
-from videobot.config import DEFAULT_DATA_DIR, Config
+from videobot.config import Config
 from videobot.devices import DEVICE_FORMS, is_device_name
 from videobot.families import family_for_preset, round_to_family
 from videobot.limits import LimitExceeded, check_request
@@ -42,12 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    # Declared for --help only: `take_global_options` takes them off the line first.
-    common.add_argument("--config", type=Path, default=argparse.SUPPRESS,
-                        help="TOML config (default: embedded defaults)")
-    common.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
-                        help=f"data folder (default: ./{DEFAULT_DATA_DIR})")
+    common = global_options_parser()
     parser = argparse.ArgumentParser(prog="videobot", parents=[common],
                                      description="videobot's generator commands.")
     commands = parser.add_subparsers(dest="command", required=True)

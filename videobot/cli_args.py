@@ -5,13 +5,27 @@ generator`: the global options `--config` and `--data-dir` are taken from anywhe
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from videobot.config import DEFAULT_DATA_DIR
+
 #: The options every command takes, by flag, with the attribute each one sets.
 GLOBAL_OPTIONS = {"--config": "config", "--data-dir": "data_dir"}
+
+
+def global_options_parser() -> argparse.ArgumentParser:
+    """The parent parser of every command, declaring the global options for `--help` only:
+    `take_global_options` takes them off the line, wherever they stand, before argparse."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                        help="TOML config (default: embedded defaults)")
+    common.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS,
+                        help=f"data folder (default: ./{DEFAULT_DATA_DIR})")
+    return common
 
 
 class CliError(Exception):
