@@ -17,17 +17,11 @@ from typing import Any
 
 import torch
 from diffusers import (
-    AutoencoderKLCogVideoX,
-    AutoencoderKLHunyuanVideo,
-    AutoencoderKLWan,
-    CogVideoXDDIMScheduler,
     CogVideoXImageToVideoPipeline,
     CogVideoXTransformer3DModel,
     FlowMatchEulerDiscreteScheduler,
     HunyuanVideoImageToVideoPipeline,
-    HunyuanVideoTransformer3DModel,
     WanImageToVideoPipeline,
-    WanTransformer3DModel,
 )
 from transformers import (
     CLIPImageProcessor,
@@ -46,8 +40,6 @@ from generator.backends.stand_in_tokenizers import (
     t5_tokenizer,
 )
 from generator.backends.tiny_parts import (
-    CLIP_DIM,
-    LLAMA_DIM,
     SEED,
     T5_DIM,
     VIDEO_LATENT_CHANNELS,
@@ -55,6 +47,14 @@ from generator.backends.tiny_parts import (
     llama_config,
     save_pipeline,
     t5_config,
+)
+from generator.backends.tiny_video_parts import (
+    cogvideox_scheduler,
+    cogvideox_vae,
+    hunyuan_transformer,
+    hunyuan_vae,
+    wan21_vae,
+    wan_transformer,
 )
 
 #: The CLIP vision encoder's width and picture size (Wan 2.1 I2V's is a ViT-H/14 at 224).
@@ -70,28 +70,9 @@ def build_tiny_wan_i2v(path: Path) -> Path:
     transformer that takes the noise, the picture's latents and a first-frame mask (16 + 16 +
     4 channels) and the picture's CLIP embedding, and a CLIP vision encoder."""
     torch.manual_seed(SEED)
-    vae = AutoencoderKLWan(
-        base_dim=3,
-        z_dim=VIDEO_LATENT_CHANNELS,
-        dim_mult=[1, 1, 1, 1],
-        num_res_blocks=1,
-        temperal_downsample=[False, True, True],
-    )
-    transformer = WanTransformer3DModel(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
-        in_channels=2 * VIDEO_LATENT_CHANNELS + 4,
-        out_channels=VIDEO_LATENT_CHANNELS,
-        text_dim=T5_DIM,
-        freq_dim=256,
-        ffn_dim=32,
-        num_layers=2,
-        cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
-        image_dim=_VISION_DIM,
-    )
+    vae = wan21_vae()
+    transformer = wan_transformer(2 * VIDEO_LATENT_CHANNELS + 4, VIDEO_LATENT_CHANNELS,
+                                  image_dim=_VISION_DIM)
     image_encoder = CLIPVisionModel(CLIPVisionConfig(
         hidden_size=_VISION_DIM,
         projection_dim=_VISION_DIM,
@@ -136,19 +117,8 @@ def build_tiny_cogvideox_i2v(path: Path) -> Path:
         use_rotary_positional_embeddings=True,
         use_learned_positional_embeddings=True,
     )
-    vae = AutoencoderKLCogVideoX(
-        block_out_channels=(8, 8, 8, 8),
-        latent_channels=VIDEO_LATENT_CHANNELS,
-        layers_per_block=1,
-        norm_num_groups=2,
-        temporal_compression_ratio=4,
-    )
-    scheduler = CogVideoXDDIMScheduler(
-        clip_sample=False,
-        prediction_type="v_prediction",
-        rescale_betas_zero_snr=True,
-        timestep_spacing="trailing",
-    )
+    vae = cogvideox_vae()
+    scheduler = cogvideox_scheduler()
     tokenizer = t5_tokenizer()
     pipe = CogVideoXImageToVideoPipeline(
         tokenizer=tokenizer,
@@ -179,30 +149,8 @@ def build_tiny_hunyuan_i2v(path: Path) -> Path:
     text_encoder = LlavaForConditionalGeneration(LlavaConfig(
         vision_config=vision, text_config=llama_config(tokenizer),
         image_token_index=image_token, **padding))
-    transformer = HunyuanVideoTransformer3DModel(
-        in_channels=VIDEO_LATENT_CHANNELS,
-        out_channels=VIDEO_LATENT_CHANNELS,
-        num_attention_heads=2,
-        attention_head_dim=10,
-        num_layers=1,
-        num_single_layers=1,
-        num_refiner_layers=1,
-        patch_size=2,
-        patch_size_t=1,
-        guidance_embeds=True,
-        text_embed_dim=LLAMA_DIM,
-        pooled_projection_dim=CLIP_DIM,
-        rope_axes_dim=(2, 4, 4),
-        image_condition_type="token_replace",
-    )
-    vae = AutoencoderKLHunyuanVideo(
-        latent_channels=VIDEO_LATENT_CHANNELS,
-        block_out_channels=(8, 8, 8, 8),
-        layers_per_block=1,
-        norm_num_groups=4,
-        spatial_compression_ratio=8,
-        temporal_compression_ratio=4,
-    )
+    transformer = hunyuan_transformer(image_condition_type="token_replace")
+    vae = hunyuan_vae()
     tokenizer_2 = clip_tokenizer()
     pipe = HunyuanVideoImageToVideoPipeline(
         text_encoder=text_encoder,

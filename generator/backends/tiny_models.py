@@ -18,17 +18,13 @@ from typing import Any
 import torch
 from diffusers import (
     AnimateDiffPipeline,
-    AutoencoderKLCogVideoX,
-    AutoencoderKLHunyuanVideo,
     AutoencoderKLLTXVideo,
     AutoencoderKLWan,
-    CogVideoXDDIMScheduler,
     CogVideoXPipeline,
     CogVideoXTransformer3DModel,
     DDIMScheduler,
     FlowMatchEulerDiscreteScheduler,
     HunyuanVideoPipeline,
-    HunyuanVideoTransformer3DModel,
     LTXPipeline,
     LTXVideoTransformer3DModel,
     MotionAdapter,
@@ -36,7 +32,6 @@ from diffusers import (
     UNet2DConditionModel,
     UNet3DConditionModel,
     WanPipeline,
-    WanTransformer3DModel,
 )
 from transformers import CLIPTextModel, LlamaModel, T5EncoderModel
 
@@ -44,7 +39,6 @@ from generator.backends.stand_in_tokenizers import clip_tokenizer, llama_tokeniz
 from generator.backends.tiny_i2v_models import BUILTIN_I2V_MODELS
 from generator.backends.tiny_parts import (
     CLIP_DIM,
-    LLAMA_DIM,
     SEED,
     T5_DIM,
     VIDEO_LATENT_CHANNELS,
@@ -53,6 +47,14 @@ from generator.backends.tiny_parts import (
     save_pipeline,
     sd_vae,
     t5_config,
+)
+from generator.backends.tiny_video_parts import (
+    cogvideox_scheduler,
+    cogvideox_vae,
+    hunyuan_transformer,
+    hunyuan_vae,
+    wan21_vae,
+    wan_transformer,
 )
 
 _LTX_LATENT_CHANNELS = 128
@@ -93,27 +95,8 @@ def build_tiny_text_to_video_sd(path: Path) -> Path:
 def build_tiny_wan(path: Path) -> Path:
     """Save a tiny random `WanPipeline` (Wan 2.1 transformer and VAE, flow matching, T5)."""
     torch.manual_seed(SEED)
-    vae = AutoencoderKLWan(
-        base_dim=3,
-        z_dim=16,
-        dim_mult=[1, 1, 1, 1],
-        num_res_blocks=1,
-        temperal_downsample=[False, True, True],
-    )
-    transformer = WanTransformer3DModel(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
-        in_channels=16,
-        out_channels=16,
-        text_dim=T5_DIM,
-        freq_dim=256,
-        ffn_dim=32,
-        num_layers=2,
-        cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
-    )
+    vae = wan21_vae()
+    transformer = wan_transformer(VIDEO_LATENT_CHANNELS, VIDEO_LATENT_CHANNELS)
     tokenizer = t5_tokenizer()
     pipe = WanPipeline(
         tokenizer=tokenizer,
@@ -143,20 +126,7 @@ def build_tiny_wan22(path: Path) -> Path:
         latents_mean=[0.0] * _WAN22_LATENT_CHANNELS,
         latents_std=[1.0] * _WAN22_LATENT_CHANNELS,
     )
-    transformer = WanTransformer3DModel(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
-        in_channels=_WAN22_LATENT_CHANNELS,
-        out_channels=_WAN22_LATENT_CHANNELS,
-        text_dim=T5_DIM,
-        freq_dim=256,
-        ffn_dim=32,
-        num_layers=2,
-        cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
-    )
+    transformer = wan_transformer(_WAN22_LATENT_CHANNELS, _WAN22_LATENT_CHANNELS)
     tokenizer = t5_tokenizer()
     pipe = WanPipeline(
         tokenizer=tokenizer,
@@ -227,21 +197,8 @@ def build_tiny_cogvideox(path: Path) -> Path:
         sample_frames=9,
         patch_size=2,
     )
-    # 8x spatial and 4x temporal compression, as in CogVideoX.
-    vae = AutoencoderKLCogVideoX(
-        block_out_channels=(8, 8, 8, 8),
-        latent_channels=VIDEO_LATENT_CHANNELS,
-        layers_per_block=1,
-        norm_num_groups=2,
-        temporal_compression_ratio=4,
-    )
-    # CogVideoX-2b's scheduler.
-    scheduler = CogVideoXDDIMScheduler(
-        clip_sample=False,
-        prediction_type="v_prediction",
-        rescale_betas_zero_snr=True,
-        timestep_spacing="trailing",
-    )
+    vae = cogvideox_vae()
+    scheduler = cogvideox_scheduler()
     tokenizer = t5_tokenizer()
     pipe = CogVideoXPipeline(
         tokenizer=tokenizer,
@@ -257,30 +214,8 @@ def build_tiny_hunyuan(path: Path) -> Path:
     """Save a tiny random `HunyuanVideoPipeline` (HunyuanVideo transformer and VAE, flow
     matching, a Llama text encoder and a CLIP one for the pooled embedding)."""
     torch.manual_seed(SEED)
-    transformer = HunyuanVideoTransformer3DModel(
-        in_channels=VIDEO_LATENT_CHANNELS,
-        out_channels=VIDEO_LATENT_CHANNELS,
-        num_attention_heads=2,
-        attention_head_dim=10,
-        num_layers=1,
-        num_single_layers=1,
-        num_refiner_layers=1,
-        patch_size=2,
-        patch_size_t=1,
-        guidance_embeds=True,
-        text_embed_dim=LLAMA_DIM,
-        pooled_projection_dim=CLIP_DIM,
-        rope_axes_dim=(2, 4, 4),
-    )
-    # 8x spatial and 4x temporal compression, as in HunyuanVideo.
-    vae = AutoencoderKLHunyuanVideo(
-        latent_channels=VIDEO_LATENT_CHANNELS,
-        block_out_channels=(8, 8, 8, 8),
-        layers_per_block=1,
-        norm_num_groups=4,
-        spatial_compression_ratio=8,
-        temporal_compression_ratio=4,
-    )
+    transformer = hunyuan_transformer()
+    vae = hunyuan_vae()
     tokenizer = llama_tokenizer()
     tokenizer_2 = clip_tokenizer()
     pipe = HunyuanVideoPipeline(
