@@ -24,6 +24,8 @@ from videobot.users import UserRef
 INTEGER, STRING, NUMBER, ATTACHMENT = 4, 3, 10, 11
 #: The platforms' admin entry points, beside the user commands.
 ADMIN_ENTRIES = {"videoadmin"}
+#: Discord's commands in a message's Apps menu (application command type 3), beside them.
+MESSAGE_COMMANDS = {"Animate"}
 
 
 async def console_commands(core: Core, store: Store) -> list[str]:
@@ -78,7 +80,9 @@ async def test_every_platform_offers_the_cores_user_commands(store: Store,
     assert await console_commands(core, store) == list(USER_COMMANDS)
     assert await telegram_menu(core, store, config) == list(USER_COMMANDS)
     discord = await discord_commands(core, store, config)
-    assert [name for name in discord if name not in ADMIN_ENTRIES] == list(USER_COMMANDS)
+    assert [name for name in discord
+            if name not in ADMIN_ENTRIES | MESSAGE_COMMANDS] == list(USER_COMMANDS)
+    assert {name for name in discord if discord[name].get("type") == 3} == MESSAGE_COMMANDS
     # Typed options on Discord: a job is a whole number of at least 1; the rest take none.
     for name in ("status", "cancel", "describe"):
         [job] = discord[name]["options"]  # type: ignore[misc]

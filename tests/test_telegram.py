@@ -85,14 +85,10 @@ class Bot:
 
     async def ack_of(self, message: dict[str, Any]) -> tuple[Call, int]:
         """The acknowledgement replying to `message`, and its job id."""
-        chat = message["chat"]["id"]
-        calls = await self.api.wait_for("sendMessage", chat_id=chat)
-        for call in calls:
-            if call.params.get("reply_parameters", {}).get("message_id") == message["message_id"]:
-                job_id = int(call.params["text"].split("#")[1].split(" ")[0])
-                await self.status_message_id(job_id)
-                return call, job_id
-        raise AssertionError("no acknowledgement")
+        call = await reply_call(self.api, message)
+        job_id = int(call.params["text"].split("#")[1].split(" ")[0])
+        await self.status_message_id(job_id)
+        return call, job_id
 
     async def status_message_id(self, job_id: int) -> int:
         """The job's status message id, once the adapter has recorded it."""
@@ -522,10 +518,16 @@ async def test_a_refused_token_stops_start_without_showing_it(
 
 async def answer_to(api: FakeTelegram, message: dict[str, Any], tries: int = 250) -> str:
     """The text of the bot's reply to `message`."""
+    return str((await reply_call(api, message, tries)).params["text"])
+
+
+async def reply_call(api: FakeTelegram, message: dict[str, Any], tries: int = 250) -> Call:
+    """The bot's `sendMessage` replying to `message` (in its chat), once it came."""
     for _ in range(tries):
         for call in api.calls_of("sendMessage"):
-            if call.params.get("reply_parameters", {}).get("message_id") == message["message_id"]:
-                return str(call.params["text"])
+            if call.params.get("chat_id") == message["chat"]["id"] and call.params.get(
+                    "reply_parameters", {}).get("message_id") == message["message_id"]:
+                return call
         await asyncio.sleep(0.02)
     raise AssertionError("no answer")
 

@@ -26,6 +26,7 @@ from aiohttp import WSMsgType, web
 
 from tests.fakes import LISTEN_BACKLOG
 from tests.fakes.discord_files import Attachments, FakeAttachment, attachment_option
+from tests.fakes.discord_messages import message_command_data, user_message
 
 TOKEN = "fake.bot-token.0123456789"
 APP_ID = 700000000000000001
@@ -182,6 +183,23 @@ class FakeDiscord:
             data["guild_id"] = str(GUILD_ID)
         return await self._interact(user, 2, data, dm, attachment_size_limit)
 
+    async def message_command(self, user: FakeUser, name: str, message: dict[str, Any], *,
+                              dm: bool = False) -> str:
+        """Use message command `name` (a message's Apps menu) on `message`; returns the
+        interaction id (tests/fakes/discord_messages.py)."""
+        data = message_command_data(name, self._snowflake(), message,
+                                    None if dm else GUILD_ID)
+        return await self._interact(user, 2, data, dm, DEFAULT_LIMIT)
+
+    def post(self, user: FakeUser, content: str = "",
+             attachments: tuple[FakeAttachment, ...] = ()) -> dict[str, Any]:
+        """`user` posts `content` with `attachments` in the channel; returns the message."""
+        cdn = f"http://127.0.0.1:{self.port}"
+        message = user_message(self._snowflake(), CHANNEL_ID, user.payload(), content,
+                               [self.attachments.resolved(a, cdn) for a in attachments])
+        self.messages[int(message["id"])] = message
+        return message
+
     def attach(self, data: bytes, filename: str, content_type: str) -> FakeAttachment:
         """A file a user attaches to a command: pass it as the value of its option."""
         return self.attachments.add(data, filename, content_type)
@@ -310,7 +328,8 @@ class FakeDiscord:
         if method == "GET" and path == "/oauth2/applications/@me":
             return _json(self._application())
         if method == "PUT" and re.fullmatch(r"/applications/\d+(/guilds/\d+)?/commands", path):
-            return _json([{**command, "id": str(self._snowflake()),
+            # Discord answers a message command's (type 3) missing description with "".
+            return _json([{"description": "", **command, "id": str(self._snowflake()),
                            "application_id": str(APP_ID), "version": "1"} for command in body])
         if method == "POST" and (match := re.fullmatch(r"/interactions/(\d+)/[^/]+/callback",
                                                        path)):

@@ -152,7 +152,8 @@ class FakeTelegram:
         """A user presses an inline button with `data` under `message`; returns the query id."""
         query_id = f"cq{next(self._update_ids)}"
         self.push_update({"callback_query": {
-            "id": query_id, "chat_instance": "ci", "data": data, "message": message,
+            "id": query_id, "chat_instance": "ci", "data": data,
+            "message": self._as_it_is_now(message),
             "from": {"id": user_id, "is_bot": False, "first_name": first_name},
         }})
         return query_id
@@ -318,8 +319,30 @@ class FakeTelegram:
         }
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
+        replied = self._replied_to(chat_id, params.get("reply_parameters"))
+        if replied is not None:
+            message["reply_to_message"] = replied
         self.messages[(chat_id, message_id)] = message
         return message
+
+    def _replied_to(self, chat_id: int, reply: Any) -> dict[str, Any] | None:
+        """The message a new one replies to, nested as Telegram nests it: without its own
+        `reply_to_message`; None when there is none (or it was deleted)."""
+        if not isinstance(reply, dict) or "message_id" not in reply:
+            return None
+        original = self.messages.get((int(reply.get("chat_id", chat_id)),
+                                      int(reply["message_id"])))
+        if original is None:
+            return None
+        return {key: value for key, value in original.items() if key != "reply_to_message"}
+
+    def _as_it_is_now(self, message: dict[str, Any]) -> dict[str, Any]:
+        """`message` as an update carries it now: the message it replies to is left out once
+        that one is deleted, as Telegram does."""
+        replied = message.get("reply_to_message")
+        if replied is None or (replied["chat"]["id"], replied["message_id"]) in self.messages:
+            return message
+        return {key: value for key, value in message.items() if key != "reply_to_message"}
 
 
 def message_update(message: dict[str, Any], update_id: int = 1) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -81,10 +82,12 @@ class UserFiles:
 
 
 def push_photo(api: FakeTelegram, *, chat_id: int, user_id: int, picture: bytes,
-               caption: str = "", chat_type: str = "private") -> dict[str, Any]:
-    """A user sends a photo (`picture` in any format PIL reads) with `caption`."""
+               caption: str = "", chat_type: str = "private",
+               reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A user sends a photo (`picture` in any format PIL reads) with `caption` (as a reply to
+    `reply_to`)."""
     message = _captioned(api, chat_id=chat_id, user_id=user_id, caption=caption,
-                         chat_type=chat_type)
+                         chat_type=chat_type, reply_to=reply_to)
     message["photo"] = api.user_files.photo_sizes(picture)
     api.push_update({"message": message})
     return message
@@ -104,16 +107,32 @@ def push_document(api: FakeTelegram, *, chat_id: int, user_id: int, data: bytes,
 
 
 def _captioned(api: FakeTelegram, *, chat_id: int, user_id: int, caption: str,
-               chat_type: str) -> dict[str, Any]:
+               chat_type: str, reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
     """A user's message with no text, its caption (and a command's entity) set."""
-    message = api.user_message(chat_id=chat_id, user_id=user_id, text="", chat_type=chat_type)
+    message = api.user_message(chat_id=chat_id, user_id=user_id, text="", chat_type=chat_type,
+                               reply_to=reply_to)
     del message["text"]
     if caption:
         message["caption"] = caption
+    entities = []
     if caption.startswith("/"):
         length = len(caption.split(" ", 1)[0])
-        message["caption_entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        entities.append({"type": "bot_command", "offset": 0, "length": length})
+    entities += mention_entities(caption)
+    if entities:
+        message["caption_entities"] = entities
     return message
+
+
+def mention_entities(text: str) -> list[dict[str, Any]]:
+    """The `@username` mentions Telegram finds in `text`, offsets in UTF-16 code units."""
+    return [{"type": "mention", "offset": _utf16_length(text[:found.start()]),
+             "length": _utf16_length(found.group())}
+            for found in re.finditer(r"(?<!\w)@\w{5,32}", text)]
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _error(status: int, description: str) -> web.Response:

@@ -17,12 +17,13 @@ from discord import app_commands
 
 from bot.adapters.discord.buttons import AdapterClient, JobButton, job_buttons
 from bot.adapters.discord.delivery import DiscordDelivery
-from bot.adapters.discord.pictures import attached_picture
+from bot.adapters.discord.pictures import attached_picture, message_picture
 from bot.adapters.discord.startup import log_gateway_end, start_error, until_ready
 from bot.adapters.discord.status import Acknowledgements
 from bot.adapters.discord.tree import build_tree
 from bot.adapters.status_previews import MEDIA_EDIT_EVERY_S, StatusPreviews
 from bot.core import replies
+from bot.core.animating import animate
 from bot.core.commands import Core, Reply
 from bot.core.errors import INTERNAL_ERROR
 from bot.core.parsing import VideoOptions
@@ -135,6 +136,20 @@ class DiscordAdapter:
         await self._queue(interaction, self.core.video_request(
             _user(interaction), options, self._target(interaction),
             image=attached_picture(image)))
+
+    async def animate(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """The "Animate" message command: the message's picture (its text the prompt) queued
+        for the caller as a `/video`, acknowledged with Cancel; without one, told so."""
+        if await self._refused_here(interaction):
+            return
+        picture = message_picture(message)
+        if picture is None:
+            await interaction.response.send_message(replies.NO_PICTURE_IN_MESSAGE,
+                                                    ephemeral=True)
+            return
+        await self._queue(interaction, animate(self.core, _user(interaction), picture,
+                                               message.content,
+                                               reply_target=self._target(interaction)))
 
     async def text_command(self, interaction: discord.Interaction, line: str) -> None:
         """`/status`, `/cancel`, `/queue`, `/quota`, `/history`, `/describe`, `/help`: the

@@ -27,6 +27,10 @@ class CommandHandlers(Protocol):
         """`/extend` with its typed options."""
         ...
 
+    async def animate(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """The "Animate" message command: the message's picture queued as a `/video`."""
+        ...
+
     async def text_command(self, interaction: discord.Interaction, line: str) -> None:
         """A user command given as the words of its text form."""
         ...

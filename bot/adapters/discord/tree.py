@@ -30,8 +30,10 @@ def build_tree(client: discord.Client, adapter: CommandHandlers) -> app_commands
         _video_command(adapter), _extend_command(adapter), *_text_commands(adapter),
         _apikey_command(adapter))}
     # In the core's order, as every platform lists them.
-    commands: list[app_commands.Command[Any, Any, Any] | app_commands.Group] = [
-        *(offered[name] for name in USER_COMMANDS), _admin_group(adapter)]
+    commands: list[app_commands.Command[Any, Any, Any] | app_commands.Group
+                   | app_commands.ContextMenu] = [
+        *(offered[name] for name in USER_COMMANDS), _admin_group(adapter),
+        _animate_menu(adapter)]
     allow_dms = adapter.config.allow_dms
     for command in commands:
         app_commands.allowed_contexts(guilds=True, dms=allow_dms,
@@ -88,6 +90,15 @@ def _extend_command(adapter: CommandHandlers) -> app_commands.Command[Any, Any, 
     return app_commands.Command(name="extend",
                                 description=replies.COMMAND_DESCRIPTIONS["extend"],
                                 callback=extend)
+
+
+def _animate_menu(adapter: CommandHandlers) -> app_commands.ContextMenu:
+    """"Animate" in a message's Apps menu: its picture, with its text as the prompt."""
+
+    async def animate(interaction: discord.Interaction, message: discord.Message) -> None:
+        await adapter.animate(interaction, message)
+
+    return app_commands.ContextMenu(name=replies.BUTTON_LABELS["animate"], callback=animate)
 
 
 def _preset_choices(presets: list[PresetConfig]) -> Callable[[Any], Any]:

@@ -25,6 +25,7 @@ from telegram.ext import (
 from bot.adapters.base import AdapterStartError
 from bot.adapters.status_previews import MEDIA_EDIT_EVERY_S, StatusPreviews
 from bot.adapters.telegram.aiohttp_request import AiohttpRequest
+from bot.adapters.telegram.animate import UNCOMMANDED_PICTURE, AnimateOffers
 from bot.adapters.telegram.api import call
 from bot.adapters.telegram.commands import MENU_COMMANDS, PLATFORM, TelegramCommands
 from bot.adapters.telegram.delivery import TelegramDelivery
@@ -126,6 +127,7 @@ class TelegramAdapter:
                                         previews=previews)
         self._commands = TelegramCommands(core=core, config=config, bot=self._bot,
                                           messages=self._messages)
+        self._offers = AnimateOffers(core=core, config=config, bot=self._bot)
         self._delivery = TelegramDelivery(bot=self._bot, messages=self._messages,
                                           upload_limit=self.upload_limit, work_dir=work_dir)
         self._redactor = SecretRedactor(config.token)
@@ -215,6 +217,9 @@ class TelegramAdapter:
         if self.config.mode == "webhook":
             builder = builder.updater(None)
         app = builder.build()
+        # A picture without a command: the Animate offer (before the commands' handler).
+        app.add_handler(MessageHandler(UNCOMMANDED_PICTURE & ~filters.UpdateType.EDITED,
+                                       self._offers.on_picture))
         # A caption: a picture sent with `/video …` under it.
         app.add_handler(MessageHandler((filters.TEXT | filters.CAPTION)
                                        & ~filters.UpdateType.EDITED, self._commands.on_message))

@@ -17,6 +17,7 @@ from telegram import Bot, CallbackQuery, Message, Update
 from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import ContextTypes
 
+from bot.adapters.telegram.animate import ANIMATE, press_animate
 from bot.adapters.telegram.api import (
     ALERT_LIMIT,
     CANCEL,
@@ -80,7 +81,7 @@ class TelegramCommands:
         if not self._allowed(query.message):
             return
         action, _, number = (query.data or "").partition(":")
-        if not number.isdecimal() or action not in (CANCEL, REROLL, SAME_SEED, EXTEND):
+        if not number.isdecimal() or action not in (CANCEL, REROLL, SAME_SEED, EXTEND, ANIMATE):
             await query.answer()
             return
         async with self.messages.answering(query.message.chat_id, query.message.message_id):
@@ -130,6 +131,11 @@ class TelegramCommands:
             return await self.core.cancel_job(user, job_id, admin=admin)
         if action == EXTEND:
             return await self._extend(user, message, job_id, admin)
+        if action == ANIMATE:  # its number is the picture's sender, not a job
+            return await press_animate(
+                self.core, user, message, job_id, admin=admin,
+                max_image_bytes=self._max_image_bytes, bot_username=self._bot().username or "",
+                reply_target=self._reply_target(message))
         return await self.core.rerun(user, job_id, new_seed=action == REROLL,
                                      reply_target=self._reply_target(message), admin=admin)
 

@@ -22,6 +22,12 @@ from bot.core.replies.admin import (
     unbanned,
     workers_listing,
 )
+from bot.core.replies.animating import (
+    NO_PICTURE_IN_MESSAGE,
+    NOT_YOUR_PICTURE,
+    PICTURE_GONE,
+    animate_offer,
+)
 from bot.core.replies.api import (
     ADMIN_APIKEY_USAGE,
     API_ADMIN_ONLY,
@@ -161,10 +167,12 @@ __all__ = [
     "DASHBOARD_INTERNAL", "DASHBOARD_KEY_MISSING", "DASHBOARD_NO_PAGE", "DASHBOARD_SIGNED_OUT",
     "DASHBOARD_SIGNIN_HINT", "DMS_OFF", "EXTEND_OPTION_DESCRIPTIONS", "HELP", "IMAGE_FILE_MISSING",
     "IMAGE_FILE_NO_PERMISSION", "IMAGE_PATH_CONSOLE_ONLY", "IMAGE_PATH_IS_FOLDER",
-    "JOB_OPTION_DESCRIPTION", "METRICS_REFUSED", "NOT_A_COMMAND", "NO_AUDIT", "NO_CLIPS",
-    "NO_CLIP_TO_EXTEND", "NO_DESCRIBER", "NO_JOBS", "NO_USERS", "NO_WORKERS", "PROMPT_REFUSED",
+    "JOB_OPTION_DESCRIPTION", "METRICS_REFUSED", "NOT_A_COMMAND", "NOT_YOUR_PICTURE",
+    "NO_AUDIT", "NO_CLIPS", "NO_CLIP_TO_EXTEND", "NO_DESCRIBER", "NO_JOBS",
+    "NO_PICTURE_IN_MESSAGE", "NO_USERS", "NO_WORKERS", "PICTURE_GONE", "PROMPT_REFUSED",
     "QUEUE_EMPTY", "QUEUE_PAUSED", "QUEUE_RESUMED", "VIDEO_OPTION_DESCRIPTIONS", "acknowledgement",
-    "admin_queue_listing", "api_bad_form", "api_bad_json", "api_bad_value", "api_clip_gone",
+    "admin_queue_listing", "animate_offer", "api_bad_form", "api_bad_json", "api_bad_value",
+    "api_clip_gone",
     "api_content_type", "api_failure", "api_key_listing", "api_key_made", "api_key_revoked",
     "api_no_content", "api_no_preview", "api_no_route", "api_no_video", "api_seconds_as_frames",
     "api_too_large", "api_unknown_field", "audit_listing", "bad_key_id", "bad_webhook_url",
