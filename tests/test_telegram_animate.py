@@ -158,9 +158,21 @@ def _frames(data: bytes) -> list[np.ndarray]:
         return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
 
 
-async def test_the_caption_is_the_prompt_and_its_options_count(bot: Bot) -> None:
+async def test_a_private_caption_is_a_prompt_queued_at_once_with_the_photo(bot: Bot) -> None:
+    """In a private chat any text is a prompt, a photo's caption too: no offer, a job."""
     photo = push_photo(bot.api, chat_id=ALICE, user_id=ALICE, picture=shape_picture(),
-                       caption="it is growing --seed 5")
+                       caption="it is shrinking --seed 4")
+    _, job_id = await bot.ack_of(photo)
+    job = await bot.job(job_id)
+    assert (job.request.prompt, job.request.seed) == ("it is shrinking", 4)
+    assert (await stored_picture(bot, job_id)).size == (64, 64)
+    assert [c for c in bot.api.calls_of("sendMessage") if c.params.get("reply_markup")
+            and "animate" in str(c.params["reply_markup"])] == []
+
+
+async def test_the_caption_is_the_prompt_and_its_options_count(bot: Bot) -> None:
+    photo = push_photo(bot.api, chat_id=GROUP, user_id=ALICE, chat_type="supergroup",
+                       picture=shape_picture(), caption="@VideoTestBot it is growing --seed 5")
     offer = await offer_to(bot.api, photo)
     assert offer["text"] == replies.animate_offer("it is growing", captioned=True)
     press(bot.api, offer, ALICE)
@@ -217,8 +229,8 @@ async def test_a_press_by_someone_else_is_refused_privately_and_queues_nothing(
 async def test_a_press_after_a_restart_animates_the_photo(
         api: FakeTelegram, store: Store, config: Config) -> None:
     adapter = await started_bot(api, store, config)
-    photo = push_photo(api, chat_id=ALICE, user_id=ALICE, picture=shape_picture(),
-                       caption="it is falling")
+    photo = push_photo(api, chat_id=GROUP, user_id=ALICE, chat_type="supergroup",
+                       picture=shape_picture(), caption="@VideoTestBot it is falling")
     offer = await offer_to(api, photo)
     await adapter.stop()
 

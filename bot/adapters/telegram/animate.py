@@ -1,6 +1,8 @@
 """The Animate button: a photo (or an image sent as a file) without a command gets one
 sentence and an Animate button as a reply, in a private chat, or in a group when the bot is
-addressed (the caption mentions it, or the photo replies to it); elsewhere, silence.
+addressed (the caption mentions it, or the photo replies to it); elsewhere, silence. (In a
+private chat a caption is a prompt, as any text there is: a captioned photo is queued at once,
+as `/video <caption>` with the photo, by the commands' handler.)
 
 The button's data names the person who sent the photo (`animate:<user id>`), and its message
 replies to the photo, so a press carries the photo in `message.reply_to_message`: it works
@@ -31,12 +33,15 @@ ANIMATE = "animate"
 
 
 class _UncommandedPicture(filters.MessageFilter):
-    """A photo, or a file whose type is an image, whose caption is not a command."""
+    """A photo, or a file whose type is an image, whose caption is not a command (nor, in a
+    private chat, a prompt: there, any caption is one)."""
 
     def filter(self, message: Message) -> bool:
         document = message.document
         image = bool(message.photo) or (
             document is not None and (document.mime_type or "").startswith("image/"))
+        if message.chat.type == ChatType.PRIVATE and (message.caption or "").strip():
+            return False
         return image and not any(entity.type == MessageEntityType.BOT_COMMAND
                                  and entity.offset == 0 for entity in message.caption_entities)
 
