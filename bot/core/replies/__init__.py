@@ -51,6 +51,11 @@ from bot.core.replies.api import (
     bad_webhook_url,
     webhook_secret_made,
 )
+from bot.core.replies.api_extending import (
+    API_EXTEND_NO_VIDEO,
+    API_EXTEND_UPLOAD,
+    api_extension_seconds,
+)
 from bot.core.replies.dashboard import (
     CHART_EMPTY,
     DASHBOARD_FORM_EXPIRED,
@@ -155,7 +160,8 @@ from bot.core.replies.words import (
 __all__ = [
     "ADMIN_APIKEY_USAGE", "ADMIN_HELP", "ADMIN_ONLY", "ADMIN_OPTION_DESCRIPTIONS",
     "ADMIN_QUOTA_USAGE", "ADMIN_RUN_OPTION_DESCRIPTION", "APIKEY_OPTION_DESCRIPTIONS",
-    "APIKEY_PRIVATE_ONLY", "APIKEY_USAGE", "API_ADMIN_ONLY", "API_DISABLED", "API_KEY_MISSING",
+    "APIKEY_PRIVATE_ONLY", "APIKEY_USAGE", "API_ADMIN_ONLY", "API_DISABLED", "API_EXTEND_NO_VIDEO",
+    "API_EXTEND_UPLOAD", "API_KEY_MISSING",
     "API_KEY_UNKNOWN", "API_SECONDS_AND_FRAMES", "BAR_WIDTH", "BUTTON_LABELS", "CHART_EMPTY",
     "COMMAND_DESCRIPTIONS", "CONSOLE_HELP", "CONSOLE_READY", "DASHBOARD_FORM_EXPIRED",
     "DASHBOARD_INTERNAL", "DASHBOARD_KEY_MISSING", "DASHBOARD_NO_PAGE", "DASHBOARD_SIGNED_OUT",
@@ -165,7 +171,8 @@ __all__ = [
     "NO_CLIP_TO_EXTEND", "NO_DESCRIBER", "NO_JOBS", "NO_USERS", "NO_WORKERS", "PROMPT_REFUSED",
     "QUEUE_EMPTY", "QUEUE_PAUSED", "QUEUE_RESUMED", "VIDEO_OPTION_DESCRIPTIONS", "acknowledgement",
     "admin_queue_listing", "api_bad_form", "api_bad_json", "api_bad_value", "api_clip_gone",
-    "api_content_type", "api_failure", "api_key_listing", "api_key_made", "api_key_revoked",
+    "api_content_type", "api_extension_seconds", "api_failure", "api_key_listing",
+    "api_key_made", "api_key_revoked",
     "api_no_content", "api_no_preview", "api_no_route", "api_no_video", "api_seconds_as_frames",
     "api_too_large", "api_unknown_field", "audit_listing", "bad_key_id", "bad_webhook_url",
     "ban_reason_too_long", "banned", "cancel_requested", "cannot_extend", "caption", "clip_gone",
