@@ -17,7 +17,7 @@ from bot.core.commands import Core
 from storage.inputs import input_image
 from storage.store import Store
 from tests.api_helpers import ALICE, Api, api_config, started_api
-from videobot.config import Config, PresetConfig
+from videobot.config import Config, ConfigError, PresetConfig, config_from_dict
 from videobot.one_size import fixed_size
 from videobot.users import parse_user
 
@@ -43,6 +43,15 @@ PRESETS: dict[str, Any] = {
 def test_which_presets_render_one_size(preset: PresetConfig,
                                        size: tuple[int, int] | None) -> None:
     assert fixed_size(preset) == size
+
+
+def test_a_one_size_preset_configured_at_another_size_is_refused_at_load() -> None:
+    with pytest.raises(ConfigError) as refused:
+        config_from_dict({"default_preset": "cog", "presets": {"cog": {
+            **PRESETS["cogi2v"], "width": 512, "height": 512}}})
+    assert str(refused.value) == ("presets.cog.width: the preset's model renders 720x480 only; "
+                                  "set width = 720 and height = 480")
+    assert config_from_dict({"default_preset": "cog", "presets": {"cog": PRESETS["cogi2v"]}})
 
 
 def png(width: int, height: int) -> bytes:
