@@ -21,6 +21,7 @@ from videobot.devices import DEVICE_FORMS, is_device_name
 from videobot.families import family_for_preset, round_to_family
 from videobot.limits import LimitExceeded, check_request
 from videobot.logs import setup_logging
+from videobot.one_size import snap_to_fixed_size
 from videobot.request_builder import request_from_preset
 
 #: The request fields `generate` takes as flags, with their types.
@@ -117,8 +118,10 @@ def _generate(args: argparse.Namespace, config: Config) -> int:
     given = {n: getattr(args, n) for n in (*VIDEO_FLAGS, "negative_prompt")
              if getattr(args, n) is not None}
     request = request_from_preset(preset, args.prompt.strip(), given)
+    request, notes = snap_to_fixed_size(request, preset)
     check_request(request, preset, config.limits)
-    request, notes = round_to_family(request, family_for_preset(preset))
+    request, rounding = round_to_family(request, family_for_preset(preset))
+    notes += rounding
     check_request(request, preset, config.limits)
     data_folder.prepare(config)
     setup_logging(config, None, quiet_stderr=True)

@@ -25,6 +25,8 @@ class Family:
     frame_offset: int = 0
     fixed_frames: int | None = None
     max_frames: int | None = None
+    #: The one (width, height) its models render, if they render one only.
+    fixed_size: tuple[int, int] | None = None
     #: Whether its models take a picture to animate: "none" (text only), "optional" (text,
     #: or text and a picture: one model does both) or "required" (image to video only).
     image: str = "none"
@@ -57,9 +59,9 @@ FAMILIES: dict[str, Family] = {
         # 4k+1 frames with k odd make an even number of latent frames, which the VAE (that
         # decodes them in pairs) turns into 4k+4 frames: only 8k+1 come back whole.
         Family("cogvideox", size_multiple=16, frame_multiple=8, frame_offset=1),
-        # CogVideoX-5b-I2V: its learned position embeddings cover 49 frames.
+        # CogVideoX-5b-I2V: its learned position embeddings cover 49 frames of 720x480.
         Family("cogvideox-i2v", size_multiple=16, frame_multiple=8, frame_offset=1,
-               max_frames=49, image="required", base="cogvideox"),
+               max_frames=49, fixed_size=(720, 480), image="required", base="cogvideox"),
         Family("hunyuan", size_multiple=16, frame_multiple=4, frame_offset=1),
         Family("hunyuan-i2v", size_multiple=16, frame_multiple=4, frame_offset=1,
                image="required", base="hunyuan"),

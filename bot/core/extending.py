@@ -10,6 +10,7 @@ the original followed by the continuation (generator/extending.py).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -18,7 +19,7 @@ from bot.core.errors import CommandError
 from bot.core.parsing import VideoOptions
 from bot.core.requests import build_request
 from storage.models import JobStatus
-from storage.records import JobRecord
+from storage.records import ApiOrigin, JobRecord
 from storage.store import Store
 from videobot.config import Config
 from videobot.extending import can_extend, extended_frames, extending_presets, max_seconds
@@ -60,12 +61,15 @@ async def latest_clip(store: Store, user: UserRef) -> JobRecord:
 
 
 def extension_options(source: JobRecord, prompt: str = "", *, seed: int | None = None,
-                      new_seed: bool = False) -> VideoOptions:
+                      new_seed: bool = False, frames: int | None = None) -> VideoOptions:
     """The source's settings and seed (or `seed`, or with `new_seed` a random one), its
-    prompt unless a new one is given, and the preset's frame count (the length added)."""
+    prompt unless a new one is given, and the preset's frame count (or `frames`: the
+    continuation's, which opens on the source's last frame)."""
     options = {**source.request.to_dict()}
     old_prompt = options.pop("prompt")
     options.pop("frames")
+    if frames is not None:
+        options["frames"] = frames
     if seed is not None:
         options["seed"] = seed
     if new_seed:
@@ -106,6 +110,7 @@ class Submit(Protocol[S_co]):
 
     async def __call__(self, user: UserRef, options: VideoOptions, *,
                        reply_target: dict[str, Any] | None = None,
+                       api: ApiOrigin | None = None, notes: Sequence[str] = (),
                        extends: int | None = None) -> S_co:
         ...
 
@@ -134,6 +139,15 @@ class Extensions(Generic[S]):
             source = await owned_job(self.store, user, job_id, admin=admin)
         return await self.queue(user, source, extension_options(source, prompt.strip()), target)
 
+    async def of_length(self, user: UserRef, source: JobRecord, prompt: str, *,
+                        frames: int | None, target: dict[str, Any], api: ApiOrigin,
+                        notes: Sequence[str] = ()) -> S:
+        """The HTTP API's extension: `source` (looked up as the caller may see it) continued
+        by a render of `frames` frames (None: the preset's own), with `prompt` ("": the
+        source's own); `notes`: what the front door changed, said first."""
+        options = extension_options(source, prompt.strip(), frames=frames)
+        return await self.queue(user, source, options, target, api=api, notes=notes)
+
     async def again(self, user: UserRef, extension: JobRecord, source_id: int, *,
                     new_seed: bool, target: dict[str, Any]) -> S:
         """Reroll or Same seed on an extension (of job `source_id`): the source extended
@@ -144,12 +158,14 @@ class Extensions(Generic[S]):
         return await self.queue(user, source, options, target)
 
     async def queue(self, user: UserRef, source: JobRecord, options: VideoOptions,
-                    target: dict[str, Any]) -> S:
+                    target: dict[str, Any], *, api: ApiOrigin | None = None,
+                    notes: Sequence[str] = ()) -> S:
         """Check and queue the extension of `source` asked by `options`
         (`extension_options`)."""
         request, _ = build_request(options, self.config)
         await check_extendable(source, request, self.config)
-        return await self.submit(user, options, reply_target=target, extends=source.id)
+        return await self.submit(user, options, reply_target=target, api=api, notes=notes,
+                                 extends=source.id)
 
 
 async def owned_job(store: Store, user: UserRef, job_id: int, *, admin: bool) -> JobRecord:

@@ -13,6 +13,7 @@ from videobot.config import Config, PresetConfig
 from videobot.demo_vocab import shipped_vocab
 from videobot.families import family_for_preset, round_to_family
 from videobot.limits import LimitExceeded, check_request
+from videobot.one_size import snap_to_fixed_size
 from videobot.options import field_of, ignored_fields
 from videobot.params import RenderRequest
 from videobot.request_builder import request_from_preset
@@ -37,9 +38,12 @@ def build_request(options: VideoOptions, config: Config) -> tuple[RenderRequest,
     overrides["negative_prompt"] = _at_the_door(
         overrides.get("negative_prompt", preset.negative_prompt), "negative prompt")
     request = request_from_preset(preset, prompt, overrides | {"guidance": guidance})
+    # A one-size model's size first: the caps and roundings then judge what will be rendered.
+    request, notes = snap_to_fixed_size(request, preset)
     try:
         check_request(request, preset, config.limits)
-        rounded, notes = round_to_family(request, family_for_preset(preset))
+        rounded, rounding = round_to_family(request, family_for_preset(preset))
+        notes += rounding
         check_request(rounded, preset, config.limits)
     except LimitExceeded as exc:
         raise CommandError(str(exc)) from None

@@ -25,6 +25,9 @@ _INTEGERS = ("seed", "steps", "frames", "fps")
 _SIZE = re.compile(r"^\s*(\d{1,9})\s*[xX\u00d7]\s*(\d{1,9})\s*$")
 _WHOLE = re.compile(r"^\s*[-+]?\d{1,30}\s*$")
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+#: Fields the SDK may send as a file that this server takes by reference only (an extension's
+#: `video`).
+_OTHER_FILES = ("video",)
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,16 @@ class VideoForm:
 
 async def read_form(request: web.Request, fields: tuple[str, ...], *,
                     max_bytes: int) -> VideoForm:
-    """The body as a `VideoForm`; `ApiError` (400, 413, 415) naming what is wrong. A body over
-    `max_bytes` is refused before it is read, by its Content-Length (one sent without a length
-    is held to the server's limit as it arrives)."""
+    """The body as a `VideoForm`; `ApiError` (400, 413, 415) naming what is wrong."""
+    return typed_form(await read_fields(request, fields, max_bytes=max_bytes))
+
+
+async def read_fields(request: web.Request, fields: tuple[str, ...], *,
+                      max_bytes: int) -> dict[str, Any]:
+    """The body's values by field name (a file's as bytes), each one of `fields`; `ApiError`
+    (400, 413, 415) naming what is wrong. A body over `max_bytes` is refused before it is
+    read, by its Content-Length (one sent without a length is held to the server's limit as
+    it arrives)."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise web.HTTPRequestEntityTooLarge(max_size=max_bytes,
                                             actual_size=request.content_length)
@@ -53,7 +63,7 @@ async def read_form(request: web.Request, fields: tuple[str, ...], *,
     if unknown:
         raise ApiError(400, replies.api_unknown_field(unknown[0], fields),
                        code="unknown_parameter", param=unknown[0])
-    return _typed(values)
+    return values
 
 
 #: More frames than any preset takes, and few enough to stay a number (1e308 seconds...).
@@ -114,12 +124,15 @@ async def _form(request: web.Request, fields: tuple[str, ...]) -> dict[str, Any]
                 raise _bad("input_reference", "an image file", part.data.decode(
                     errors="replace"))
             values[part.name] = part.data
+        elif part.filename is not None and part.name in _OTHER_FILES and part.name in fields:
+            values[part.name] = part.data  # kept a file, for the route to refuse by name
         else:
             values[part.name] = part.data.decode("utf-8", errors="replace")
     return values
 
 
-def _typed(values: dict[str, Any]) -> VideoForm:
+def typed_form(values: dict[str, Any]) -> VideoForm:
+    """`values` (of `read_fields`) as a `VideoForm`: each field checked for its type."""
     overrides: dict[str, Any] = {}
     for name in _INTEGERS:
         if name in values:

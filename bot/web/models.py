@@ -46,8 +46,9 @@ def video_object(job: JobRecord, position: int | None, config: Config) -> dict[s
         "created_at": _unix(job.created_at),
         "completed_at": _unix(job.finished_at) if job.is_final else None,
         "expires_at": _expires_at(job, config.storage),
-        "seconds": f"{request.frames / request.fps:g}", "size": f"{request.width}x{request.height}",
+        "seconds": f"{_frames(job) / request.fps:g}", "size": f"{request.width}x{request.height}",
         "remixed_from_video_id": video_id(job.remixed_from) if job.remixed_from else None,
+        "extended_from_video_id": video_id(job.extends) if job.extends else None,
         "error": _error(job),
         "prompt": request.prompt, "queue_position": position, "seed": request.seed,
         "notes": notes, "negative_prompt": request.negative_prompt, "frames": request.frames,
@@ -74,6 +75,14 @@ def model_object(preset: PresetConfig, default: bool) -> dict[str, Any]:
         "max_steps": preset.max_steps, "size_multiple": family.size_multiple,
         "notice": preset.notice,
     }
+
+
+def _frames(job: JobRecord) -> int:
+    """The clip's frames: an extension's whole clip once it has one (the original and the
+    continuation), else the frames the request renders."""
+    if job.extends is not None and job.clip is not None:
+        return job.clip.frames
+    return job.request.frames
 
 
 def _progress(job: JobRecord) -> int:

@@ -1,5 +1,5 @@
 """The `/v1` route group: OpenAI's Videos API (create, list, retrieve, delete, content,
-remix), our event stream, and the models. Every request goes through the same core as a
+remix, extend), our event stream, and the models. Every request goes through the same core as a
 chat `/video`; a key acts as its chat identity."""
 
 from __future__ import annotations
@@ -16,7 +16,15 @@ from bot.web import content
 from bot.web.auth import Caller, KeyCheck
 from bot.web.errors import ApiError, not_found, openai_errors
 from bot.web.events import JobWatch, stream_events
-from bot.web.forms import CREATE_FIELDS, REMIX_FIELDS, VideoForm, frames_for, read_form
+from bot.web.extensions import EXTEND_FIELDS, extend_form
+from bot.web.forms import (
+    CREATE_FIELDS,
+    REMIX_FIELDS,
+    VideoForm,
+    frames_for,
+    read_fields,
+    read_form,
+)
 from bot.web.models import job_id_of, model_object, page_object, video_object
 from storage.api_keys import ApiKeys
 from storage.errors import JobNotFound
@@ -59,6 +67,7 @@ class VideosApi:
         shape."""
         app = web.Application(middlewares=[openai_errors(self.api.max_upload_mb)])
         app.router.add_post("/videos", self.create)
+        app.router.add_post("/videos/extensions", self.extend)
         app.router.add_get("/videos", self.listing)
         app.router.add_get("/videos/{video_id}", self.retrieve)
         app.router.add_delete("/videos/{video_id}", self.delete)
@@ -86,6 +95,20 @@ class VideosApi:
         submitted = await self._submit(
             caller, VideoForm(form.prompt, image=image, user=form.user),
             rerun_options(source, prompt=form.prompt), [], remixed_from=source.id)
+        return self._answer(submitted.job, submitted.position)
+
+    async def extend(self, request: web.Request) -> web.Response:
+        """`POST /videos/extensions`: the caller's video continued from its last frame, as a
+        new video whose clip is the original followed by the continuation."""
+        caller = await self.keys.caller(request)
+        form = extend_form(await read_fields(request, EXTEND_FIELDS,
+                                             max_bytes=self.api.max_upload_bytes))
+        source = await self._job(caller, form.video_id)
+        frames, notes = form.continuation_frames(source.request.fps)
+        submitted = await self.core.extensions.of_length(
+            caller.acting_for(form.user), source, form.prompt, frames=frames,
+            target={"nsfw_allowed": caller.key.admin}, api=ApiOrigin(caller.key.id),
+            notes=notes)
         return self._answer(submitted.job, submitted.position)
 
     async def retrieve(self, request: web.Request) -> web.Response:

@@ -56,13 +56,15 @@ from generator.backends.tiny_video_parts import (
     wan21_vae,
     wan_transformer,
 )
+from videobot.one_size import BUILTIN_SIZES
 
 #: The CLIP vision encoder's width and picture size (Wan 2.1 I2V's is a ViT-H/14 at 224).
 _VISION_DIM = 4
 _VISION_SIZE = 32
 #: The tiny CogVideoX-I2V's one size (its learned position embeddings are made for it, as the
-#: real model's are for 720x480): 64x64 pixels, 8x8 latents.
-COGVIDEOX_I2V_SIZE = 64
+#: real model's are for 720x480): 64x64 pixels, 8x8 latents. Declared on the shared ground,
+#: where the bot snaps a request to it before queuing.
+COGVIDEOX_I2V_SIZE = BUILTIN_SIZES["tiny-cogvideox-i2v"][0]
 
 
 def build_tiny_wan_i2v(path: Path) -> Path:

@@ -20,6 +20,7 @@ from videobot.config.presets import (
 from videobot.families import FAMILIES
 from videobot.image_presets import image_key_error
 from videobot.limits import MAX_FPS, MAX_GUIDANCE, MIN_SIDE
+from videobot.one_size import fixed_size
 from videobot.options import MODEL_OPTIONS
 
 
@@ -52,6 +53,17 @@ def validate_preset(preset: PresetConfig) -> None:
     _validate_speed(preset, where)
     if (error := image_key_error(preset)) is not None:
         raise ConfigError(f"{where}.image: {error}")
+    _validate_one_size(preset, where)
+
+
+def _validate_one_size(preset: PresetConfig, where: str) -> None:
+    """A one-size model's preset must default to that size (else every request it serves
+    would be set to it, with a note)."""
+    size = fixed_size(preset)
+    if size is not None and size != (preset.width, preset.height):
+        width, height = size
+        raise ConfigError(f"{where}.width: the preset's model renders {width}x{height} only; "
+                          f"set width = {width} and height = {height}")
 
 
 def _validate_speed(preset: PresetConfig, where: str) -> None:
