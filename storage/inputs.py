@@ -17,6 +17,8 @@ from storage.db import read_transaction
 from storage.models import JobInput
 
 _INSERT = insert(JobInput)
+#: The `size_bytes` of an image retention removed: its row stays, saying the job had one.
+REMOVED_SIZE = 0
 
 
 @dataclass(frozen=True)
@@ -70,18 +72,22 @@ async def job_image(engine: AsyncEngine, job_id: int) -> JobImage | None:
     """The image recorded with a job, or None when the job was sent without one."""
     async with read_transaction(engine) as conn:
         row = (await conn.execute(
-            select(JobInput.path, JobInput.data, JobInput.width, JobInput.height)
+            select(JobInput.path, JobInput.data, JobInput.width, JobInput.height,
+                   JobInput.size_bytes)
             .where(JobInput.job_id == job_id)
         )).first()
     if row is None:
         return None
+    if row.size_bytes == REMOVED_SIZE:
+        return JobImage(None, row.width, row.height)
     png = bytes(row.data) if row.data is not None else await asyncio.to_thread(
         _read, Path(row.path))
     return JobImage(png, row.width, row.height)
 
 
 async def input_image(engine: AsyncEngine, job_id: int) -> bytes | None:
-    """The PNG stored with a job, or None when it has none (or retention removed it)."""
+    """The PNG stored with a job, or None when it has none (or retention removed it: see
+    `job_image` to tell the two apart)."""
     image = await job_image(engine, job_id)
     return image.png if image is not None else None
 

@@ -1,6 +1,7 @@
-"""Retention: old clips and posters, and the images sent with requests, are deleted (rows and
-files), and previews once their job has been over for an hour, so that the disk and the
-database stay bounded however long the bot runs."""
+"""Retention: old clips and posters are deleted (rows and files), and the images sent with
+requests (files and bytes; each row stays, marked removed), and previews once their job has
+been over for an hour, so that the disk and the database stay bounded however long the bot
+runs."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import delete, select, update
 
 from storage.context import StoreContext
 from storage.db import write_transaction
+from storage.inputs import REMOVED_SIZE
 from storage.models import Clip, Job, JobInput, JobStatus, Preview
 
 #: How long a finished job's last preview stays (a chat may still show it meanwhile).
@@ -48,10 +50,13 @@ async def prune_clips(context: StoreContext, *, keep_days: float, drop_delivered
             doomed = [Path(p) for r in old for p in (r.video_path, r.poster_path)]
             old_inputs = (await conn.execute(
                 select(JobInput.id, JobInput.path, JobInput.data.is_(None).label("file"))
-                .where(JobInput.created_at < cutoff)
+                .where(JobInput.created_at < cutoff, JobInput.size_bytes > 0)
             )).all()
-            await conn.execute(delete(JobInput).where(
-                JobInput.id.in_([r.id for r in old_inputs])))
+            # The row stays, emptied (`REMOVED_SIZE`): a rerun of its job then says the
+            # picture is gone rather than quietly rendering from the text alone.
+            await conn.execute(update(JobInput).where(
+                JobInput.id.in_([r.id for r in old_inputs])).values(
+                data=None, size_bytes=REMOVED_SIZE))
             inputs = len(old_inputs)
             doomed += [Path(r.path) for r in old_inputs if r.file]
         else:

@@ -84,8 +84,8 @@ class Videos:
                     Clip.job_id == job_id, Clip.video_data.is_(None))
             ) for path in row]
             files += (await conn.execute(
-                select(JobInput.path).where(JobInput.job_id == job_id,
-                                            JobInput.data.is_(None)))).scalars().all()
+                select(JobInput.path).where(JobInput.job_id == job_id, JobInput.data.is_(None),
+                                            JobInput.size_bytes > 0))).scalars().all()
             await conn.execute(delete(Clip).where(Clip.job_id == job_id))
             await conn.execute(delete(JobInput).where(JobInput.job_id == job_id))
             await conn.execute(update(Job).where(Job.id == job_id).values(deleted_at=now))

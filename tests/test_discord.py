@@ -198,7 +198,7 @@ async def test_video_end_to_end(bot: Bot) -> None:
     acknowledgement = (await bot.store.jobs.require(job.id)).reply_target["message_id"]
     assert int(result.body["message_reference"]["message_id"]) == acknowledgement
     labels = [b["label"] for b in result.body["components"][0]["components"]]
-    assert labels == ["Reroll", "Same seed", "Extend", "Delete"]
+    assert labels == ["Reroll", "Same seed", "Extend", "Vary", "Delete"]
     with mp4_of(result) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"

@@ -1,11 +1,12 @@
 """Images sent with requests are stored with their job like a clip (a file on SQLite, bytes in
-the database on PostgreSQL) and deleted by retention with the clips."""
+the database on PostgreSQL) and deleted by retention with the clips; the row stays, saying the
+job had a picture that is gone (a rerun must not quietly render from the text alone)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from storage.inputs import input_image, prepare_input
+from storage.inputs import JobImage, input_image, job_image, prepare_input
 from storage.retention import prune_clips
 from storage.store import Store
 from tests.conftest import FakeClock
@@ -37,4 +38,9 @@ async def test_an_input_image_lives_as_long_as_clips_do(store: Store, config: Co
     report = await prune_clips(store.context, keep_days=7, drop_delivered_hours=0,
                                clips_dir=config.data_dir / "clips")
     assert report.input_rows == 1 and await input_image(store.engine, job.id) is None
+    assert await job_image(store.engine, job.id) == JobImage(None, 64, 64)
     assert not any(Path(f).exists() for f in files)
+    clock.advance(86400)  # removed once: a later pass finds nothing more to remove
+    report = await prune_clips(store.context, keep_days=7, drop_delivered_hours=0,
+                               clips_dir=config.data_dir / "clips")
+    assert report.input_rows == 0

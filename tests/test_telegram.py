@@ -181,7 +181,7 @@ async def test_private_video_end_to_end(bot: Bot) -> None:
     assert video.params["reply_parameters"]["message_id"] == message["message_id"]
     buttons = video.params["reply_markup"]["inline_keyboard"][0]
     assert [b["callback_data"] for b in buttons] == [f"reroll:{job_id}", f"same:{job_id}",
-                                                     f"extend:{job_id}"]
+                                                     f"extend:{job_id}", f"vary:{job_id}"]
     assert (ALICE, status_id) not in api.messages  # the status message is removed
     assert job.reply_target["result_message_id"] == posted_videos(api)[0]["message_id"]
 

@@ -19,12 +19,13 @@ from bot.core.attachments import (
 )
 from bot.core.describe import submit_description
 from bot.core.errors import INTERNAL_ERROR, CommandError
-from bot.core.extending import Extensions, owned_job
+from bot.core.extending import Extensions
 from bot.core.image_rules import check_picture
 from bot.core.moderation import Blocklist
 from bot.core.parsing import VideoOptions, parse_command, parse_video_options
-from bot.core.requests import build_request, rerun_options
+from bot.core.requests import build_request
 from bot.core.serving import ServedPresets
+from bot.core.varying import Reruns
 from storage.errors import StoreError
 from storage.inputs import StoredInput, discard_input
 from storage.models import JobKind
@@ -91,6 +92,7 @@ class Core:
         #: Usernames recorded by this process, by user key: each is written once.
         self._usernames: dict[str, str] = {}
         self.extensions = Extensions(store=store, config=config, submit=self.submit_video)
+        self.reruns = Reruns(store=store, submit=self.submit_video, extensions=self.extensions)
         self._handlers: dict[str, Handler] = {
             "video": self.video,
             "extend": self.extend,
@@ -162,11 +164,10 @@ class Core:
                            notes: Sequence[str] = (), extends: int | None = None) -> Submission:
         """Queue a typed request through every rule a chat `/video` obeys (caps, rounding,
         moderation, served presets, credits, bans, the queue limits); raises `CommandError` or
-        a `StoreError` with the reason. `image`: a picture sent with it, checked and fitted to
-        the clip's size and stored with the job. `api`: it came through the HTTP API.
-        `notes`: what the front door changed in the request, said before the roundings.
-        `extends`: the job whose clip it continues (checked by `Extensions`), whose last
-        frame is its picture."""
+        a `StoreError` with the reason. `image`: a picture, checked, fitted to the clip's size
+        and stored with the job. `api`: it came through the HTTP API. `notes`: what the front
+        door changed, said before the roundings. `extends`: the job whose clip it continues
+        (checked by `Extensions`), whose last frame is its picture."""
         request, rounded = build_request(options, self.config)
         check_picture(self.config, request.preset,
                       with_picture=image is not None or extends is not None,
@@ -290,12 +291,27 @@ class Core:
     async def rerun(self, user: UserRef, job_id: int, *, new_seed: bool,
                     reply_target: dict[str, Any] | None = None, admin: bool = False,
                     api: ApiOrigin | None = None) -> Reply:
-        """Queue a job's request again for `user` (the Reroll and Same seed buttons): only the
-        job's owner, or an admin, may. `api`: asked through the web front door (the API key
-        that asked), whose jobs it delivers."""
+        """Reroll and Same seed: job `job_id` queued again, with its picture, by its owner or an
+        admin. `api`: asked through the web front door (the key that asked) that delivers it."""
         user = with_printable_names(user)
-        return await self._guarded("rerun", user, lambda: self._rerun(
-            user, job_id, new_seed, reply_target or {}, admin, api))
+        return await self._guarded("rerun", user, lambda: self._acknowledged(self.reruns.again(
+            user, job_id, new_seed=new_seed, admin=admin, target=reply_target, api=api)))
+
+    async def vary(self, user: UserRef, job_id: int, prompt: str, *,
+                   reply_target: dict[str, Any] | None = None, admin: bool = False) -> Reply:
+        """Vary: job `job_id` again with `prompt`, under a rerun's rules; never raises."""
+        user = with_printable_names(user)
+        return await self._guarded("vary", user, lambda: self._acknowledged(self.reruns.again(
+            user, job_id, prompt=prompt, admin=admin, target=reply_target)))
+
+    async def vary_source(self, user: UserRef, job_id: int, *, admin: bool = False) -> Reply:
+        """Vary pressed: the job (`job`) if `user` may vary it, else the refusal; never raises."""
+        user = with_printable_names(user)
+        return await self._guarded("vary", user, lambda: self._varied(user, job_id, admin))
+
+    async def _varied(self, user: UserRef, job_id: int, admin: bool) -> Reply:
+        job = await self.reruns.source(user, job_id, admin=admin)
+        return Reply(replies.vary_ask(job.id, job.request.prompt), job)
 
     async def cancel_job(self, user: UserRef, job_id: int, *, admin: bool = False) -> Reply:
         """Cancel a job by id (the Cancel button): its owner, or an admin, may."""
@@ -314,20 +330,10 @@ class Core:
             log.exception("%s from %s failed", name, user.key)
             return Reply(INTERNAL_ERROR, refused=True)
 
-    async def _rerun(self, user: UserRef, job_id: int, new_seed: bool,
-                     reply_target: dict[str, Any], admin: bool, api: ApiOrigin | None) -> Reply:
-        job = await owned_job(self.store, user, job_id, admin=admin)
-        if job.extends is not None and api is None:  # the source extended again
-            return await self._acknowledged(self.extensions.again(
-                user, job, job.extends, new_seed=new_seed, target=reply_target))
-        return await self._video(user, rerun_options(job, new_seed=new_seed), reply_target, api)
-
-    async def _video(self, user: UserRef, options: VideoOptions,
-                     reply_target: dict[str, Any], api: ApiOrigin | None = None, *,
-                     image: AttachedImage | None = None) -> Reply:
-        submitted = await self.submit_video(user, options, reply_target=reply_target, api=api,
-                                            image=image)
-        return submitted.acknowledgement()
+    async def _video(self, user: UserRef, options: VideoOptions, reply_target: dict[str, Any],
+                     *, image: AttachedImage | None = None) -> Reply:
+        return (await self.submit_video(user, options, reply_target=reply_target,
+                                        image=image)).acknowledgement()
 
     async def _cancel_job(self, user: UserRef, job_id: int, admin: bool) -> Reply:
         job = await self.store.cancels.request(job_id, None if admin else user)

@@ -149,11 +149,11 @@ class Extensions(Generic[S]):
         return await self.queue(user, source, options, target, api=api, notes=notes)
 
     async def again(self, user: UserRef, extension: JobRecord, source_id: int, *,
-                    new_seed: bool, target: dict[str, Any]) -> S:
-        """Reroll or Same seed on an extension (of job `source_id`): the source extended
-        again, with the extension's prompt and a new seed or its own."""
+                    new_seed: bool, target: dict[str, Any], prompt: str = "") -> S:
+        """Reroll, Same seed or Vary on an extension (of job `source_id`): the source extended
+        again, with the extension's prompt (or Vary's `prompt`) and a new seed or its own."""
         source = await self.store.jobs.require(source_id)
-        options = extension_options(source, extension.request.prompt,
+        options = extension_options(source, prompt or extension.request.prompt,
                                     seed=extension.request.seed, new_seed=new_seed)
         return await self.queue(user, source, options, target)
 

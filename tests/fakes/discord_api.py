@@ -1,7 +1,8 @@
 """A small Discord for tests: REST under `/api/v10` and a JSON websocket gateway, on 127.0.0.1.
 
 The real discord.py client talks to it through `Route.BASE` and `DEFAULT_GATEWAY`. It records
-every REST request, lets a test dispatch slash commands (type 2) and button presses (type 3),
+every REST request, lets a test dispatch slash commands (type 2), button presses (type 3) and
+the submission of a modal the bot opened (type 5; tests/fakes/discord_modals.py),
 injects errors (a 429 with `Via` and `retry_after`, or any 4xx) on chosen routes, and holds
 the answer to chosen requests (the message created, the answer not yet sent: the window a
 crash can fall in). Creating a channel message honours `nonce` with `enforce_nonce` as Discord
@@ -25,6 +26,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from tests.fakes import LISTEN_BACKLOG
+from tests.fakes import discord_modals as modals
 from tests.fakes.discord_files import Attachments, FakeAttachment, attachment_option
 from tests.fakes.discord_messages import message_command_data, user_message
 
@@ -117,6 +119,8 @@ class FakeDiscord:
         self.identified = asyncio.Event()
         #: Files users attach to commands (tests/fakes/discord_files.py).
         self.attachments = Attachments()
+        #: The modals the bot opened (callback type 9), by the interaction they answered.
+        self.modals: dict[str, dict[str, Any]] = {}
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -221,6 +225,15 @@ class FakeDiscord:
         data = {"custom_id": custom_id, "component_type": 2}
         return await self._interact(user, 3, data, False, attachment_size_limit,
                                     message=self.messages[message_id])
+
+    async def submit_modal(self, user: FakeUser, opened_by: str, values: dict[str, str]) -> str:
+        """Submit the modal the bot opened in answer to interaction `opened_by`, its text
+        inputs filled with `values` (by custom id); returns the new interaction's id."""
+        modal, opener = self.modals[opened_by], self.interactions[opened_by]
+        pressed = opener.pressed_message_id
+        return await self._interact(
+            user, 5, modals.submission(modal, values), False, DEFAULT_LIMIT,
+            message=self.messages.get(pressed) if pressed is not None else None)
 
     async def changed(self, seconds: float) -> None:
         """Wait until the next request arrives (or `seconds` pass)."""
@@ -350,6 +363,8 @@ class FakeDiscord:
         interaction = self.interactions[interaction_id]
         kind = body["type"]
         answer: dict[str, Any] = {"interaction": {"id": interaction_id, "type": 2}}
+        if kind == 9:
+            return self._open_modal(interaction_id, body.get("data") or {}, answer)
         if kind in (4, 5):
             message = self._new_message(body.get("data") or {}, files)
             interaction.message_id = int(message["id"])
@@ -358,6 +373,14 @@ class FakeDiscord:
                                          response_message_loading=kind == 5,
                                          response_message_ephemeral=bool(flags & 64))
             answer["resource"] = {"type": kind, "message": message}
+        return _json(answer)
+
+    def _open_modal(self, interaction_id: str, data: dict[str, Any],
+                    answer: dict[str, Any]) -> web.Response:
+        problem = modals.modal_problem(data)
+        if problem is not None:
+            return _json({"message": f"Invalid Form Body ({problem})", "code": 50035}, 400)
+        self.modals[interaction_id] = data
         return _json(answer)
 
     def _webhook_message(self, method: str, token: str, message_ref: str, body: Any,

@@ -32,6 +32,7 @@ from aiohttp.web_request import FileField
 
 from tests.fakes import LISTEN_BACKLOG
 from tests.fakes import telegram_media as media
+from tests.fakes import telegram_replies as asking
 from tests.fakes.telegram_files import UserFiles
 from tests.fakes.telegram_media import edited, error, not_modified
 
@@ -253,7 +254,8 @@ class FakeTelegram:
         return self._updates[: int(params.get("limit") or 100)]
 
     async def _api_sendmessage(self, params: dict[str, Any], _files: Any) -> Any:
-        return self._bot_message(params, text=params["text"])
+        refused = asking.refusal(params)
+        return refused or self._bot_message(params, text=params["text"])
 
     async def _api_sendvideo(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         if "video" not in files:
@@ -317,8 +319,7 @@ class FakeTelegram:
             "from": {k: self.me[k] for k in ("id", "is_bot", "first_name", "username")},
             **content,
         }
-        if params.get("reply_markup"):
-            message["reply_markup"] = params["reply_markup"]
+        message.update(asking.message_fields(params))
         replied = self._replied_to(chat_id, params.get("reply_parameters"))
         if replied is not None:
             message["reply_to_message"] = replied

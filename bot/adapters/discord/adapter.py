@@ -21,6 +21,7 @@ from bot.adapters.discord.pictures import attached_picture, message_picture
 from bot.adapters.discord.startup import log_gateway_end, start_error, until_ready
 from bot.adapters.discord.status import Acknowledgements
 from bot.adapters.discord.tree import build_tree
+from bot.adapters.discord.vary_modal import vary_modal
 from bot.adapters.status_previews import MEDIA_EDIT_EVERY_S, StatusPreviews
 from bot.core import replies
 from bot.core.animating import animate
@@ -193,8 +194,8 @@ class DiscordAdapter:
 
     async def on_button(self, interaction: discord.Interaction, action: str,
                         job_id: int) -> None:
-        """Cancel, Reroll, Same seed, Extend or Delete: the owner or an admin may; others are
-        told."""
+        """Cancel, Reroll, Same seed, Extend, Vary or Delete: the owner or an admin may; others
+        are told."""
         try:
             await self._press(interaction, action, job_id)
         except Exception as exc:
@@ -229,10 +230,32 @@ class DiscordAdapter:
         elif action == "extend":
             await self._queue(interaction, self.core.extend_job(
                 user, job_id, reply_target=self._target(interaction), admin=admin))
+        elif action == "vary":
+            await self._ask_variation(interaction, user, job_id, admin)
         else:
             await self._queue(interaction, self.core.rerun(
                 user, job_id, new_seed=action == "reroll",
                 reply_target=self._target(interaction), admin=admin))
+
+    async def on_vary_prompt(self, interaction: discord.Interaction, job_id: int,
+                             prompt: str) -> None:
+        """The Vary modal submitted: the variation queued, answered as the other buttons are."""
+        try:
+            await self._queue(interaction, self.core.vary(
+                _user(interaction), job_id, prompt, reply_target=self._target(interaction),
+                admin=self.is_admin(interaction)))
+        except Exception as exc:
+            await self.on_error(interaction, exc)
+
+    async def _ask_variation(self, interaction: discord.Interaction, user: UserRef,
+                             job_id: int, admin: bool) -> None:
+        """The modal for the new prompt, or (not theirs, gone, ...) a refusal only they see."""
+        source = await self.core.vary_source(user, job_id, admin=admin)
+        if source.job is None:
+            await interaction.response.send_message(source.text, ephemeral=True)
+            return
+        await interaction.response.send_modal(
+            vary_modal(source.job, self.core.config.limits.max_prompt_chars))
 
     async def _delete(self, interaction: discord.Interaction, user: UserRef, job_id: int,
                       admin: bool) -> None:

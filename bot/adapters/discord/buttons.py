@@ -1,5 +1,6 @@
 """The buttons on a job's messages: `DynamicItem`s matched by custom id
-(`vb:<action>:<job id>`), so they keep working across restarts."""
+(`vb:<action>:<job id>`), so they keep working across restarts; and the Vary modal's
+submissions, matched by theirs (`vary_modal.py`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, Protocol, cast
 
 import discord
 
+from bot.adapters.discord.vary_modal import submitted_variation
 from bot.core import replies
 
 
@@ -19,6 +21,11 @@ class ButtonPresser(Protocol):
         """`action` pressed on `job_id`'s message."""
         ...
 
+    async def on_vary_prompt(self, interaction: discord.Interaction, job_id: int,
+                             prompt: str) -> None:
+        """The Vary modal of `job_id` submitted with `prompt`."""
+        ...
+
 
 class AdapterClient(discord.Client):
     """The discord.py client, holding its adapter for the buttons' callbacks."""
@@ -27,10 +34,16 @@ class AdapterClient(discord.Client):
         super().__init__(**options)
         self.adapter = adapter
 
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Every interaction passes here: a Vary modal's submission goes to the adapter."""
+        submitted = submitted_variation(interaction)
+        if submitted is not None:
+            await self.adapter.on_vary_prompt(interaction, *submitted)
+
 
 class JobButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"vb:(?P<action>cancel|reroll|same|extend|delete):(?P<job_id>[0-9]{1,18})",
+    template=r"vb:(?P<action>cancel|reroll|same|extend|vary|delete):(?P<job_id>[0-9]{1,18})",
 ):
     """A button about one job; its custom id alone says what to do, so it survives restarts."""
 

@@ -90,5 +90,5 @@ class DiscordDelivery:
         limit = int(target.get("upload_limit") or discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES)
         upload = await prepare_upload(job.clip, limit, self.work_dir)
         file = discord.File(str(upload.video_path), filename=f"videobot-{job.id}.mp4")
-        view = job_buttons(job.id, "reroll", "same", "extend", "delete")
+        view = job_buttons(job.id, "reroll", "same", "extend", "vary", "delete")
         return replies.upload_caption(job, upload.note), {"file": file, "view": view}

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
@@ -27,7 +27,7 @@ CALL_BACKOFF_S = 0.5
 #: A longer `RetryAfter` is not waited out inline: the delivery loop tries again later.
 MAX_INLINE_WAIT_S = 10.0
 
-CANCEL, REROLL, SAME_SEED, EXTEND = "cancel", "reroll", "same", "extend"
+CANCEL, REROLL, SAME_SEED, EXTEND, VARY = "cancel", "reroll", "same", "extend", "vary"
 
 T = TypeVar("T")
 
@@ -100,7 +100,13 @@ def cancel_keyboard(job_id: int) -> InlineKeyboardMarkup:
 def result_keyboard(job_id: int) -> InlineKeyboardMarkup:
     """The clip's buttons."""
     return InlineKeyboardMarkup([[_button(REROLL, job_id), _button(SAME_SEED, job_id),
-                                  _button(EXTEND, job_id)]])
+                                  _button(EXTEND, job_id), _button(VARY, job_id)]])
+
+
+def prompt_request() -> ForceReply:
+    """Opens the reply box of the user the message asks (selective: not everyone's in a
+    group), for a variation's new prompt."""
+    return ForceReply(selective=True, input_field_placeholder=replies.VARY_PLACEHOLDER)
 
 
 def _button(action: str, job_id: int) -> InlineKeyboardButton:

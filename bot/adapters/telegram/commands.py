@@ -25,6 +25,7 @@ from bot.adapters.telegram.api import (
     MESSAGE_LIMIT,
     REROLL,
     SAME_SEED,
+    VARY,
     call,
     cancel_keyboard,
     clip,
@@ -32,6 +33,7 @@ from bot.adapters.telegram.api import (
 )
 from bot.adapters.telegram.pictures import attached_picture
 from bot.adapters.telegram.status import StatusMessages
+from bot.adapters.telegram.varying import ask_for_prompt, varied_job
 from bot.core.commands import USER_COMMANDS, Core, Reply
 from videobot.config import TelegramConfig
 from videobot.users import UserRef
@@ -61,6 +63,9 @@ class TelegramCommands:
         message, sender = update.effective_message, update.effective_user
         if message is None or sender is None or sender.is_bot or not self._allowed(message):
             return
+        if (job_id := varied_job(message, self._bot().id)) is not None:
+            await self._vary(message, sender, job_id)
+            return
         text = self._command_text(message)
         if text is None:
             return
@@ -74,15 +79,21 @@ class TelegramCommands:
             await self._post_reply(message.chat_id, message.message_id, reply)
 
     async def on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Cancel, Reroll, Same seed or Extend: the core checks that the presser may."""
+        """Cancel, Reroll, Same seed, Extend or Vary: the core checks that the presser may."""
         query = update.callback_query
         if query is None or not isinstance(query.message, Message):
             return
         if not self._allowed(query.message):
             return
         action, _, number = (query.data or "").partition(":")
-        if not number.isdecimal() or action not in (CANCEL, REROLL, SAME_SEED, EXTEND, ANIMATE):
+        if not number.isdecimal() or action not in (CANCEL, REROLL, SAME_SEED, EXTEND, VARY,
+                                                    ANIMATE):
             await query.answer()
+            return
+        if action == VARY:  # asks for the new prompt; the reply to it is `_vary`'s
+            await ask_for_prompt(self.core, self._bot(), query, query.message,
+                                 _user(query.from_user, query.message.chat_id), int(number),
+                                 admin=query.from_user.id in self.config.admins)
             return
         async with self.messages.answering(query.message.chat_id, query.message.message_id):
             reply = await self._press(query, query.message, action, int(number))
@@ -143,6 +154,14 @@ class TelegramCommands:
         """The Extend button: the clip continued, as a new job answered under the clip."""
         return await self.core.extend_job(user, job_id, reply_target=self._reply_target(message),
                                           admin=admin)
+
+    async def _vary(self, message: Message, sender: Any, job_id: int) -> None:
+        """The new prompt of a variation of job `job_id`, typed in reply to the question."""
+        async with self.messages.answering(message.chat_id, message.message_id):
+            reply = await self.core.vary(_user(sender, message.chat_id), job_id,
+                                         message.text or "", admin=sender.id in self.config.admins,
+                                         reply_target=self._reply_target(message))
+            await self._post_reply(message.chat_id, message.message_id, reply)
 
     def _reply_target(self, message: Message) -> dict[str, Any]:
         """Where the replies to a job submitted by `message` (or by a button on it) go."""

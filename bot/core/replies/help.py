@@ -48,7 +48,7 @@ Users: <platform>:<id>, e.g. telegram:12345, or a numeric id on this platform.""
 
 #: Buttons under an acknowledgement (cancel) and under a delivered clip (the others).
 BUTTON_LABELS = {"cancel": "Cancel", "reroll": "Reroll", "same": "Same seed", "extend": "Extend",
-                 "delete": "Delete", "animate": "Animate"}
+                 "vary": "Vary", "delete": "Delete", "animate": "Animate"}
 
 
 #: What a chat's command menu says about each command and `/video` option.
