@@ -5,6 +5,7 @@ opens with the original; a refusal queues and charges nothing."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,15 @@ import numpy as np
 import openai
 import pytest
 from openai import AsyncOpenAI
+from PIL import Image, ImageDraw
 
 from bot.core import replies
+from bot.web.models import job_id_of
+from storage.inputs import job_image
+from storage.retention import prune_clips
 from storage.store import Store
 from tests.api_helpers import BOB, Api, api_config, started_api
+from tests.conftest import FakeClock
 from tests.test_encode import decode, top_level_boxes
 from tests.test_extend_jobs import frames_of
 from videobot.config import Config
@@ -145,3 +151,48 @@ async def test_a_json_body_and_an_admin_key_extend_too(api: Api) -> None:
     # No seconds: the preset's own clip length, as /extend.
     assert (job.user.key, job.extends, job.request.frames) == (
         BOB, int(source.id.removeprefix("video_")), 16)
+
+
+async def test_a_remix_of_an_extension_extends_its_source_again(api: Api) -> None:
+    client = api.client(await api.key())
+    source = await a_clip(api, client)
+    extension = await extend(client, source.id, seconds="1")
+    async with api.worker():
+        await client.videos.poll(extension.id, poll_interval_ms=50)
+
+    remix = await client.videos.remix(extension.id, prompt="an orange box moving left")
+    extra = remix.model_extra or {}
+    assert remix.remixed_from_video_id == extension.id
+    assert extra["extended_from_video_id"] == source.id  # the source, not the extension
+    assert (remix.prompt, extra["seed"], extra["frames"]) == (
+        "an orange box moving left", 3, 9)
+
+
+def shape_png() -> bytes:
+    """A red square on a dark plain background: a picture the demo model reads."""
+    image = Image.new("RGB", (64, 64), (10, 10, 40))
+    ImageDraw.Draw(image).rectangle((14, 24, 29, 39), fill=(220, 30, 30))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_a_remix_keeps_the_picture_and_is_refused_once_retention_removed_it(
+        api: Api, store: Store, clock: FakeClock) -> None:
+    client = api.client(await api.key())
+    video = await client.videos.create(prompt="a red square moving up", size="64x64",
+                                       input_reference=("square.png", shape_png(), "image/png"))
+    remix = await client.videos.remix(video.id, prompt="a red square moving down")
+    original = await job_image(store.engine, job_id_of(video.id))
+    remixed = await job_image(store.engine, job_id_of(remix.id))
+    assert original is not None and remixed is not None
+    assert remixed.png == original.png
+
+    clock.advance(8 * 86400)
+    await prune_clips(store.context, keep_days=7, drop_delivered_hours=0,
+                      clips_dir=api.config.data_dir / "clips")
+    jobs, charges = await api.jobs(), await api.charges()
+    with pytest.raises(openai.BadRequestError) as gone:
+        await client.videos.remix(video.id, prompt="a red square moving left")
+    assert message(gone.value) == replies.picture_gone(job_id_of(video.id))
+    assert (await api.jobs(), await api.charges()) == (jobs, charges)

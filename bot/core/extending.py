@@ -149,13 +149,16 @@ class Extensions(Generic[S]):
         return await self.queue(user, source, options, target, api=api, notes=notes)
 
     async def again(self, user: UserRef, extension: JobRecord, source_id: int, *,
-                    new_seed: bool, target: dict[str, Any], prompt: str = "") -> S:
-        """Reroll, Same seed or Vary on an extension (of job `source_id`): the source extended
-        again, with the extension's prompt (or Vary's `prompt`) and a new seed or its own."""
+                    new_seed: bool, target: dict[str, Any], prompt: str = "",
+                    api: ApiOrigin | None = None) -> S:
+        """Reroll, Same seed, Vary or an API remix of an extension (of job `source_id`): the
+        source extended again by as many frames, with the extension's prompt (or the new
+        `prompt`) and a new seed or its own."""
         source = await self.store.jobs.require(source_id)
         options = extension_options(source, prompt or extension.request.prompt,
-                                    seed=extension.request.seed, new_seed=new_seed)
-        return await self.queue(user, source, options, target)
+                                    seed=extension.request.seed, new_seed=new_seed,
+                                    frames=extension.request.frames)
+        return await self.queue(user, source, options, target, api=api)
 
     async def queue(self, user: UserRef, source: JobRecord, options: VideoOptions,
                     target: dict[str, Any], *, api: ApiOrigin | None = None,

@@ -57,15 +57,15 @@ class Reruns(Generic[S]):
                     prompt: str | None = None, admin: bool = False,
                     target: dict[str, Any] | None = None, api: ApiOrigin | None = None) -> S:
         """Queue job `job_id` again: a new seed (Reroll) or its own (Same seed), and its
-        prompt or `prompt` (Vary; "" is refused). `api`: asked through the web front door,
-        which queues the extension's own request rather than extending its source again."""
+        prompt or `prompt` (Vary and the API's remix; "" is refused). `api`: asked through the
+        web front door (the key that asked, and the video remixed)."""
         if prompt is not None and not prompt.strip():
             raise CommandError(replies.VARY_EMPTY_PROMPT)
         job = await owned_job(self.store, user, job_id, admin=admin)
         target = target or {}
-        if job.extends is not None and api is None:  # the source extended again
+        if job.extends is not None:  # the source extended again
             return await self.extensions.again(user, job, job.extends, new_seed=new_seed,
-                                               target=target, prompt=prompt or "")
+                                               target=target, prompt=prompt or "", api=api)
         return await self.submit(user, rerun_options(job, new_seed=new_seed, prompt=prompt),
                                  reply_target=target, image=await self._picture(job), api=api)
 

@@ -11,7 +11,6 @@ from aiohttp import web
 from bot.core import replies
 from bot.core.commands import Core, Submission
 from bot.core.parsing import VideoOptions
-from bot.core.requests import rerun_options
 from bot.web import content
 from bot.web.auth import Caller, KeyCheck
 from bot.web.errors import ApiError, not_found, openai_errors
@@ -28,7 +27,6 @@ from bot.web.forms import (
 from bot.web.models import job_id_of, model_object, page_object, video_object
 from storage.api_keys import ApiKeys
 from storage.errors import JobNotFound
-from storage.inputs import input_image
 from storage.models import JobStatus
 from storage.previews import PreviewStore
 from storage.records import ApiOrigin, JobRecord
@@ -87,14 +85,14 @@ class VideosApi:
         return self._answer(submitted.job, submitted.position)
 
     async def remix(self, request: web.Request) -> web.Response:
-        """The source's settings and seed (and image) with a new prompt, as a new video."""
+        """The source's settings, seed and picture with a new prompt, as a new video (a
+        remix of an extension extends its source again), as the chat's Vary button does."""
         caller = await self.keys.caller(request)
         source = await self._job(caller, request.match_info["video_id"])
         form = await read_form(request, REMIX_FIELDS, max_bytes=self.api.max_upload_bytes)
-        image = await input_image(self.core.store.engine, source.id)
-        submitted = await self._submit(
-            caller, VideoForm(form.prompt, image=image, user=form.user),
-            rerun_options(source, prompt=form.prompt), [], remixed_from=source.id)
+        submitted = await self.core.reruns.again(
+            caller.acting_for(form.user), source.id, prompt=form.prompt, admin=caller.key.admin,
+            target={"nsfw_allowed": caller.key.admin}, api=ApiOrigin(caller.key.id, source.id))
         return self._answer(submitted.job, submitted.position)
 
     async def extend(self, request: web.Request) -> web.Response:
