@@ -37,8 +37,9 @@ Finish = Callable[[Connection, Sequence[T]], Sequence[R]]
 #: What to do once after a commit that wrote something, before the callers get their results.
 AfterCommit = Callable[[], Awaitable[None]]
 
-# A savepoint by name, on the driver: SQLAlchemy's `begin_nested()` compiles its SAVEPOINT and
-# RELEASE statements again for every piece, which is a good part of a short piece's cost.
+# A savepoint by name, on the driver's own connection: SQLAlchemy's `begin_nested()` compiles
+# its SAVEPOINT and RELEASE statements again for every piece, and even `exec_driver_sql` costs
+# several times what SQLite takes to run them, a good part of a short piece's cost.
 _SAVEPOINT = "SAVEPOINT group_commit_piece"
 _RELEASE = "RELEASE SAVEPOINT group_commit_piece"
 _ROLLBACK = "ROLLBACK TO SAVEPOINT group_commit_piece"
@@ -86,16 +87,18 @@ def _each(conn: Connection, *, pieces: list[Work[T]], finish: Finish[T, R]) -> O
     """Run each piece in a savepoint, then `finish` the successful ones: for each piece
     (True, its finished result) or (False, the exception it raised)."""
     outcomes: Outcomes = []
+    driver = conn.connection.driver_connection
+    assert driver is not None
     for work in pieces:
-        conn.exec_driver_sql(_SAVEPOINT)
+        driver.execute(_SAVEPOINT)
         try:
             result = work(conn)
         except Exception as exc:
-            conn.exec_driver_sql(_ROLLBACK)
-            conn.exec_driver_sql(_RELEASE)
+            driver.execute(_ROLLBACK)
+            driver.execute(_RELEASE)
             outcomes.append((False, exc))
         else:
-            conn.exec_driver_sql(_RELEASE)
+            driver.execute(_RELEASE)
             outcomes.append((True, result))
     succeeded = [index for index, (ok, _) in enumerate(outcomes) if ok]
     if succeeded:

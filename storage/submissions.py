@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Select, bindparam, func, insert, select
+from sqlalchemy import Connection, Integer, Select, bindparam, func, insert, literal, select
 from sqlalchemy.engine import Row
 
 from storage import outbox, quotas
@@ -220,6 +220,11 @@ def _with_positions(conn: Connection, inserted: Sequence[_Inserted]) -> list[_Qu
     return [(submission, positions[submission[0]["id"]]) for submission in inserted]
 
 
+#: `ACTIVE` as bound values of their own: a plain list would be an "expanding" parameter,
+#: whose statement SQLAlchemy renders again at every execution.
+_ACTIVE_STATUSES = [literal(status, Job.status.type) for status in ACTIVE]
+
+
 @cache
 def _limits_query(interval: bool, queue_limit: bool) -> Select[Any]:
     """Every limit a submission of `:user_id` checks, and the credits they spent since
@@ -228,7 +233,7 @@ def _limits_query(interval: bool, queue_limit: bool) -> Select[Any]:
     mine = Job.user_id == user_id
     columns = [
         select(Ban.reason).where(Ban.user_id == user_id).scalar_subquery().label("ban"),
-        select(func.count()).select_from(Job).where(mine, Job.status.in_(ACTIVE))
+        select(func.count()).select_from(Job).where(mine, Job.status.in_(_ACTIVE_STATUSES))
         .scalar_subquery().label("active"),
         *quotas.balance_columns(user_id, bindparam("since", type_=UTCDateTime())),
     ]
