@@ -126,14 +126,17 @@ class Submissions:
 
     async def warm_up(self) -> None:
         """Open the writer's connection and compile the submission's statements, so that the
-        first `/video` after a start does not pay for them (a burst queues behind it): they
-        run once for a made-up user, in a transaction that is rolled back."""
+        first `/video` after a start does not pay for them (a burst queues behind it). On
+        SQLite the writes run once for a made-up user, in a transaction that is rolled back
+        (PostgreSQL would still spend a job number of its sequence on them)."""
         def compile_and_roll_back(conn: Connection) -> None:
             config, now = self.context.quotas, self.context.clock()
             interval, limit = config.min_interval_seconds, config.max_queue_length
             conn.execute(_limits_query(bool(interval), bool(limit)),
                          {"user_id": -1, "since": now}).all()
             conn.execute(positions_query(), {"job_ids": [-1]}).all()
+            if conn.dialect.name != "sqlite":
+                return
             for tier in (NO_TIER, None):  # a chat's submission records a tier, the API's not
                 owner = upsert_user(conn, _WARM_UP_USER, now, tier)
             row = conn.execute(_INSERT_JOB, {
