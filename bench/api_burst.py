@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -59,6 +60,7 @@ async def burst(requests: int, keys: int, data_dir: Path) -> Result:
     assert config.api is not None
     door = ApiFrontDoor(core=Core(store=store, config=config), api=config.api)
     await door.start()
+    gc.freeze()  # as `videobot run` does once started
     try:
         latencies = await clients(f"http://127.0.0.1:{door.server.port}/v1",
                                   [key for _record, key in made], requests)

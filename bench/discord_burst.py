@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import statistics
 import sys
@@ -109,6 +110,7 @@ async def measure(fake: FakeDiscord, config: Config, store: Store, interactions:
                              config=config.discord, work_dir=config.data_dir / "uploads",
                              guild_ready_timeout=0.1)
     await adapter.start()
+    gc.freeze()  # as `videobot run` does once started
     delivery = DeliveryLoop(store=store, adapters={"discord": adapter},
                             clips_dir=config.data_dir / "clips", journal=adapter.journal)
     stop = asyncio.Event()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import statistics
@@ -129,6 +130,7 @@ async def burst(commands: int, users: int, data_dir: Path, same_process: bool) -
             core=Core(store=store, config=config), store=store, work_dir=data_dir / "uploads",
             config=TelegramConfig(token=api.token, api_base_url=api.base_url))
         await adapter.start()
+        gc.freeze()  # as `videobot run` does once started
         try:
             pushed = await api.push_messages(burst_messages(commands, users))
             acks = await api.wait_for_replies(set(pushed), ACK_PREFIX, WAIT_FOR_ACKS_S)

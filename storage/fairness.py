@@ -169,6 +169,12 @@ def positions_query() -> Select[Any]:
         me.c.running, heads.c.served, me.c.priority, heads.c.created_at, heads.c.id,
     ) < tuple_(heads.c.running, me.c.served, heads.c.priority, me.c.created_at, me.c.id)
     rounds = me.c.running + me.c.ahead - heads.c.running + case((goes_first, 1), else_=0)
-    ahead = case((rounds <= 0, 0), (rounds >= heads.c.waiting, heads.c.waiting), else_=rounds)
-    return (select(me.c.job_id, (1 + func.sum(ahead)).label("position"))
-            .select_from(heads).join(me, true()).group_by(me.c.job_id))
+    pairs = (select(me.c.job_id, heads.c.waiting, rounds.label("rounds"))
+             .select_from(heads).join(me, true())
+             # OFFSET 0 keeps the database from merging this query into the next, which
+             # would work out `rounds` three times for every (job, user) pair.
+             .offset(0).subquery("pairs"))
+    ahead = case((pairs.c.rounds <= 0, 0), (pairs.c.rounds >= pairs.c.waiting, pairs.c.waiting),
+                 else_=pairs.c.rounds)
+    return (select(pairs.c.job_id, (1 + func.sum(ahead)).label("position"))
+            .group_by(pairs.c.job_id))

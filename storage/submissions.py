@@ -7,13 +7,14 @@ queue positions (`GroupCommit`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Select, bindparam, func, insert, select
+from sqlalchemy import Connection, Integer, Select, bindparam, func, insert, literal, select
 from sqlalchemy.engine import Row
 
 from storage import outbox, quotas
@@ -53,8 +54,10 @@ class Submissions:
 
     def __init__(self, context: StoreContext) -> None:
         self.context = context
-        self._group: GroupCommit[_Inserted, _Queued] = GroupCommit(context.engine,
-                                                                   _with_positions)
+        # The workers are woken once per commit, however many jobs it queued.
+        self._group: GroupCommit[_Inserted, _Queued] = GroupCommit(
+            context.engine, _with_positions,
+            after_commit=partial(context.signals.notify, JOBS))
 
     async def enqueue(
         self,
@@ -103,15 +106,10 @@ class Submissions:
             owner = upsert_user(conn, user, now, tier)
             credits = self._check_limits(conn, owner.id, now, max_queued_per_user, cost)
             row = conn.execute(_INSERT_JOB, {
-                "user_id": owner.id, "platform": outbox.API_FRONT_DOOR if api else user.platform,
-                "status": JobStatus.QUEUED, **request.to_dict(), "notes": list(notes),
-                "reply_target": reply_target or {}, "attempts": 0,
-                "max_attempts": self.context.max_attempts, "progress_step": 0,
-                "progress_total": request.steps, "cancel_requested": False, "created_at": now,
-                "api_key_id": api.api_key_id if api else None,
-                "remixed_from_id": api.remixed_from if api else None, "deleted_at": None,
+                **self._job_values(owner.id, user, request, now, api=api),
+                "notes": list(notes), "reply_target": reply_target or {},
                 "kind": JobKind.VIDEO if describes is None else JobKind.DESCRIBE,
-                "source_job_id": describes, "result_text": None, "extends_job_id": extends,
+                "source_job_id": describes, "extends_job_id": extends,
             }).mappings().one()
             if cost > 0:
                 quotas.charge(conn, job_id=row["id"], user_id=owner.id, credits=cost, now=now)
@@ -120,7 +118,6 @@ class Submissions:
             return row, owner, credits
 
         (row, owner, credits), position = await self._group.run(insert_and_charge)
-        await self.context.signals.notify(JOBS)
         job = job_record({**row, "user_platform": user.platform,
                           "platform_user_id": user.platform_user_id,
                           "display_name": owner.display_name, "video_path": None,
@@ -128,16 +125,29 @@ class Submissions:
         return Submitted(job, int(position), credits.after(cost).left)
 
     async def warm_up(self) -> None:
-        """Open the writer's connection and compile the submission's queries, so that the
-        first `/video` after a start does not pay for them (a burst queues behind it)."""
-        def read(conn: Connection) -> None:
-            config = self.context.quotas
+        """Open the writer's connection and compile the submission's statements, so that the
+        first `/video` after a start does not pay for them (a burst queues behind it). On
+        SQLite the writes run once for a made-up user, in a transaction that is rolled back
+        (PostgreSQL would still spend a job number of its sequence on them)."""
+        def compile_and_roll_back(conn: Connection) -> None:
+            config, now = self.context.quotas, self.context.clock()
             interval, limit = config.min_interval_seconds, config.max_queue_length
             conn.execute(_limits_query(bool(interval), bool(limit)),
-                         {"user_id": -1, "since": self.context.clock()}).all()
+                         {"user_id": -1, "since": now}).all()
             conn.execute(positions_query(), {"job_ids": [-1]}).all()
+            if conn.dialect.name != "sqlite":
+                return
+            for tier in (NO_TIER, None):  # a chat's submission records a tier, the API's not
+                owner = upsert_user(conn, _WARM_UP_USER, now, tier)
+            row = conn.execute(_INSERT_JOB, {
+                **self._job_values(owner.id, _WARM_UP_USER, _WARM_UP_REQUEST, now, api=None),
+                "notes": [], "reply_target": {}, "kind": JobKind.VIDEO, "source_job_id": None,
+                "extends_job_id": None}).mappings().one()
+            quotas.charge(conn, job_id=row["id"], user_id=owner.id, credits=1.0, now=now)
+            raise _RolledBack
 
-        await run_write(self.context.engine, read)
+        with contextlib.suppress(_RolledBack):
+            await run_write(self.context.engine, compile_and_roll_back)
 
     async def quota(self, user: UserRef, tier: str | None = None) -> quotas.QuotaState:
         """A user's allowance, usage and when credits come back. `tier`: the name of the tier
@@ -153,6 +163,19 @@ class Submissions:
                 return quotas.QuotaState(credits, 0.0, config.window_hours,
                                          config.daily_reset, None)
             return await conn.run_sync(quotas.quota_state, user_id, config, now, tier=tier)
+
+    def _job_values(self, user_id: int, user: UserRef, request: RenderRequest, now: datetime,
+                    *, api: ApiOrigin | None) -> dict[str, Any]:
+        """The new job row's columns but those of its kind, notes and reply target."""
+        return {
+            "user_id": user_id, "platform": outbox.API_FRONT_DOOR if api else user.platform,
+            "status": JobStatus.QUEUED, **request.to_dict(), "attempts": 0,
+            "max_attempts": self.context.max_attempts, "progress_step": 0,
+            "progress_total": request.steps, "cancel_requested": False, "created_at": now,
+            "api_key_id": api.api_key_id if api else None,
+            "remixed_from_id": api.remixed_from if api else None, "deleted_at": None,
+            "result_text": None,
+        }
 
     def _check_limits(self, conn: Connection, user_id: int, now: datetime,
                       max_queued_per_user: int, cost: float) -> quotas.Balance:
@@ -181,6 +204,15 @@ class Submissions:
 
 
 _INSERT_JOB = insert(Job).returning(*Job.__table__.c)
+#: Whom `warm_up`'s rolled-back submission is for, and what it asks.
+_WARM_UP_USER = UserRef("warm-up", "warm-up")
+_WARM_UP_REQUEST = RenderRequest(prompt="warm-up", negative_prompt="", frames=1, fps=1,
+                                 width=16, height=16, steps=1, guidance=0.0, seed=0,
+                                 preset="warm-up")
+
+
+class _RolledBack(Exception):
+    """Ends `warm_up`'s transaction, undoing what it wrote."""
 
 
 def _with_positions(conn: Connection, inserted: Sequence[_Inserted]) -> list[_Queued]:
@@ -191,6 +223,11 @@ def _with_positions(conn: Connection, inserted: Sequence[_Inserted]) -> list[_Qu
     return [(submission, positions[submission[0]["id"]]) for submission in inserted]
 
 
+#: `ACTIVE` as bound values of their own: a plain list would be an "expanding" parameter,
+#: whose statement SQLAlchemy renders again at every execution.
+_ACTIVE_STATUSES = [literal(status, Job.status.type) for status in ACTIVE]
+
+
 @cache
 def _limits_query(interval: bool, queue_limit: bool) -> Select[Any]:
     """Every limit a submission of `:user_id` checks, and the credits they spent since
@@ -199,7 +236,7 @@ def _limits_query(interval: bool, queue_limit: bool) -> Select[Any]:
     mine = Job.user_id == user_id
     columns = [
         select(Ban.reason).where(Ban.user_id == user_id).scalar_subquery().label("ban"),
-        select(func.count()).select_from(Job).where(mine, Job.status.in_(ACTIVE))
+        select(func.count()).select_from(Job).where(mine, Job.status.in_(_ACTIVE_STATUSES))
         .scalar_subquery().label("active"),
         *quotas.balance_columns(user_id, bindparam("since", type_=UTCDateTime())),
     ]

@@ -6,11 +6,13 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.core.replies import store_refusal
+from storage.db import read_transaction
 from storage.errors import JobAlreadyFinished, JobNotFound, LeaseLost, NotJobOwner, TooManyQueued
 from storage.leases import EXHAUSTED_ERROR
-from storage.models import JobStatus
+from storage.models import Charge, Job, JobStatus, User
 from storage.store import Store
 from tests.conftest import FakeClock
 from videobot.media.clip import EncodedClip
@@ -186,3 +188,14 @@ async def test_delivery_is_recorded_once(store: Store) -> None:
     assert await store.deliveries.undelivered(["console"]) == []
     # The platform's answer is recorded with the delivery, in its transaction, once.
     assert (await store.jobs.require(job_id)).reply_target["result_message_id"] == 42
+
+
+async def test_warm_up_leaves_no_row_and_takes_no_job_number(store: Store) -> None:
+    await store.submissions.warm_up()
+    await store.submissions.warm_up()  # a restart warms up again
+    async with read_transaction(store.engine) as conn:
+        counts = [await conn.scalar(select(func.count()).select_from(model))
+                  for model in (User, Job, Charge)]
+    assert counts == [0, 0, 0]
+    submitted = await store.submissions.submit(ALICE, request(), max_queued_per_user=5, cost=1)
+    assert (submitted.job.id, submitted.position, submitted.credits_left) == (1, 1, 19)

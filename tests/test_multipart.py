@@ -1,11 +1,14 @@
 """The whole-body multipart/form-data parser of the API, against bodies written by aiohttp's
-own multipart writer (what clients send), and malformed ones."""
+own multipart writer (what clients send), and malformed ones; the body's media type, read as
+aiohttp reads it."""
 
 from __future__ import annotations
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import make_mocked_request
 
+from bot.web.forms import media_type
 from bot.web.multipart import BadMultipart, Part, boundary_of, parse_form
 
 
@@ -59,3 +62,13 @@ def test_malformed_bodies_say_what_is_wrong(body: bytes, reason: str) -> None:
         parse_form(body, "b")
     with pytest.raises(BadMultipart, match="no multipart boundary"):
         boundary_of("multipart/form-data")
+
+
+@pytest.mark.parametrize("header", [
+    None, "", "application/json", "Application/JSON; charset=utf-8", "text/plain",
+    " multipart/form-data ; boundary=x", 'MULTIPART/Form-Data; boundary="a;b"',
+    "application/x-www-form-urlencoded", "multipart", "a/b/c", "; boundary=x", "/",
+])
+def test_the_media_type_is_read_as_aiohttp_reads_it(header: str | None) -> None:
+    headers = {} if header is None else {"Content-Type": header}
+    assert media_type(header) == make_mocked_request("POST", "/", headers=headers).content_type

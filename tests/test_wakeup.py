@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 
 from storage.store import Store
 from storage.wakeup import EVENTS, JOBS
@@ -41,3 +43,25 @@ async def test_a_dead_listeners_registration_is_cleaned_up(store: Store) -> None
     stale.touch()
     await store.signals.notify(JOBS)
     assert not stale.exists()
+
+
+async def test_submissions_committed_together_wake_the_workers_once(store: Store) -> None:
+    folder = store.signals.folder
+    if folder is None:
+        return  # PostgreSQL commits each submission alone, and notifies for each
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as worker:
+        worker.bind(("127.0.0.1", 0))
+        worker.settimeout(0.5)
+        (folder / JOBS).mkdir(parents=True, exist_ok=True)
+        (folder / JOBS / f"{os.getpid()}-{worker.getsockname()[1]}").touch()
+        jobs = await asyncio.gather(*(
+            store.submissions.enqueue(UserRef("console", str(n)), REQUEST, max_queued_per_user=5)
+            for n in range(20)))
+        assert len({job.id for job in jobs}) == 20
+        signals = []
+        try:
+            while True:
+                signals.append(worker.recv(64))
+        except TimeoutError:
+            pass
+    assert signals == [b"!"]

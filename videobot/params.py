@@ -24,7 +24,9 @@ class RenderRequest:
     preset: str
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # Every field is a str, int or float: a plain copy is what `asdict` would make,
+        # without its deep copies (a submission builds one).
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RenderRequest:
@@ -33,3 +35,6 @@ class RenderRequest:
 
     def replace(self, **changes: Any) -> RenderRequest:
         return dataclasses.replace(self, **changes)
+
+
+_FIELD_NAMES = tuple(field.name for field in dataclasses.fields(RenderRequest))

@@ -104,6 +104,8 @@ class Blocklist:
 
     def match(self, prompt: str) -> str | None:
         """The rule `prompt` breaks (for the admins' record), or None when it may pass."""
+        if not self.words and not self.patterns:  # nothing to break: skip the normalising
+            return None
         forms = normal_forms(prompt)
         texts = [f" {text} " for text in (forms.spaced, forms.joined, forms.leet)]
         for word in sorted(self.words):

@@ -28,6 +28,7 @@ _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 #: Fields the SDK may send as a file that this server takes by reference only (an extension's
 #: `video`).
 _OTHER_FILES = ("video",)
+_DEFAULT_MEDIA_TYPE = "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,23 @@ def frames_for(seconds: float, fps: int) -> int:
     return max(1, round(min(seconds * fps, _FRAMES_CEILING)))
 
 
+def media_type(content_type: str | None) -> str:
+    """The media type of a Content-Type header, lower case, as aiohttp's `content_type` reads
+    it (application/octet-stream for none or a malformed one). aiohttp parses the header with
+    the `email` package, caching by the whole header; a multipart header's boundary differs
+    in every request, so that parse cost more CPU than anything else of a create."""
+    if content_type is None:
+        return _DEFAULT_MEDIA_TYPE
+    media = content_type.partition(";")[0].strip().lower()
+    return media if media.count("/") == 1 else _DEFAULT_MEDIA_TYPE
+
+
 async def _body(request: web.Request, fields: tuple[str, ...]) -> dict[str, Any]:
-    content_type = request.content_type
+    content_type = media_type(request.headers.get("Content-Type"))
     if content_type == "application/json":
         return _json_object(await request.read())
     if content_type in _FORM_TYPES:
-        return await _form(request, fields)
+        return await _form(request, content_type, fields)
     raise ApiError(415, replies.api_content_type(request.headers.get("Content-Type", "")),
                    code="unsupported_media_type")
 
@@ -103,10 +115,11 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
-async def _form(request: web.Request, fields: tuple[str, ...]) -> dict[str, Any]:
+async def _form(request: web.Request, content_type: str,
+                fields: tuple[str, ...]) -> dict[str, Any]:
     """The form's fields as text, and the image's bytes. The body is read whole, held by
     aiohttp to the server's `client_max_size` (the upload limit) as it arrives."""
-    if request.content_type != "multipart/form-data":
+    if content_type != "multipart/form-data":
         encoded = dict(await request.post())
         if "input_reference" in encoded:  # a file needs multipart
             raise _bad("input_reference", "an image file sent as multipart/form-data",
