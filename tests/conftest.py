@@ -12,6 +12,8 @@ import pytest
 from storage.connect import close_store, open_store
 from storage.store import Store
 from tests import postgres
+from tests.api_helpers import Api, started_api
+from tests.fakes.discord_api import FakeDiscord
 from videobot.config import Config, config_from_dict
 
 DATABASES = ["sqlite", "postgresql"]
@@ -90,3 +92,19 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from generator.backends.tiny_models import ensure_builtin_model
 
     return ensure_builtin_model("tiny-text-to-video-sd", tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture
+async def api(store: Store, config: Config) -> AsyncIterator[Api]:
+    """The HTTP API's real server on 127.0.0.1 over `store`, with the module's `config`."""
+    async with started_api(store, config) as started:
+        yield started
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    """The local Discord fake (REST and gateway on 127.0.0.1), running."""
+    server = FakeDiscord()
+    await server.start()
+    yield server
+    await server.stop()

@@ -5,7 +5,7 @@ client's matching exception, and nothing is queued or charged."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from PIL import Image
 
 from storage.admin import AdminStore
 from storage.store import Store
-from tests.api_helpers import ALICE, BOB, Api, api_config, started_api, user
+from tests.api_helpers import ALICE, BOB, Api, api_config, user
 from videobot.config import Config
 
 pytestmark = pytest.mark.timeout(120)
@@ -28,12 +28,6 @@ def config(tmp_path: Path, database_url: str) -> Config:
     return api_config(tmp_path, database_url, limits={"max_queued_per_user": 2,
                                                       "max_image_mb": 1},
                       moderation={"words": ["dragon"]})
-
-
-@pytest.fixture
-async def api(store: Store, config: Config) -> AsyncIterator[Api]:
-    async with started_api(store, config) as started:
-        yield started
 
 
 async def post_raw(api: Api, key: str, body: bytes, content_type: str) -> tuple[int, Any]:

@@ -6,7 +6,6 @@ opens with the original; a refusal queues and charges nothing."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from bot.web.models import job_id_of
 from storage.inputs import job_image
 from storage.retention import prune_clips
 from storage.store import Store
-from tests.api_helpers import BOB, Api, api_config, started_api
+from tests.api_helpers import BOB, Api, api_config
 from tests.conftest import FakeClock
 from tests.test_encode import decode, top_level_boxes
 from tests.test_extend_jobs import frames_of
@@ -34,12 +33,6 @@ pytestmark = pytest.mark.timeout(180)
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
     return api_config(tmp_path, database_url, limits={"max_queued_per_user": 10})
-
-
-@pytest.fixture
-async def api(store: Store, config: Config) -> AsyncIterator[Api]:
-    async with started_api(store, config) as started:
-        yield started
 
 
 async def extend(client: AsyncOpenAI, video_id: str, *, prompt: str = "",

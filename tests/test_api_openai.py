@@ -8,7 +8,6 @@ import asyncio
 import io
 import json
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,7 @@ from PIL import Image
 
 from bot.core.commands import Core
 from generator.backends.demo.checker import judge
-from storage.store import Store
-from tests.api_helpers import ALICE, BOB, Api, api_config, started_api, user
+from tests.api_helpers import ALICE, BOB, Api, api_config, user
 from tests.backends import StripesBackend, stand_in_worker
 from tests.test_encode import decode, top_level_boxes
 from videobot.config import Config
@@ -32,12 +30,6 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
     return api_config(tmp_path, database_url, limits={"max_queued_per_user": 10})
-
-
-@pytest.fixture
-async def api(store: Store, config: Config) -> AsyncIterator[Api]:
-    async with started_api(store, config) as started:
-        yield started
 
 
 async def test_create_and_poll_renders_the_prompt_and_downloads_a_checked_mp4(

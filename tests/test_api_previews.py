@@ -6,7 +6,6 @@ the API's error shape while there is none, for an unknown video and for another 
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from generator.previews import preview_image
 from storage.previews import PreviewStore
 from storage.retention import prune_clips
 from storage.store import Store
-from tests.api_helpers import ALICE, BOB, Api, api_config, started_api
+from tests.api_helpers import ALICE, BOB, Api, api_config
 from tests.conftest import FakeClock
 from videobot.config import Config
 
@@ -40,12 +39,6 @@ def config(tmp_path: Path, database_url: str, tiny_wan: Path) -> Config:
     return api_config(tmp_path, database_url, default_preset="wan",
                       presets={"wan": {"model": str(tiny_wan), "family": "wan",
                                        "preview_every_steps": 1, "max_frames": 64}})
-
-
-@pytest.fixture
-async def api(store: Store, config: Config) -> AsyncIterator[Api]:
-    async with started_api(store, config) as started:
-        yield started
 
 
 def message_of(error: openai.APIStatusError) -> tuple[str, str]:

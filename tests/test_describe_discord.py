@@ -15,7 +15,6 @@ from tests.test_discord import (  # noqa: F401  (the fixtures of the Discord tes
     bot,
     config,
     delivered_clip,
-    fake,
 )
 
 pytestmark = pytest.mark.timeout(120)

@@ -99,14 +99,6 @@ class Bot:
         return self.fake.sent("POST", rf"^/channels/{CHANNEL_ID}/messages$")
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord()
-    await server.start()
-    yield server
-    await server.stop()
-
-
 def make_config(tmp_path: Path, fake: FakeDiscord, **discord: Any) -> Config:
     return config_from_dict({
         "data_dir": str(tmp_path / "data"),
@@ -153,8 +145,9 @@ async def bot(fake: FakeDiscord, config: Config, store: Store) -> AsyncIterator[
 
 
 async def ack(bot: Bot, interaction_id: str) -> Recorded:
-    """The callback of an interaction, once it arrived."""
-    return await bot.until(lambda: bot.fake.callback(interaction_id))
+    """The answer to an interaction, once it arrived (its callback, or the message that
+    followed when the bot deferred it)."""
+    return await bot.until(lambda: bot.fake.answer(interaction_id))
 
 
 async def video(bot: Bot, user: FakeUser = ALICE, **options: Any) -> int:
@@ -318,11 +311,13 @@ async def test_a_deleted_acknowledgement_is_posted_again_and_progress_goes_there
 
 async def test_after_the_token_expired_the_clip_still_goes_to_the_channel(bot: Bot) -> None:
     job_id = await video(bot)
+    # (An acknowledgement the bot deferred, on a loaded machine, was an edit made in time.)
+    edits = bot.fake.sent("PATCH", r"^/webhooks/")
     bot.clock.offset = 901.0
     await bot.render()
     await bot.until(lambda: bot.delivered(job_id))
     assert bot.followups() == []
-    assert bot.fake.sent("PATCH", r"^/webhooks/") == []  # a dead token is not used
+    assert bot.fake.sent("PATCH", r"^/webhooks/") == edits  # a dead token is not used
     [message] = bot.results()
     assert message.body["content"].startswith(f"<@{ALICE.id}> a red ball")
     assert message.body["allowed_mentions"]["parse"] == ["users"]

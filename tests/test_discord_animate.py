@@ -28,14 +28,6 @@ ALICE_REF, BOB_REF = UserRef("discord", str(ALICE.id)), UserRef("discord", str(B
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 def config(tmp_path: Path, fake: FakeDiscord) -> Config:
     # A text-only default preset beside the demo one: Animate takes the one that animates.
     demo = replace(DEMO_PRESET, width=32, height=32, frames=8)

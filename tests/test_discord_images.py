@@ -27,14 +27,6 @@ USER = UserRef("discord", str(ALICE.id))
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 def config(tmp_path: Path, fake: FakeDiscord) -> Config:
     # The demo preset: it animates a picture (the tiny text-to-video preset refuses one).
     demo = replace(DEMO_PRESET, width=64, height=64)

@@ -33,14 +33,6 @@ SMALL = {"prompt": "a red ball", "frames": 8, "width": 64, "height": 64, "seed":
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 def config(tmp_path: Path, fake: FakeDiscord) -> Config:
     # A diffusers preset (the stand-in renders it) with a preview after every step.
     return config_from_dict({

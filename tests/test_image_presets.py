@@ -6,7 +6,6 @@ HTTP API, with a reply that names the presets that would take it."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from bot.core.commands import Core, Submission
 from bot.core.errors import PictureRefused
 from bot.core.parsing import VideoOptions
 from storage.store import Store
-from tests.api_helpers import ALICE, Api, api_config, started_api
+from tests.api_helpers import ALICE, Api, api_config
 from videobot.config import Config, ConfigError, PresetConfig, config_from_dict
 from videobot.image_presets import image_mode
 from videobot.users import parse_user
@@ -126,12 +125,6 @@ async def test_a_picture_to_a_text_only_preset_is_refused_and_nothing_is_written
         assert (await with_picture(core, preset)).job.request.preset == preset
     in_database = config.storage.clips_in_database(config.database_url)
     assert len(inputs(config)) == (0 if in_database else 2)
-
-
-@pytest.fixture
-async def api(store: Store, config: Config) -> AsyncIterator[Api]:
-    async with started_api(store, config) as started:
-        yield started
 
 
 async def test_the_api_refuses_both_with_the_input_reference_named(api: Api) -> None:

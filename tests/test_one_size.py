@@ -5,7 +5,6 @@ over the HTTP API, so that the worker never gets a size it must fail."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from bot.core.attachments import AttachedImage
 from bot.core.commands import Core
 from storage.inputs import input_image
 from storage.store import Store
-from tests.api_helpers import ALICE, Api, api_config, started_api
+from tests.api_helpers import ALICE, Api, api_config
 from videobot.config import Config, ConfigError, PresetConfig, config_from_dict
 from videobot.one_size import fixed_size
 from videobot.users import parse_user
@@ -90,12 +89,6 @@ async def test_the_models_own_size_asked_gets_no_note(store: Store, config: Conf
                               image=picture)
     assert reply.job is not None and "set to" not in reply.text
     assert (reply.job.request.width, reply.job.request.height) == (64, 64)
-
-
-@pytest.fixture
-async def api(store: Store, config: Config) -> AsyncIterator[Api]:
-    async with started_api(store, config) as started:
-        yield started
 
 
 async def test_the_api_sets_another_size_to_the_models_own_before_queuing(api: Api) -> None:

@@ -22,7 +22,6 @@ from tests.test_discord import (  # noqa: F401  (the fixtures of the Discord tes
     bot,
     config,
     delivered_clip,
-    fake,
     running_bot,
 )
 from videobot.config import Config
@@ -36,7 +35,7 @@ def text_input(modal: dict[str, Any]) -> dict[str, Any]:
     return dict(label["component"])
 
 
-def stale_message(fake: FakeDiscord, like: int, job_id: int) -> int:  # noqa: F811
+def stale_message(fake: FakeDiscord, like: int, job_id: int) -> int:
     """A clip message whose Vary button names job `job_id`, which this database never had
     (posted before its database was replaced): Discord sends only the custom ids of buttons
     a message has."""

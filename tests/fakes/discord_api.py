@@ -20,7 +20,7 @@ import itertools
 import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -40,6 +40,10 @@ DEFAULT_LIMIT = 10 * 1024 * 1024
 DISCORD_EPOCH_MS = 1420070400000
 #: Discord checks a nonce's uniqueness "in the past few minutes".
 NONCE_WINDOW_S = 300.0
+
+#: Interaction callback types: a message answering it, and "thinking" (answered later).
+ANSWERED, DEFERRED = 4, 5
+
 
 @dataclass
 class Recorded:
@@ -251,6 +255,23 @@ class FakeDiscord:
     def callback(self, interaction_id: str) -> Recorded | None:
         found = self.sent("POST", rf"^/interactions/{interaction_id}/[^/]+/callback$")
         return found[0] if found else None
+
+    def answer(self, interaction_id: str) -> Recorded | None:
+        """The interaction's answer: its callback or, when that deferred it (type 5, "thinking":
+        the bot was slow, e.g. on a loaded machine), what the bot sent after it (the original
+        response's edit, or the follow-up that replaced it), in a callback's shape (type 4)."""
+        callback = self.callback(interaction_id)
+        if callback is None or callback.body.get("type") != DEFERRED:
+            return callback
+        token = re.escape(callback.path.split("/")[3])
+        later = [request for request in self.requests if request.at >= callback.at and (
+            (request.method == "PATCH"
+             and re.fullmatch(rf"/webhooks/\d+/{token}/messages/@original", request.path))
+            or (request.method == "POST"
+                and re.fullmatch(rf"/webhooks/\d+/{token}", request.path)))]
+        if not later:
+            return None
+        return replace(later[-1], body={"type": ANSWERED, "data": later[-1].body})
 
     # -- the gateway ------------------------------------------------------------------------
 
