@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.base import AdapterStartError
-from bot.adapters.local_image import open_image_file
+from bot.adapters.local_image import check_picture_file, open_image_file
 from bot.core import replies
 from bot.core.errors import CommandError
+from bot.core.image_rules import check_picture
 from bot.core.parsing import VideoOptions
 from bot.core.requests import build_request
 from bot.handover import GENERATOR_COMMANDS, hand_over, require_worker_extra
@@ -93,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
                                    help=GENERATOR_COMMANDS["generate"])
     generate.add_argument("prompt")
     generate.add_argument("--out", type=Path, required=True, help="the MP4 to write")
+    generate.add_argument("--image", action=_Once, metavar="PATH",
+                          help="a PNG, JPEG or WebP picture to animate")
     _add_video_flags(generate)
     generate.set_defaults(handler=_generate)
 
@@ -170,17 +173,23 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _generate(args: argparse.Namespace, config: Config) -> int:
-    """Check and word the request here, as for a chat `/video`, then hand the render over to
-    the generator with every value of the request spelled out."""
+    """Check and word the request here, as for a chat `/video` (with `--image`, the picture
+    too), then hand the render over to the generator with every value of the request spelled
+    out."""
     require_worker_extra()
     check_out(args.out)
     request, notes = build_request(_video_options(args), config)
+    check_picture(config, request.preset, with_picture=args.image is not None)
+    picture: list[str] = []
+    if args.image is not None:
+        check_picture_file(args.image, request, config)
+        picture = [f"--image={Path(args.image).expanduser().resolve()}"]
     for note in notes:
         print(f"note: {note}")
     values = {name: getattr(request, name) for name in
               ("preset", "seed", "frames", "fps", "width", "height", "steps", "guidance")}
     flags = [f"--{name}={value}" for name, value in values.items()]
-    hand_over(args.options, ["generate", f"--out={args.out}", *flags,
+    hand_over(args.options, ["generate", f"--out={args.out}", *flags, *picture,
                              f"--negative={request.negative_prompt}", "--", request.prompt])
 
 

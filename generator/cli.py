@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
         generate.add_argument(f"--{name}", type=kind)
     generate.add_argument("--negative", dest="negative_prompt")
     generate.add_argument("--preset")
+    generate.add_argument("--image", type=Path, metavar="PATH",
+                          help="a PNG, JPEG or WebP picture to animate")
     generate.set_defaults(handler=_generate)
 
     train = commands.add_parser("train-demo", parents=[common],
@@ -107,7 +109,7 @@ def _generate(args: argparse.Namespace, config: Config) -> int:
     """Render one request. `videobot generate` has checked and worded it already (the notes
     on options a preset ignores are the bot's), and passes it on in full; run alone, this
     checks the request against the caps and rounds it to its model family."""
-    from generator.oneshot import render_to_file
+    from generator.oneshot import picture_file, render_to_file
 
     check_out(args.out)
     name = args.preset or config.default_preset
@@ -123,12 +125,13 @@ def _generate(args: argparse.Namespace, config: Config) -> int:
     request, rounding = round_to_family(request, family_for_preset(preset))
     notes += rounding
     check_request(request, preset, config.limits)
+    image, fitting = picture_file(args.image, request, config, preset)
     data_folder.prepare(config)
     setup_logging(config, None, quiet_stderr=True)
-    for note in notes:
+    for note in [*notes, *fitting]:
         print(f"note: {note}")
     try:
-        clip = render_to_file(config, request, args.out)
+        clip = render_to_file(config, request, args.out, image=image)
     except OSError as exc:
         raise CliError(f"cannot write {exc.filename or args.out} ({exc.strerror or exc})"
                        ) from exc

@@ -35,8 +35,15 @@ def decode_job_image(image: JobImage, request: RenderRequest) -> Image:
     centre-cropped and resized here the same way."""
     if image.png is None:
         raise GenerationFailed(IMAGE_GONE)
+    return picture_array(image.png, request)
+
+
+def picture_array(png: bytes, request: RenderRequest) -> Image:
+    """A picture's file (as fitted when it was sent) as uint8 RGB (height, width, 3) at the
+    request's size, centre-cropped and resized if it is not that size;
+    `GenerationFailed` when it cannot be read."""
     try:
-        with PILImage.open(io.BytesIO(image.png)) as opened:
+        with PILImage.open(io.BytesIO(png)) as opened:
             rgb = opened.convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise GenerationFailed(IMAGE_UNREADABLE) from None
