@@ -13,7 +13,6 @@ from PIL import Image
 from bot.core.animating import (
     ANIMATE_PROMPT,
     DEMO_ANIMATE_PROMPT,
-    animate,
     animate_options,
     can_animate,
 )
@@ -74,7 +73,7 @@ def test_nothing_is_offered_when_no_preset_takes_a_picture(tmp_path: Path) -> No
 
 async def test_a_picture_is_queued_with_the_default_prompt(store: Store, tmp_path: Path) -> None:
     core = Core(store=store, config=configured(tmp_path, "tiny", ("demo", "tiny")))
-    reply = await animate(core, ALICE, picture(), reply_target={"chat": 1})
+    reply = await core.animate_picture(ALICE, picture(), reply_target={"chat": 1})
     assert reply.job is not None, reply.text
     assert (reply.job.request.preset, reply.job.request.prompt) == ("demo", DEMO_ANIMATE_PROMPT)
     assert await input_image(store.engine, reply.job.id) is not None
@@ -89,6 +88,42 @@ async def test_a_refused_picture_queues_nothing(store: Store, tmp_path: Path, te
                                                 refusal: str) -> None:
     core = Core(store=store, config=configured(tmp_path, "tiny", ("demo", "tiny")),
                 local_presets=frozenset({"tiny"}))
-    reply = await animate(core, ALICE, picture(), text)
+    reply = await core.animate_picture(ALICE, picture(), text)
     assert (reply.text, reply.job, reply.refused) == (refusal, None, True)
     assert await store.jobs.jobs_of(ALICE) == []
+
+
+@pytest.mark.parametrize(("platform", "how"), [
+    ("telegram", "send a photo with /animate as its caption, or reply /animate to one"),
+    ("discord", "use /animate's image option, or Animate in the Apps menu of a message with "
+                "a picture"),
+    ("console", "add --image FILE, e.g. /animate --image ball.png it rolls away"),
+])
+async def test_animate_without_a_picture_names_the_presets_that_take_one(
+        store: Store, tmp_path: Path, platform: str, how: str) -> None:
+    core = Core(store=store, config=configured(tmp_path, "tiny", ("demo", "tiny", "animate")))
+    user = UserRef(platform, "7")
+    reply = await core.handle(user, "/animate a cat yawns")
+    assert reply.text == ("Sorry: /animate needs a picture (PNG, JPEG or WebP) to animate: "
+                          f"{how}; presets that animate a picture: animate, demo.")
+    assert reply.refused
+    assert await store.jobs.jobs_of(user) == []
+
+
+async def test_animate_where_no_preset_takes_a_picture_says_so(store: Store,
+                                                              tmp_path: Path) -> None:
+    core = Core(store=store, config=configured(tmp_path, "tiny", ("demo", "tiny")),
+                local_presets=frozenset({"tiny"}))
+    reply = await core.handle(ALICE, "/animate")
+    assert reply.text.endswith("; no preset here animates a picture.")
+    assert reply.refused
+
+
+async def test_animate_with_a_picture_queues_it_as_the_animate_button_does(
+        store: Store, tmp_path: Path) -> None:
+    core = Core(store=store, config=configured(tmp_path, "tiny", ("demo", "tiny", "animate")))
+    reply = await core.handle(ALICE, "/animate --seed 4", image=picture())
+    assert reply.job is not None, reply.text
+    request = reply.job.request
+    assert (request.preset, request.prompt, request.seed) == ("animate", ANIMATE_PROMPT, 4)
+    assert await input_image(store.engine, reply.job.id) is not None

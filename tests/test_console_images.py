@@ -13,6 +13,7 @@ from PIL import Image
 from bot.adapters.console import ConsoleAdapter
 from bot.cli import main
 from bot.core import replies
+from bot.core.animating import DEMO_ANIMATE_PROMPT
 from bot.core.commands import Core
 from storage.inputs import input_image
 from storage.store import Store
@@ -67,6 +68,26 @@ async def test_a_path_relative_to_the_current_folder_is_stored_with_the_job(
     image = Image.open(io.BytesIO(stored))
     assert (image.format, image.size) == ("PNG", (64, 64))
     assert image.getpixel((32, 32)) == (220, 30, 30)
+
+
+async def test_animate_with_a_path_queues_the_picture_with_the_default_prompt(
+        store: Store, config: Config, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    picture(tmp_path / "square.png")
+    monkeypatch.chdir(tmp_path)
+    [answer] = await console_says(store, config, "/animate --image square.png")
+    [job] = await store.jobs.jobs_of(CONSOLE_USER)
+    assert answer.startswith(f"Job #{job.id} queued")
+    assert (job.request.preset, job.request.prompt) == ("demo", DEMO_ANIMATE_PROMPT)
+    assert await input_image(store.engine, job.id) is not None
+
+
+async def test_animate_without_a_path_says_how_to_give_one(store: Store,
+                                                           config: Config) -> None:
+    [answer] = await console_says(store, config, "/animate it spins")
+    assert answer == f"Sorry: {replies.animate_needs_picture('console', ['demo'])}."
+    assert "--image FILE" in answer
+    assert await store.jobs.jobs_of(CONSOLE_USER) == []
 
 
 @pytest.mark.parametrize(("name", "reason"), [

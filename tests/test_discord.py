@@ -205,7 +205,7 @@ async def test_video_end_to_end(bot: Bot) -> None:
 async def test_commands_are_synced_with_the_config_caps(bot: Bot) -> None:
     [sync] = bot.fake.sent("PUT", rf"^/applications/\d+/guilds/{GUILD_ID}/commands$")
     commands = {command["name"]: command for command in sync.body}
-    assert set(commands) == {"video", "extend", "status", "cancel", "queue", "quota",
+    assert set(commands) == {"video", "animate", "extend", "status", "cancel", "queue", "quota",
                              "history", "describe", "apikey", "help", "videoadmin", "Animate"}
     extend = {option["name"]: option for option in commands["extend"]["options"]}
     assert not extend["job"]["required"] and not extend["prompt"]["required"]

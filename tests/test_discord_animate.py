@@ -106,3 +106,30 @@ async def test_a_bad_image_gets_the_same_reply_as_video(bot: Bot) -> None:
     assert answer == "Sorry: the image is not a PNG, JPEG or WebP file."
     assert await bot.store.jobs.jobs_of(ALICE_REF) == []
     assert not list((bot.config.data_dir / "inputs").glob("*"))
+
+
+async def test_the_animate_command_takes_a_required_image_and_an_optional_prompt(
+        bot: Bot) -> None:
+    [sync] = bot.fake.sent("PUT", r"^/applications/\d+/guilds/\d+/commands$")
+    [command] = [command for command in sync.body if command["name"] == "animate"]
+    options = {o["name"]: (o["type"], o.get("required", False)) for o in command["options"]}
+    assert options == {"image": (11, True), "prompt": (3, False)}
+
+
+async def test_the_animate_command_queues_its_image_with_the_default_prompt(bot: Bot) -> None:
+    picture = bot.fake.attach(png((48, 32), (20, 200, 20)), "leaf.png", "image/png")
+    callback = await ack(bot, await bot.fake.command(ALICE, "animate", {"image": picture}))
+    [job] = await bot.store.jobs.jobs_of(ALICE_REF)
+    assert (job.request.preset, job.request.prompt) == ("demo", DEMO_ANIMATE_PROMPT)
+    assert callback.body["data"]["content"].startswith(f"Job #{job.id} queued")
+    assert bot.fake.attachments.reads == [picture.id]
+    assert await input_image(bot.store.engine, job.id) is not None
+
+
+async def test_the_animate_commands_prompt_and_options_count(bot: Bot) -> None:
+    picture = bot.fake.attach(png((32, 32), (200, 20, 20)), "ball.png", "image/png")
+    await ack(bot, await bot.fake.command(
+        ALICE, "animate", {"image": picture, "prompt": "a red ball bouncing --seed 11"}))
+    [job] = await bot.store.jobs.jobs_of(ALICE_REF)
+    assert (job.request.preset, job.request.prompt, job.request.seed) == (
+        "demo", "a red ball bouncing", 11)

@@ -295,3 +295,40 @@ async def test_no_animate_when_no_preset_takes_a_picture(bot: Bot) -> None:
     answered = bot.api.push_message(chat_id=ALICE, user_id=ALICE, text="/queue")
     await answer_to(bot.api, answered)  # the chat's updates are answered in order
     assert [c.params["text"] for c in bot.api.calls_of("sendMessage")] == [replies.QUEUE_EMPTY]
+
+
+async def test_a_photo_captioned_animate_is_queued_with_the_default_prompt(bot: Bot) -> None:
+    """`/animate` as a group photo's caption: a job of the photo, and no Animate offer."""
+    photo = push_photo(bot.api, chat_id=GROUP, user_id=ALICE, chat_type="supergroup",
+                       picture=shape_picture(), caption="/animate")
+    ack, job_id = await bot.ack_of(photo)
+    job = await bot.job(job_id)
+    assert (job.request.preset, job.request.prompt) == ("demo", DEMO_ANIMATE_PROMPT)
+    assert (await stored_picture(bot, job_id)).size == (64, 64)
+    answers = [c for c in bot.api.calls_of("sendMessage")
+               if c.params["reply_parameters"]["message_id"] == photo["message_id"]]
+    assert answers == [ack]
+
+
+async def test_animate_replying_to_a_photo_queues_that_photo(bot: Bot) -> None:
+    api = bot.api
+    photo = push_photo(api, chat_id=ALICE, user_id=ALICE, picture=shape_picture())
+    await offer_to(api, photo)
+    command = api.push_message(chat_id=ALICE, user_id=ALICE, text="/animate it is falling",
+                               reply_to=photo)
+    _, job_id = await bot.ack_of(command)
+    job = await bot.job(job_id)
+    assert job.request.prompt == "it is falling"
+    assert (await stored_picture(bot, job_id)).size == (64, 64)
+
+
+@pytest.mark.parametrize("config", [{"default_preset": "tiny",
+                                     "presets": TEXT_ONLY | DEMO_64}], indirect=True)
+async def test_animate_without_a_photo_names_the_presets_that_animate_one(bot: Bot) -> None:
+    command = bot.api.push_message(chat_id=GROUP, user_id=ALICE, chat_type="supergroup",
+                                   text="/animate it is rising")
+    assert await answer_to(bot.api, command) == (
+        "Sorry: /animate needs a picture (PNG, JPEG or WebP) to animate: send a photo with "
+        "/animate as its caption, or reply /animate to one; presets that animate a picture: "
+        "demo.")
+    assert await queued(bot, ALICE) == []

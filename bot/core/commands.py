@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.core import replies
 from bot.core.admin import AdminCommands, is_admin
+from bot.core.animating import animate_request
 from bot.core.attachments import (
     AttachedImage,
     OpenImageFile,
@@ -21,9 +22,10 @@ from bot.core.describe import submit_description
 from bot.core.errors import INTERNAL_ERROR, CommandError
 from bot.core.extending import Extensions
 from bot.core.image_rules import check_picture
+from bot.core.job_lookup import job_named
 from bot.core.moderation import Blocklist
 from bot.core.parsing import VideoOptions, parse_command, parse_video_options
-from bot.core.requests import build_request
+from bot.core.requests import build_request, submission_tier
 from bot.core.serving import ServedPresets
 from bot.core.varying import Reruns
 from storage.errors import StoreError
@@ -31,7 +33,6 @@ from storage.inputs import StoredInput, discard_input
 from storage.models import JobKind
 from storage.records import ApiOrigin, JobRecord
 from storage.store import Store
-from storage.users import NO_TIER, Tier
 from videobot.config import Config
 from videobot.costs import credit_cost
 from videobot.options import counts_steps
@@ -44,8 +45,10 @@ log = logging.getLogger(__name__)
 
 #: The commands every platform offers its users, in the order menus show them: the source of
 #: the console's, Telegram's and Discord's command lists (tests hold them to it).
-USER_COMMANDS = ("video", "extend", "status", "cancel", "queue", "quota", "history", "describe",
-                 "apikey", "help")
+USER_COMMANDS = ("video", "animate", "extend", "status", "cancel", "queue", "quota", "history",
+                 "describe", "apikey", "help")
+#: The commands that queue a clip (a submission records the user's username anyway).
+SUBMITTING = frozenset(("video", "animate", "extend"))
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class Core:
         self.reruns = Reruns(store=store, submit=self.submit_video, extensions=self.extensions)
         self._handlers: dict[str, Handler] = {
             "video": self.video,
+            "animate": self.animate,
             "extend": self.extend,
             "status": self.status,
             "cancel": self.cancel,
@@ -117,8 +121,8 @@ class Core:
         reason; anything else is logged and answered with one fixed sentence. `replied_to`:
         the author of the message this one replies to (an admin command's default user);
         `admin`: the adapter knows the user is an admin (else the config's lists decide).
-        `image`: a picture sent with the message (a `/video` animates it); `open_file`: how
-        this front door reads `--image PATH` (none: it may not)."""
+        `image`: a picture sent with the message (a `/video` or `/animate` animates it);
+        `open_file`: how this front door reads `--image PATH` (none: it may not)."""
         user = with_printable_names(user)
         replied_to = with_printable_names(replied_to) if replied_to is not None else None
         try:
@@ -133,12 +137,13 @@ class Core:
             return Reply(replies.unknown_command(command.name))
         if command.name == "admin":
             handler = partial(self.admin_command, replied_to=replied_to, admin=admin)
-        elif command.name == "video":
-            handler = partial(self.video, image=image, open_file=open_file)
+        elif command.name in ("video", "animate"):
+            handler = partial(self.video if command.name == "video" else self.animate,
+                              image=image, open_file=open_file)
         target = reply_target or {}
         return await self._guarded(
             f"command /{command.name}", user, lambda: self._remembered(
-                user, handler(user, command.args, target), command.name in ("video", "extend"))
+                user, handler(user, command.args, target), command.name in SUBMITTING)
         )
 
     async def video(self, user: UserRef, args: str, reply_target: dict[str, Any], *,
@@ -147,6 +152,22 @@ class Core:
         options = parse_video_options(args)
         return await self._video(user, options, reply_target,
                                  image=picture_of(options, image, open_file))
+
+    async def animate(self, user: UserRef, args: str, reply_target: dict[str, Any], *,
+                      image: AttachedImage | None = None,
+                      open_file: OpenImageFile | None = None) -> Reply:
+        """`/animate [prompt]`: the picture sent with it queued as a `/video` (animating.py)."""
+        options, picture = animate_request(
+            args, self.config, await self.served.presets(), platform=user.platform,
+            image=image, open_file=open_file)
+        return await self._video(user, options, reply_target, image=picture)
+
+    async def animate_picture(self, user: UserRef, image: AttachedImage | None, text: str = "", *,
+                              reply_target: dict[str, Any] | None = None) -> Reply:
+        """The Animate button or message command: `/animate text` with `image`; never raises."""
+        user = with_printable_names(user)
+        return await self._guarded("animate", user, lambda: self.animate(
+            user, text, reply_target or {}, image=image))
 
     async def video_request(self, user: UserRef, options: VideoOptions,
                             reply_target: dict[str, Any] | None = None, *,
@@ -204,7 +225,7 @@ class Core:
         return (await submitted).acknowledgement()
 
     async def status(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
-        job = await self._job_of(user, args, "status", active_only=False)
+        job = await job_named(self.store, user, args, "status", active_only=False)
         position = await self.store.jobs.queue_position(job.id)
         steps = counts_steps(self.config.presets, job.request.preset)
         return Reply(replies.status(job, position, self.store.clock(), counts_steps=steps), job)
@@ -212,16 +233,16 @@ class Core:
     async def describe(self, user: UserRef, args: str, target: dict[str, Any]) -> Reply:
         """Video to text: queue a describe job for a finished clip (the user's latest by
         default); a worker with a captioner answers it, delivered like a clip."""
-        source = await self._job_of(user, args, "describe", active_only=False,
-                                    kind=JobKind.VIDEO)
-        submitted = await submit_description(self.store, self.config, self.served, user,
-                                             source, reply_target=target,
-                                             tier=self._tier(user, False))
+        source = await job_named(self.store, user, args, "describe", active_only=False,
+                                 kind=JobKind.VIDEO)
+        submitted = await submit_description(
+            self.store, self.config, self.served, user, source, reply_target=target,
+            tier=submission_tier(user, self.config, blind=False))
         return Reply(replies.describe_acknowledgement(
             submitted.job, submitted.position, submitted.credits_left), submitted.job)
 
     async def cancel(self, user: UserRef, args: str, _target: dict[str, Any]) -> Reply:
-        job = await self._job_of(user, args, "cancel", active_only=True)
+        job = await job_named(self.store, user, args, "cancel", active_only=True)
         job = await self.store.cancels.request(job.id, user)
         return Reply(replies.cancel_requested(job), job)
 
@@ -353,20 +374,11 @@ class Core:
         submitted = await self.store.submissions.submit(
             user, request, notes=notes, reply_target=reply_target,
             max_queued_per_user=self.config.limits.max_queued_per_user,
-            cost=credit_cost(request, preset), tier=self._tier(user, api is not None), api=api,
-            input_image=image, extends=extends,
+            cost=credit_cost(request, preset), api=api, input_image=image, extends=extends,
+            tier=submission_tier(user, self.config, blind=api is not None),
         )
         return Submission(submitted.job, submitted.position, submitted.credits_left,
                           preset.notice)
-
-    def _tier(self, user: UserRef, blind: bool) -> Tier | None:
-        """The tier a submission counts in: where the user writes from. A front door that
-        sees no chat or role (`blind`: the HTTP API) keeps the tier recorded from their
-        last chat request (None), unless a tier names them."""
-        tier = tier_of(user, self.config.quotas)
-        if tier is not None:
-            return tier.name, tier.priority
-        return None if blind else NO_TIER
 
     async def _moderate(self, user: UserRef, request: RenderRequest) -> None:
         """Refuse a blocked prompt without echoing it; the admins find it in the audit log."""
@@ -376,23 +388,3 @@ class Core:
                 await self.admin_commands.admin_store.record(user.key, "prompt refused", user.key,
                                               f"{rule}: {text}")
                 raise CommandError(replies.PROMPT_REFUSED)
-
-    async def _job_of(self, user: UserRef, args: str, command: str, *,
-                      active_only: bool, kind: str | None = None) -> JobRecord:
-        """The job `args` names (`12` or `#12`), or the user's latest one (of `kind`)."""
-        text = args.strip().removeprefix("#")
-        if text:
-            if not text.isdecimal() or len(text) > 18:
-                raise CommandError(
-                    f"{args.strip()!r} is not a job number; write e.g. /{command} 12"
-                )
-            job = await self.store.jobs.require(int(text))
-            if job.user.key != user.key:
-                raise CommandError(f"job #{job.id} belongs to someone else")
-            return job
-        jobs = await self.store.jobs.jobs_of(user, active_only=active_only, limit=1, kind=kind)
-        if not jobs:
-            if active_only:
-                raise CommandError("you have no waiting or rendering job to cancel")
-            raise CommandError(replies.NO_JOBS)
-        return jobs[0]

@@ -9,6 +9,7 @@ from bot.core import replies
 from bot.core.errors import CommandError
 from bot.core.parsing import VideoOptions
 from storage.records import JobRecord
+from storage.users import NO_TIER, Tier
 from videobot.config import Config, PresetConfig
 from videobot.demo_vocab import shipped_vocab
 from videobot.families import family_for_preset, round_to_family
@@ -18,6 +19,8 @@ from videobot.options import field_of, ignored_fields
 from videobot.params import RenderRequest
 from videobot.request_builder import request_from_preset
 from videobot.text import UnsafeText, clean_text
+from videobot.tiers import tier_of
+from videobot.users import UserRef
 
 
 def build_request(options: VideoOptions, config: Config) -> tuple[RenderRequest, list[str]]:
@@ -85,3 +88,13 @@ def _demo_notes(prompt: str) -> list[str]:
     plain data on the shared ground)."""
     unknown = shipped_vocab().unknown(prompt)
     return [replies.demo_unknown_words(unknown)] if unknown else []
+
+
+def submission_tier(user: UserRef, config: Config, *, blind: bool) -> Tier | None:
+    """The tier a submission counts in: where the user writes from. A front door that sees
+    no chat or role (`blind`: the HTTP API) keeps the tier recorded from their last chat
+    request (None), unless a tier names them."""
+    tier = tier_of(user, config.quotas)
+    if tier is not None:
+        return tier.name, tier.priority
+    return None if blind else NO_TIER

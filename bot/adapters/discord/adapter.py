@@ -24,7 +24,6 @@ from bot.adapters.discord.tree import build_tree
 from bot.adapters.discord.vary_modal import vary_modal
 from bot.adapters.status_previews import MEDIA_EDIT_EVERY_S, StatusPreviews
 from bot.core import replies
-from bot.core.animating import animate
 from bot.core.commands import Core, Reply
 from bot.core.errors import INTERNAL_ERROR
 from bot.core.parsing import VideoOptions
@@ -148,9 +147,18 @@ class DiscordAdapter:
             await interaction.response.send_message(replies.NO_PICTURE_IN_MESSAGE,
                                                     ephemeral=True)
             return
-        await self._queue(interaction, animate(self.core, _user(interaction), picture,
-                                               message.content,
-                                               reply_target=self._target(interaction)))
+        await self._queue(interaction, self.core.animate_picture(
+            _user(interaction), picture, message.content, reply_target=self._target(interaction)))
+
+    async def animate_image(self, interaction: discord.Interaction, image: discord.Attachment,
+                            prompt: str | None) -> None:
+        """`/animate image: [prompt:]`: the picture queued as the Animate menu queues one (a
+        preset that takes it; without a prompt, a default one), acknowledged with Cancel."""
+        if await self._refused_here(interaction):
+            return
+        await self._queue(interaction, self.core.animate_picture(
+            _user(interaction), attached_picture(image), prompt or "",
+            reply_target=self._target(interaction)))
 
     async def text_command(self, interaction: discord.Interaction, line: str) -> None:
         """`/status`, `/cancel`, `/queue`, `/quota`, `/history`, `/describe`, `/help`: the

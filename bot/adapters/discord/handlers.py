@@ -22,6 +22,11 @@ class CommandHandlers(Protocol):
         """`/video` with typed options, and the picture of its `image` option."""
         ...
 
+    async def animate_image(self, interaction: discord.Interaction, image: discord.Attachment,
+                            prompt: str | None) -> None:
+        """`/animate` with its `image` option and optional prompt."""
+        ...
+
     async def extend(self, interaction: discord.Interaction, job: int | None,
                      prompt: str | None) -> None:
         """`/extend` with its typed options."""

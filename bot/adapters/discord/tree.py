@@ -1,5 +1,5 @@
-"""The slash command tree: `/video` with typed options, the text commands, `/apikey` and
-`/videoadmin`, each calling the adapter."""
+"""The slash command tree: `/video` with typed options, `/animate` with its picture, the text
+commands, `/apikey` and `/videoadmin`, each calling the adapter."""
 
 # No `from __future__ import annotations` here: the `/video` options' annotations must be real
 # objects, because their bounds (`app_commands.Range`) come from the config at run time.
@@ -27,7 +27,8 @@ def build_tree(client: discord.Client, adapter: CommandHandlers) -> app_commands
     """Every command, in the core's order, each allowed in DMs only when the config says."""
     tree: app_commands.CommandTree = app_commands.CommandTree(client)
     offered = {command.name: command for command in (
-        _video_command(adapter), _extend_command(adapter), *_text_commands(adapter),
+        _video_command(adapter), _animate_command(adapter), _extend_command(adapter),
+        *_text_commands(adapter),
         _apikey_command(adapter))}
     # In the core's order, as every platform lists them.
     commands: list[app_commands.Command[Any, Any, Any] | app_commands.Group
@@ -75,6 +76,20 @@ def _video_command(adapter: CommandHandlers) -> app_commands.Command[Any, Any, A
     _preset_choices(list(presets))(video)
     return app_commands.Command(name="video", description=replies.COMMAND_DESCRIPTIONS["video"],
                                 callback=video)
+
+
+def _animate_command(adapter: CommandHandlers) -> app_commands.Command[Any, Any, Any]:
+    """`/animate image: [prompt:]`: the picture animated, with a preset that takes one."""
+    chars = min(MAX_OPTION_CHARS, adapter.core.config.limits.max_prompt_chars)
+
+    async def animate(interaction: discord.Interaction, image: discord.Attachment,
+                      prompt: app_commands.Range[str, 1, chars] | None = None) -> None:
+        await adapter.animate_image(interaction, image, prompt)
+
+    app_commands.describe(**replies.ANIMATE_OPTION_DESCRIPTIONS)(animate)
+    return app_commands.Command(name="animate",
+                                description=replies.COMMAND_DESCRIPTIONS["animate"],
+                                callback=animate)
 
 
 def _extend_command(adapter: CommandHandlers) -> app_commands.Command[Any, Any, Any]:

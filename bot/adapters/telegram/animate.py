@@ -23,7 +23,7 @@ from telegram.ext import ContextTypes, filters
 from bot.adapters.telegram.api import call, reply_to
 from bot.adapters.telegram.pictures import attached_picture
 from bot.core import replies
-from bot.core.animating import animate, animate_options, can_animate
+from bot.core.animating import animate_options, can_animate
 from bot.core.commands import Core, Reply
 from bot.core.errors import CommandError
 from videobot.config import TelegramConfig
@@ -120,5 +120,5 @@ async def press_animate(core: Core, user: UserRef, offer: Message, sender_id: in
     picture = attached_picture(photo, max_bytes=max_image_bytes) if photo is not None else None
     if photo is None or picture is None:
         return Reply(replies.PICTURE_GONE, refused=True)
-    return await animate(core, user, picture, picture_text(photo, bot_username),
-                         reply_target=reply_target)
+    return await core.animate_picture(user, picture, picture_text(photo, bot_username),
+                                      reply_target=reply_target)

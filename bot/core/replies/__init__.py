@@ -26,6 +26,7 @@ from bot.core.replies.animating import (
     NO_PICTURE_IN_MESSAGE,
     NOT_YOUR_PICTURE,
     PICTURE_GONE,
+    animate_needs_picture,
     animate_offer,
 )
 from bot.core.replies.api import (
@@ -94,6 +95,7 @@ from bot.core.replies.help import (
     ADMIN_HELP,
     ADMIN_OPTION_DESCRIPTIONS,
     ADMIN_RUN_OPTION_DESCRIPTION,
+    ANIMATE_OPTION_DESCRIPTIONS,
     APIKEY_OPTION_DESCRIPTIONS,
     BUTTON_LABELS,
     COMMAND_DESCRIPTIONS,
@@ -175,7 +177,8 @@ from bot.core.replies.words import (
 
 __all__ = [
     "ADMIN_APIKEY_USAGE", "ADMIN_HELP", "ADMIN_ONLY", "ADMIN_OPTION_DESCRIPTIONS",
-    "ADMIN_QUOTA_USAGE", "ADMIN_RUN_OPTION_DESCRIPTION", "APIKEY_OPTION_DESCRIPTIONS",
+    "ADMIN_QUOTA_USAGE", "ADMIN_RUN_OPTION_DESCRIPTION", "ANIMATE_OPTION_DESCRIPTIONS",
+    "APIKEY_OPTION_DESCRIPTIONS",
     "APIKEY_PRIVATE_ONLY", "APIKEY_USAGE", "API_ADMIN_ONLY", "API_DISABLED",
     "API_EXTEND_NO_VIDEO", "API_EXTEND_UPLOAD", "API_KEY_MISSING", "API_KEY_UNKNOWN",
     "API_SECONDS_AND_FRAMES", "BAR_WIDTH", "BUTTON_LABELS", "CHART_EMPTY",
@@ -188,7 +191,8 @@ __all__ = [
     "NO_PICTURE_IN_MESSAGE", "NO_USERS", "NO_WORKERS", "PICTURE_GONE", "PROMPT_REFUSED",
     "QUEUE_EMPTY", "QUEUE_PAUSED", "QUEUE_RESUMED", "VARY_EMPTY_PROMPT", "VARY_PLACEHOLDER",
     "VARY_PROMPT_LABEL", "VIDEO_OPTION_DESCRIPTIONS", "acknowledgement", "admin_queue_listing",
-    "animate_offer", "api_bad_form", "api_bad_json", "api_bad_value", "api_clip_gone",
+    "animate_needs_picture", "animate_offer", "api_bad_form", "api_bad_json", "api_bad_value",
+    "api_clip_gone",
     "api_content_type", "api_extension_seconds", "api_failure", "api_key_listing",
     "api_key_made", "api_key_revoked", "api_no_content", "api_no_preview", "api_no_route",
     "api_no_video", "api_seconds_as_frames", "api_too_large", "api_unknown_field",

@@ -16,6 +16,8 @@ videobot turns text into short video clips.
     a picture to animate (PNG, JPEG or WebP): on Telegram send it with /video as its
     caption, or reply /video to it; on Discord use /video's image option; in the console
     add --image FILE
+/animate [prompt] [options]  animate a picture sent as for /video; without a prompt, a
+    default motion, on a preset that takes a picture (unless --preset names one)
 /extend [job] [prompt]  continue a finished clip (default: your latest) into one longer
     clip, with its prompt or a new one, e.g. /extend 12 now it turns left
 /status [job]   where a job is (default: your latest)
@@ -54,6 +56,7 @@ BUTTON_LABELS = {"cancel": "Cancel", "reroll": "Reroll", "same": "Same seed", "e
 #: What a chat's command menu says about each command and `/video` option.
 COMMAND_DESCRIPTIONS = {
     "video": "Queue a clip from a text prompt",
+    "animate": "Animate a picture into a clip (prompt optional)",
     "extend": "Continue a finished clip into one longer clip (default: your latest)",
     "status": "Where a job is (default: your latest)",
     "cancel": "Cancel a job (default: your latest waiting or rendering one)",
@@ -109,6 +112,12 @@ VIDEO_OPTION_DESCRIPTIONS = {
 
 
 JOB_OPTION_DESCRIPTION = "Job number (default: your latest)"
+
+#: The options of Discord's `/animate`.
+ANIMATE_OPTION_DESCRIPTIONS = {
+    "image": "The picture to animate (PNG, JPEG or WebP)",
+    "prompt": "How it moves, with /video's --options (default: a motion that suits the model)",
+}
 
 #: The options of Discord's `/extend`.
 EXTEND_OPTION_DESCRIPTIONS = {
