@@ -50,7 +50,7 @@ async def test_the_latest_preview_a_worker_stored_is_served_as_a_jpeg(
         api: Api, store: Store, config: Config) -> None:
     client = api.client(await api.key())
     video = await client.videos.create(prompt="a red ball", size="64x64",
-                                       extra_body={"frames": 9, "steps": 8, "seed": 3})
+                                       extra_body={"frames": 33, "steps": 32, "seed": 3})
     with pytest.raises(openai.NotFoundError) as none_yet:
         await client.videos.download_content(video.id, extra_query=PREVIEW)
     assert message_of(none_yet.value) == (
@@ -67,7 +67,7 @@ async def test_the_latest_preview_a_worker_stored_is_served_as_a_jpeg(
     headers = served.response.headers
     assert headers["content-type"] == "image/jpeg" and headers["cache-control"] == "no-store"
     step, total = int(headers["x-preview-step"]), int(headers["x-preview-total"])
-    assert (step, total) == (stored.step, 8) and 1 <= step < 8
+    assert (step, total) == (stored.step, 32) and 1 <= step < 32
     with Image.open(io.BytesIO(served.content)) as image:
         # The frames side by side, each PREVIEW_SIDE pixels on its longer side.
         assert image.format == "JPEG"
