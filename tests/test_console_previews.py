@@ -93,9 +93,11 @@ async def test_the_console_prints_preview_paths_while_a_worker_renders(
     config = config_from_dict({
         "data_dir": str(config.data_dir), "default_preset": "wan",
         "database": {"url": config.database_url},
-        # A small clip: a render of a few seconds here, a preview after each step.
-        "presets": {"wan": {"model": str(tiny_wan), "family": "wan", "frames": 9,
-                            "steps": 12, "max_steps": 12, "preview_every_steps": 1}},
+        # A small clip with a preview after each step, whose render still lasts several of
+        # the worker's progress ticks (0.2 s; previews are stored on them) on a quiet machine.
+        "presets": {"wan": {"model": str(tiny_wan), "family": "wan", "frames": 33,
+                            "steps": 96, "max_steps": 96, "preview_every_steps": 1}},
+        "quotas": {"credits": 100.0},
     })
     said: list[tuple[float, str]] = []
     console = ConsoleAdapter(
@@ -120,7 +122,7 @@ async def test_the_console_prints_preview_paths_while_a_worker_renders(
     shown = [(at, LINE.match(text)) for at, text in said if LINE.match(text)]
     assert shown, [text for _, text in said]
     steps = [int(found.group(2)) for _, found in shown if found]
-    assert steps == sorted(set(steps)) and all(1 <= step < 12 for step in steps)
+    assert steps == sorted(set(steps)) and all(1 <= step < 96 for step in steps)
     for _, found in shown:
         assert found is not None
         with Image.open(found.group(4)) as image:
