@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.base import AdapterStartError
-from bot.adapters.local_image import check_picture_file, open_image_file
+from bot.adapters.local_image import open_image_file
 from bot.core import replies
 from bot.core.errors import CommandError
 from bot.core.image_rules import check_picture
@@ -173,16 +173,17 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _generate(args: argparse.Namespace, config: Config) -> int:
-    """Check and word the request here, as for a chat `/video` (with `--image`, the picture
-    too), then hand the render over to the generator with every value of the request spelled
-    out."""
+    """Check and word the request here, as for a chat `/video` (with `--image`: that the
+    preset takes a picture and the file can be read; the generator checks and fits its
+    content), then hand the render over to the generator with every value of the request
+    spelled out."""
     require_worker_extra()
     check_out(args.out)
     request, notes = build_request(_video_options(args), config)
     check_picture(config, request.preset, with_picture=args.image is not None)
     picture: list[str] = []
-    if args.image is not None:
-        check_picture_file(args.image, request, config)
+    if args.image is not None:  # the generator reads, checks and fits it
+        open_image_file(args.image)  # a path that cannot be read is refused here
         picture = [f"--image={Path(args.image).expanduser().resolve()}"]
     for note in notes:
         print(f"note: {note}")

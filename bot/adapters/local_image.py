@@ -10,9 +10,6 @@ from pathlib import Path
 from bot.core import replies
 from bot.core.attachments import AttachedImage
 from bot.core.errors import CommandError
-from videobot.config import Config
-from videobot.images import BadImage, fit_image
-from videobot.params import RenderRequest
 
 
 def open_image_file(path: str) -> AttachedImage:
@@ -35,21 +32,6 @@ def open_image_file(path: str) -> AttachedImage:
             raise CommandError(replies.image_file_unreadable(path, _reason(exc))) from None
 
     return AttachedImage(fetch, size)
-
-
-def check_picture_file(path: str, request: RenderRequest, config: Config) -> None:
-    """Read and check the picture at `path` as one sent with `request` is, before `videobot
-    generate --image` hands the render over (the generator fits it again and says how);
-    `CommandError` naming the problem."""
-    try:
-        data = Path(path).expanduser().read_bytes()
-    except OSError as exc:
-        raise CommandError(replies.image_file_unreadable(path, _reason(exc))) from None
-    try:
-        fit_image(data, width=request.width, height=request.height,
-                  max_mb=config.limits.max_image_mb)
-    except BadImage as exc:
-        raise CommandError(str(exc)) from None
 
 
 def _reason(exc: OSError) -> str:

@@ -170,12 +170,12 @@ class VideosApi:
         raise web.HTTPNotFound()
 
     async def _submit(self, caller: Caller, form: VideoForm, options: VideoOptions,
-                      notes: list[str], remixed_from: int | None = None) -> Submission:
+                      notes: list[str]) -> Submission:
         # An admin key may use every preset, as the operator's shell may.
         return await self.core.submit_video(
             caller.acting_for(form.user), options,
             reply_target={"nsfw_allowed": caller.key.admin}, image=form.image,
-            api=ApiOrigin(caller.key.id, remixed_from), notes=notes)
+            api=ApiOrigin(caller.key.id), notes=notes)
 
     def _options(self, form: VideoForm) -> tuple[VideoOptions, list[str]]:
         """The chat options of a form; OpenAI's `seconds` becomes frames at the clip's fps."""
