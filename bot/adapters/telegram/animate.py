@@ -20,7 +20,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import ContextTypes, filters
 
-from bot.adapters.telegram.api import call, reply_to
+from bot.adapters.telegram.api import call, chat_allowed, reply_to
 from bot.adapters.telegram.pictures import attached_picture
 from bot.core import replies
 from bot.core.animating import animate_options, can_animate
@@ -77,7 +77,7 @@ class AnimateOffers:
         message, sender = update.effective_message, update.effective_user
         if message is None or sender is None or sender.is_bot:
             return
-        if self.config.allowed_chats and message.chat_id not in self.config.allowed_chats:
+        if not chat_allowed(self.config.allowed_chats, message.chat_id):
             return
         if not can_animate(self.core.config) or not self._for_this_bot(message):
             return

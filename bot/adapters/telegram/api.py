@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -111,3 +111,12 @@ def prompt_request() -> ForceReply:
 
 def _button(action: str, job_id: int) -> InlineKeyboardButton:
     return InlineKeyboardButton(replies.BUTTON_LABELS[action], callback_data=f"{action}:{job_id}")
+
+
+def chat_allowed(allowed_chats: Collection[int], chat_id: int) -> bool:
+    """Whether the bot answers in chat `chat_id` (`telegram.allowed_chats`; empty: every
+    chat); a chat it ignores is logged."""
+    allowed = not allowed_chats or chat_id in allowed_chats
+    if not allowed:
+        log.info("telegram: ignoring chat %s (not in telegram.allowed_chats)", chat_id)
+    return allowed

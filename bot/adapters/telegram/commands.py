@@ -28,6 +28,7 @@ from bot.adapters.telegram.api import (
     VARY,
     call,
     cancel_keyboard,
+    chat_allowed,
     clip,
     reply_to,
 )
@@ -182,11 +183,7 @@ class TelegramCommands:
             self.messages.remember_status_soon(job, chat_id, sent.message_id)
 
     def _allowed(self, message: Message) -> bool:
-        allowed = not self.config.allowed_chats or message.chat_id in self.config.allowed_chats
-        if not allowed:
-            log.info("telegram: ignoring chat %s (not in telegram.allowed_chats)",
-                     message.chat_id)
-        return allowed
+        return chat_allowed(self.config.allowed_chats, message.chat_id)
 
 
 def _user(sender: Any, chat_id: int | None = None) -> UserRef:
